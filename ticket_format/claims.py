@@ -178,7 +178,16 @@ def _fast_claims(packed: Mapping[Any, Any]) -> TicketClaims | None:
             return None
         valid_until += valid_from
     return TicketClaims(
-        ticket_id, event_id, session_id, zone, seat, ticket_type, valid_from, valid_until, version, _NO_EXTRA
+        ticket_id,
+        event_id,  # type: ignore[arg-type]  # checked above: str or int
+        session_id,
+        zone,
+        seat,
+        ticket_type,
+        valid_from,
+        valid_until,
+        version,
+        _NO_EXTRA,
     )
 
 

@@ -8,10 +8,10 @@ but :class:`TicketError`.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     """Why a token is not a valid ticket; the values are verdict codes."""
 
     MALFORMED = "malformed"

@@ -26,7 +26,7 @@ import hmac
 import re
 import unicodedata
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
@@ -36,7 +36,7 @@ DIGEST_BYTES = 16
 half the size of the snapshot column a full SHA-256 would need."""
 
 
-class IdType(str, Enum):
+class IdType(StrEnum):
     """Identity documents accepted for real-name tickets."""
 
     CN_RESIDENT_ID = "cn_ric"  # 居民身份证, also the 18-digit HK/Macau/Taiwan residence permits

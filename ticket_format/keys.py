@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,15 +154,30 @@ class Keyring:
 
     def __init__(self, keys: Iterable[TrustedKey] = ()) -> None:
         self._by_kid: dict[bytes, list[TrustedKey]] = {}
+        self._windowed: set[bytes] = set()
         for key in keys:
             self.add(key)
 
     def add(self, key: TrustedKey) -> None:
         self._by_kid.setdefault(key.kid, []).append(key)
+        if key.has_window:
+            self._windowed.add(key.kid)
 
     def candidates(self, kid: bytes) -> list[TrustedKey]:
         """Every trusted key with this key id (usually one)."""
         return self._by_kid.get(kid, [])
+
+    def trusted_at(self, kid: bytes, now: float | None) -> list[TrustedKey]:
+        """The keys with this key id that are trusted at ``now`` (default: the current time).
+
+        Keys without a validity window need no clock, which keeps the common
+        case free of a system call.
+        """
+        keys = self._by_kid.get(kid, [])
+        if kid not in self._windowed:
+            return keys
+        moment = time.time() if now is None else now
+        return [key for key in keys if key.valid_at(moment)]
 
     def __iter__(self) -> Iterator[TrustedKey]:
         for keys in self._by_kid.values():

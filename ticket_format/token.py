@@ -9,7 +9,6 @@ Both are pure functions: no I/O, no clock unless the caller passes none.
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Mapping
 
 import cbor2
@@ -66,7 +65,7 @@ def verify(token: str, keyring: Keyring, now: float | None = None) -> TicketClai
 def verify_cose(message: bytes, keyring: Keyring, now: float | None = None) -> TicketClaims:
     """Claims of a COSE_Sign1 message signed by a trusted key; see :func:`verify`."""
     protected, unprotected, payload, signature = _parse_sign1(message)
-    kid = _protected_kid(protected)
+    kid: object = _protected_kid(protected)
     if kid is None:
         kid = unprotected.get(HEADER_KID)
     if not isinstance(kid, bytes):
@@ -74,10 +73,7 @@ def verify_cose(message: bytes, keyring: Keyring, now: float | None = None) -> T
     candidates = keyring.candidates(kid)
     if not candidates:
         raise TicketError(ErrorKind.UNKNOWN_KEY, f"key {kid.hex()} is not trusted here")
-    current = candidates
-    if any(key.has_window for key in candidates):
-        moment = time.time() if now is None else now
-        current = [key for key in candidates if key.valid_at(moment)]
+    current = keyring.trusted_at(kid, now)
     if not current:
         raise TicketError(ErrorKind.UNKNOWN_KEY, f"key {kid.hex()} is outside its validity window")
     signed = _sig_structure(protected, payload)

@@ -1,0 +1,1 @@
+"""The ``encore`` umbrella command: ``encore ticket ...`` and ``encore demo``."""
