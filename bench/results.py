@@ -29,7 +29,8 @@ def machine_line() -> str:
     except (OSError, ValueError, IndexError):
         pass
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"Measured {now} on {cpu_model()}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}."
+    system = f"{platform.system()} {platform.release()}"
+    return f"Measured {now} on {cpu_model()}, {os.cpu_count()} cores{mem}, {system}."
 
 
 def replace_section(title: str, body: str) -> None:
