@@ -190,6 +190,11 @@ class GateStore:
                 raise
             self.conn.execute("COMMIT")
 
+    def integrity_probe(self) -> None:
+        """A cheap read that fails if the file or connection is broken (for the watchdog)."""
+        with self.lock:
+            self.conn.execute("SELECT count(*) FROM meta").fetchone()
+
     def integrity_check(self) -> str:
         with self.lock:
             return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
