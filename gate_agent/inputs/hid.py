@@ -114,7 +114,7 @@ def decode_events(events: Iterable[InputEvent], settings: HidSettings) -> list[s
     scans = [text for text in map(decoder.feed, events) if text is not None]
     last = decoder._last
     if last is not None:
-        tail = decoder.timeout(last + settings.inter_key_timeout)
+        tail = decoder.timeout(last + settings.inter_key_timeout + 0.001)
         if tail:
             scans.append(tail)
     return scans
