@@ -99,9 +99,19 @@ def test_devices_lists_json_lines() -> None:
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_unit_file_verifies(tmp_path: Path) -> None:
     text = UNIT.read_text()
-    needed = """Type=notify WatchdogSec= Restart=on-failure NoNewPrivileges=yes ProtectSystem=strict
-        ProtectHome=yes StateDirectory=gate-agent DeviceAllow=char-input DeviceAllow=char-ttyUSB
-        DeviceAllow=char-video4linux DeviceAllow=char-gpiochip""".split()
+    needed = [
+        "Type=notify",
+        "WatchdogSec=",
+        "Restart=on-failure",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "StateDirectory=gate-agent",
+        "DeviceAllow=char-input",
+        "DeviceAllow=char-ttyUSB",
+        "DeviceAllow=char-video4linux",
+        "DeviceAllow=char-gpiochip",
+    ]
     assert [line for line in needed if line not in text] == []
     assert "PrivateDevices=yes" not in text  # would hide scanners, cameras and GPIO
     unit = tmp_path / "gate-agent.service"
