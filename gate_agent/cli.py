@@ -77,12 +77,13 @@ def cmd_decode(args: argparse.Namespace) -> int:
     path = Path(source)
     if not source.isdigit() and not path.exists():
         raise UsageError(f"{source}: no such file")
-    order: tuple[str, ...] = ("zxing", "pyzbar")
+    from gate_agent.inputs.camera import DEFAULT_ORDER, decode_source
+
+    order: tuple[str, ...] = DEFAULT_ORDER
     if args.decoders:
         order = tuple(name.strip() for name in args.decoders.split(",") if name.strip())
     elif args.config:
         order = _config(args).decoders
-    from gate_agent.inputs.camera import decode_source
 
     try:
         for found in decode_source(source, order):
@@ -170,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     decode = sub.add_parser("decode", help="every QR code in an image, image folder or video: JSON lines")
     decode.add_argument("file")
-    decode.add_argument("--decoders", help="comma-separated chain, e.g. zxing,pyzbar")
+    decode.add_argument(
+        "--decoders", help="comma-separated chain (zxing, zxing_up, pyzbar); default zxing,zxing_up"
+    )
     with_config(decode, required=False)
     decode.set_defaults(func=cmd_decode)
 

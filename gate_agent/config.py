@@ -49,6 +49,7 @@ __all__ = ["AgentConfig", "ConfigError", "DisplayConfig", "GateConfig", "GpioCon
 DIRECTIONS = ("in", "out")
 REENTRY = ("none", "after_exit", "any")
 ROLES = ("ticket", "identity")
+DECODER_NAMES = ("zxing", "zxing_up", "pyzbar")
 OVERRIDABLE = ("serial", "hid", "camera", "scan", "id_reader")
 """Profile sections an [[inputs]] entry may override for its own device."""
 
@@ -139,7 +140,7 @@ class AgentConfig:
     inputs: tuple[InputConfig, ...] = ()
     gpio: GpioConfig | None = None
     display: DisplayConfig = field(default_factory=DisplayConfig)
-    decoders: tuple[str, ...] = ("zxing", "pyzbar")
+    decoders: tuple[str, ...] = ("zxing", "zxing_up")
     profile_dirs: tuple[Path, ...] = ()
     sync: dict[str, Any] | None = None
     source: Path | None = None
@@ -168,14 +169,16 @@ def parse_config(
     inputs = _inputs(root, source)
     gpio_table = root.table("gpio")
     display_table = root.table("display")
-    decoders: tuple[str, ...] = ("zxing", "pyzbar")
+    decoders: tuple[str, ...] = ("zxing", "zxing_up")
     decoders_table = root.table("decoders")
     if decoders_table:
         decoders_table.unknown_keys({"order"})
         decoders = decoders_table.text_list("order") or decoders
         for name in decoders:
-            if name not in ("zxing", "pyzbar"):
-                raise decoders_table.error("order", f"unknown decoder {name!r} (known: zxing, pyzbar)")
+            if name not in DECODER_NAMES:
+                raise decoders_table.error(
+                    "order", f"unknown decoder {name!r} (known: {', '.join(DECODER_NAMES)})"
+                )
     profiles_table = root.table("profiles")
     profile_dirs: tuple[Path, ...] = ()
     if profiles_table:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gate_agent._toml import ConfigError, Table, load_toml
+from gate_agent.config import DECODER_NAMES
 from gate_agent.inputs.hid import TERMINATORS, HidSettings
 from gate_agent.inputs.idreader import FIELD_NAMES, IdReaderSettings
 from gate_agent.inputs.keymaps import LAYOUTS
@@ -31,6 +32,7 @@ class CameraProfile:
     width: int | None = None
     height: int | None = None
     decoders: tuple[str, ...] = ()
+    loop: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +197,11 @@ def _serial(table: Table, prefixes: tuple[str, ...], suffixes: tuple[str, ...]) 
 
 
 def _camera(table: Table) -> CameraProfile:
-    table.unknown_keys({"source", "backend", "width", "height", "decoders"})
+    table.unknown_keys({"source", "backend", "width", "height", "decoders", "loop"})
     decoders = table.text_list("decoders")
     for decoder in decoders:
-        if decoder not in ("zxing", "pyzbar"):
-            raise table.error("decoders", f"unknown decoder {decoder!r} (known: zxing, pyzbar)")
+        if decoder not in DECODER_NAMES:
+            raise table.error("decoders", f"unknown decoder {decoder!r} (known: {', '.join(DECODER_NAMES)})")
     source = table.data.get("source")
     if source is not None and (isinstance(source, bool) or not isinstance(source, str | int)):
         raise table.error("source", "must be a path, a pipeline or a camera index")
@@ -209,6 +211,7 @@ def _camera(table: Table) -> CameraProfile:
         width=table.integer("width", None, minimum=16),
         height=table.integer("height", None, minimum=16),
         decoders=decoders,
+        loop=table.boolean("loop", False),
     )
 
 
