@@ -15,8 +15,9 @@ import os
 import select
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from evdev import InputDevice, InputEvent, ecodes, list_devices
 
@@ -167,8 +168,11 @@ class HidInput:
         name_pattern: str | None = None,
         repeat_window: float | None = None,
         retry: float = 1.0,
+        opener: Callable[[str], Any] = InputDevice,
     ) -> None:
         self.name = name
+        self.opener = opener
+        """Opens an event device; tests pass a synthetic device (there is no /dev/uinput here)."""
         self.settings = settings
         self.emit = emit
         self.device = device
@@ -197,7 +201,7 @@ class HidInput:
             self.stop_event.wait(self.retry)
 
     def _read(self, path: str) -> None:
-        device = InputDevice(path)
+        device = self.opener(path)
         try:
             device.grab()  # keystrokes must not reach the console or the kiosk browser
             self.connected = True

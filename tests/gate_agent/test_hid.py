@@ -5,10 +5,19 @@ The events go through KeyDecoder, the exact object the device loop feeds from th
 
 from __future__ import annotations
 
+import errno
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 from evdev import InputEvent, ecodes
 
-from gate_agent.inputs.hid import HidSettings, KeyDecoder, decode_events
+from gate_agent.inputs import ScanEvent
+from gate_agent.inputs.hid import HidInput, HidSettings, KeyDecoder, decode_events
 from gate_agent.inputs.keymaps import KEYPAD, LAYOUTS
 from tests.gate_agent.conftest import Tickets
 
@@ -129,3 +138,85 @@ def test_runaway_stream_is_cut() -> None:
     events = Typist(gap=0.0001).type("A" * 9000).events
     [text] = decode_events(events, HidSettings())
     assert len(text) == 8192
+
+
+class SyntheticDevice:
+    """Stands in for evdev.InputDevice: a pipe makes it selectable, events come from the test."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.read_fd, self.write_fd = os.pipe()
+        self.fd = self.read_fd
+        self.name = "Synthetic Scanner"
+        self.pending: list[InputEvent] = []
+        self.unplugged = False
+        self.grabbed = False
+        self.lock = threading.Lock()
+
+    def send(self, events: list[InputEvent]) -> None:
+        with self.lock:
+            self.pending += events
+        os.write(self.write_fd, b"x")
+
+    def unplug(self) -> None:
+        self.unplugged = True
+        os.write(self.write_fd, b"x")
+
+    def read(self) -> list[InputEvent]:
+        os.read(self.read_fd, 4096)
+        if self.unplugged:
+            raise OSError(errno.ENODEV, "No such device")
+        with self.lock:
+            events, self.pending = self.pending, []
+        return events
+
+    def grab(self) -> None:
+        self.grabbed = True
+
+    def ungrab(self) -> None:
+        self.grabbed = False
+
+    def close(self) -> None:
+        os.close(self.read_fd)
+        os.close(self.write_fd)
+
+
+def test_device_loop_grabs_and_survives_unplug(tmp_path: Path, tickets: Tickets) -> None:
+    node = tmp_path / "usb-Scanner-event-kbd"
+    node.touch()
+    opened: list[SyntheticDevice] = []
+
+    def opener(path: str) -> SyntheticDevice:
+        opened.append(SyntheticDevice(path))
+        return opened[-1]
+
+    events: queue.Queue[ScanEvent] = queue.Queue()
+    loop = HidInput("hid0", HidSettings(), events.put, device=str(node), retry=0.05, opener=opener)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: loop.connected)
+        assert opened[0].grabbed  # keystrokes must not reach the console
+        first, second = tickets.new(), tickets.new()
+        opened[0].send(Typist(start=time.time()).type(first).events)
+        assert events.get(timeout=5).text == first
+        node.unlink()
+        opened[0].unplug()
+        wait_until(lambda: not loop.connected)
+        time.sleep(0.2)
+        assert len(opened) == 1  # nothing to open while unplugged
+        node.touch()  # plugged back in
+        wait_until(lambda: loop.connected and len(opened) == 2)
+        opened[1].send(Typist(start=time.time()).type(second).events)
+        assert events.get(timeout=5).text == second
+    finally:
+        loop.stop()
+        thread.join(5)
+    assert not opened[1].grabbed  # released on stop
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)

@@ -165,3 +165,14 @@ def test_framer_limits_and_fragments() -> None:
     assert framer.feed(b"NEXT\r", 2.0) == ["NEXT"]  # the stale fragment was dropped, not glued on
     with pytest.raises(ValueError, match="framing"):
         Framer(SerialSettings(framing="stx"))
+
+
+def test_ten_kilobyte_barcode_then_a_good_scan(port: FakeScannerPort, tickets: Tickets) -> None:
+    token = tickets.new()
+    reader, events = start(port, SerialSettings(framing="cr"))
+    try:
+        port.write(b"Q" * 10_240 + b"\r")  # a 10 kB "barcode": dropped by the framer, logged
+        port.write(token.encode() + b"\r")
+        assert take(events, 1) == [token]
+    finally:
+        reader.stop()
