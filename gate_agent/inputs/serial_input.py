@@ -52,6 +52,8 @@ class Framer:
         self.settings = settings
         self._buffer = bytearray()
         self._last: float | None = None
+        self._overflow = False
+        """Set when a frame outgrew MAX_FRAME: its rest, up to the next frame end, is dropped too."""
 
     def feed(self, data: bytes, now: float) -> list[str]:
         scans = self.flush_if_idle(now)
@@ -67,6 +69,10 @@ class Framer:
             frame = self._next_frame(framing)
             if frame is None:
                 break
+            if self._overflow or len(frame) > MAX_FRAME:
+                self._overflow = False
+                log.warning("serial frame longer than %d bytes: discarded", MAX_FRAME)
+                continue
             text = self._text(frame)
             if text:
                 scans.append(text)
@@ -95,6 +101,7 @@ class Framer:
         if len(self._buffer) > MAX_FRAME:
             log.warning("serial frame longer than %d bytes: discarded", MAX_FRAME)
             self._buffer.clear()
+            self._overflow = True
 
     def flush_if_idle(self, now: float) -> list[str]:
         """Ends a frame after silence (timeout framing); otherwise drops a stale fragment."""
@@ -102,6 +109,9 @@ class Framer:
             return []
         frame = bytes(self._buffer)
         self._buffer.clear()
+        if self._overflow:
+            self._overflow = False
+            return []
         if self.settings.framing == "timeout":
             text = self._text(frame)
             return [text] if text else []

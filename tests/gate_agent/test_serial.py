@@ -160,7 +160,8 @@ def test_mrz_reader_over_serial(port: FakeScannerPort) -> None:
 def test_framer_limits_and_fragments() -> None:
     framer = Framer(SerialSettings(framing="cr", timeout=0.1))
     assert framer.feed(b"x" * 10000, 0.0) == []  # longer than a frame may be: dropped
-    assert framer.feed(b"OK\r", 0.01) == ["OK"]
+    assert framer.feed(b"rest of it\r", 0.01) == []  # ... up to its end
+    assert framer.feed(b"OK\r", 0.02) == ["OK"]
     assert framer.feed(b"fragment", 1.0) == []
     assert framer.feed(b"NEXT\r", 2.0) == ["NEXT"]  # the stale fragment was dropped, not glued on
     with pytest.raises(ValueError, match="framing"):
