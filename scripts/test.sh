@@ -9,6 +9,6 @@ echo "== ruff"
 ruff check .
 ruff format --check .
 echo "== mypy"
-mypy ticket_format encore
+mypy ticket_format encore gate_agent wire
 echo "== pytest"
 exec python -m pytest -q -p no:cacheprovider "$@"
