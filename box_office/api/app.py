@@ -1,0 +1,140 @@
+"""The FastAPI application: routes, error handling, and the background loops of each process.
+
+Every process runs the same small loops (sweeper, delivery); they are safe to run in
+several processes at once because each step claims its work with a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from box_office.api import buyer_routes, feed_routes, live, organiser_routes
+from box_office.api.deps import AppState
+from box_office.config import Settings
+from box_office.notify.delivery import deliver_pending
+from box_office.notify.mail import FileMailer, Mailer, SmtpMailer
+from box_office.notify.sms import LogSms, SmsGateway
+from box_office.payments import sandbox_bank
+from box_office.payments.provider import PaymentProvider
+from box_office.payments.sandbox import SandboxProvider
+from box_office.services import inventory, issuing, orders
+from box_office.services.context import Context
+from box_office.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Encore box office: venues and seat maps, events and sessions, inventory with expiring
+holds, orders and payment, ticket issuing and the venue feed (DESIGN.md, contract 5).
+
+Authentication: `Authorization: Bearer <token>` with an organiser token (`POST /api/organisers`),
+a buyer token (`POST /api/accounts`) or a feed-client token (`POST /api/events/{id}/feed-clients`).
+Times are Unix seconds, money is integer cents. Errors are JSON `{"detail": ..., "code": ...}`.
+"""
+
+
+def run_sweeps(ctx: Context, provider: PaymentProvider) -> None:
+    """One round of housekeeping: expire holds and orders, retry refunds, finish issuing."""
+    inventory.sweep_holds(ctx)
+    orders.sweep_orders(ctx)
+    orders.settle_refunds(ctx, provider)
+    issuing.issue_pending(ctx)
+
+
+async def _loop(interval: float, work: Any, *args: Any) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(work, *args)
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("background task %s failed", getattr(work, "__name__", work))
+
+
+def create_app(
+    settings: Settings,
+    *,
+    mailer: Mailer | None = None,
+    sms: SmsGateway | None = None,
+    provider: PaymentProvider | None = None,
+    background: bool = True,
+) -> FastAPI:
+    ctx = Context.from_settings(settings)
+    state = AppState(
+        ctx=ctx,
+        provider=provider or SandboxProvider(settings.sandbox_base, settings.sandbox_secret),
+        mailer=mailer
+        or (
+            SmtpMailer(settings.smtp_host, settings.smtp_port)
+            if settings.smtp_host
+            else FileMailer(settings.state_dir / "mail")
+        ),
+        sms=sms or LogSms(settings.state_dir / "sms.log"),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if background:
+            tasks = [
+                asyncio.create_task(_loop(settings.sweep_interval, run_sweeps, ctx, state.provider)),
+                asyncio.create_task(
+                    _loop(settings.delivery_interval, deliver_pending, ctx, state.mailer, state.sms)
+                ),
+            ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            ctx.db.dispose()
+
+    app = FastAPI(title="Encore box office", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.box_office = state
+    app.include_router(organiser_routes.router)
+    app.include_router(buyer_routes.router)
+    app.include_router(live.router)
+    app.include_router(feed_routes.router)
+    app.include_router(sandbox_bank.build_router(ctx))
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse(
+            {
+                "detail": f"{where}: {first.get('msg', 'invalid request')}",
+                "code": "invalid",
+                "errors": _plain(errors),
+            },
+            status_code=422,
+        )
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
+    def health() -> dict[str, str]:
+        from sqlalchemy import text
+
+        with ctx.db.read() as db:
+            db.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    return app
+
+
+def _plain(errors: Any) -> Any:
+    """Validation errors made JSON-safe (pydantic may put exceptions or bytes in ``ctx``/``input``)."""
+    out = []
+    for error in errors[:20]:
+        out.append({"loc": [str(p) for p in error.get("loc", ())], "msg": str(error.get("msg", ""))})
+    return out

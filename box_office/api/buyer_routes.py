@@ -1,0 +1,174 @@
+"""Routes for buyers: seat maps, holds, orders, payment, tickets; and the provider's callback."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response, status
+
+from box_office.api import schemas
+from box_office.api.deps import BuyerId, Id, State, TicketId
+from box_office.services import catalog, inventory, issuing, orders
+from ticket_format.qr import qr_png
+
+router = APIRouter(prefix="/api", tags=["buyers"])
+DeviceId = Annotated[
+    str | None, Header(min_length=1, max_length=100, description="The buyer's device id (limits)")
+]
+IdempotencyKey = Annotated[str, Header(min_length=1, max_length=100, description="Unique per order attempt")]
+
+
+@router.post("/accounts", status_code=status.HTTP_201_CREATED, summary="Create a buyer account and its token")
+def create_account(body: schemas.AccountIn, app: State) -> dict[str, Any]:
+    account_id, token = catalog.create_account(app.ctx, body.email, body.name, body.phone)
+    return {"id": account_id, "email": body.email, "token": token}
+
+
+@router.get("/events/{event_id}", tags=["catalog"], summary="An event: zones, ticket types, sessions")
+def get_event(event_id: Id, app: State) -> dict[str, Any]:
+    return catalog.event_info(app.ctx, event_id)
+
+
+@router.get(
+    "/sessions/{session_id}", tags=["catalog"], summary="A session's seat map with live status and GA stock"
+)
+def get_seat_map(session_id: Id, app: State) -> dict[str, Any]:
+    return catalog.seat_map(app.ctx, session_id)
+
+
+@router.post(
+    "/sessions/{session_id}/holds", status_code=status.HTTP_201_CREATED, summary="Hold seats or GA places"
+)
+def create_hold(
+    session_id: Id, body: schemas.HoldIn, buyer: BuyerId, app: State, x_device_id: DeviceId = None
+) -> dict[str, Any]:
+    request = inventory.HoldRequest(
+        seats=tuple(body.seats),
+        best_zone=body.best_available.zone if body.best_available else None,
+        best_quantity=body.best_available.quantity if body.best_available else 0,
+        best_accessible=body.best_available.accessible if body.best_available else False,
+        ga=tuple((g.area, g.quantity) for g in body.ga),
+    )
+    return inventory.create_hold(app.ctx, buyer, x_device_id, session_id, request)
+
+
+@router.get("/holds/{hold_id}", summary="A hold and when it expires")
+def get_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return inventory.get_hold(app.ctx, buyer, hold_id)
+
+
+@router.delete("/holds/{hold_id}", summary="Release a hold")
+def release_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return inventory.release_hold(app.ctx, buyer, hold_id)
+
+
+@router.post("/holds/{hold_id}/extend", summary="Extend a hold once (at checkout)")
+def extend_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return inventory.extend_hold_once(app.ctx, buyer, hold_id)
+
+
+@router.post(
+    "/orders", status_code=status.HTTP_201_CREATED, summary="Create an order from a hold (idempotent)"
+)
+def create_order(
+    body: schemas.OrderIn,
+    buyer: BuyerId,
+    app: State,
+    response: Response,
+    idempotency_key: IdempotencyKey,
+    x_device_id: DeviceId = None,
+) -> dict[str, Any]:
+    request = orders.OrderRequest(
+        hold_id=body.hold_id,
+        email=body.email,
+        phone=body.phone,
+        tickets=tuple(
+            orders.TicketRequest(
+                seat=t.seat,
+                area=t.area,
+                ticket_type=t.ticket_type,
+                holder=None
+                if t.holder is None
+                else orders.Holder(t.holder.name, t.holder.id_type, t.holder.id_number),
+            )
+            for t in body.tickets
+        ),
+    )
+    view, created = orders.create_order(app.ctx, buyer, x_device_id, idempotency_key, request)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return view
+
+
+@router.get("/orders", summary="The buyer's orders with their tickets")
+def list_orders(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
+    return orders.list_orders(app.ctx, buyer)
+
+
+@router.get("/orders/{order_id}", summary="One order")
+def get_order(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return orders.get_order(app.ctx, buyer, order_id)
+
+
+@router.post(
+    "/orders/{order_id}/payments", status_code=status.HTTP_201_CREATED, summary="Pay: get a payment URL / QR"
+)
+def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
+    return orders.start_payment(app.ctx, app.provider, buyer, order_id, notify_url)
+
+
+@router.post("/orders/{order_id}/reconcile", summary="Ask the provider about an open payment")
+def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return orders.reconcile_payment(app.ctx, app.provider, buyer, order_id)
+
+
+@router.post("/orders/{order_id}/cancel", summary="Cancel an unpaid order, or refund a paid one before entry")
+def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return orders.cancel_order(app.ctx, app.provider, order_id, account_id=buyer, organiser_id=None)
+
+
+@router.get("/tickets", summary="The buyer's tickets with their status")
+def list_tickets(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
+    return orders.list_tickets(app.ctx, buyer)
+
+
+@router.get("/tickets/{ticket_id}", summary="A ticket, its QR text and its check-ins")
+def get_ticket(ticket_id: TicketId, buyer: BuyerId, app: State) -> dict[str, Any]:
+    view, checkins = orders.get_ticket(app.ctx, buyer, ticket_id)
+    return view | {"checkins": checkins}
+
+
+@router.get(
+    "/tickets/{ticket_id}/qr.png",
+    summary="The ticket's QR code",
+    responses={200: {"content": {"image/png": {}}}},
+    response_class=Response,
+)
+def ticket_qr(ticket_id: TicketId, buyer: BuyerId, app: State) -> Response:
+    view, _ = orders.get_ticket(app.ctx, buyer, ticket_id)
+    if view["token"] is None:
+        from box_office.services.errors import Conflict
+
+        raise Conflict(f"ticket {ticket_id} is {view['status']}: it has no valid QR", "bad_state")
+    return Response(qr_png(view["token"]), media_type="image/png")
+
+
+@router.put("/tickets/{ticket_id}/holder", summary="Name a new holder on a real-name ticket")
+def change_holder(
+    ticket_id: TicketId, body: schemas.HolderIn, buyer: BuyerId, app: State
+) -> dict[str, object]:
+    return issuing.change_holder(app.ctx, buyer, ticket_id, body.name, body.id_type, body.id_number)
+
+
+@router.post(
+    "/payments/sandbox/notify",
+    tags=["payments"],
+    summary="Signed payment notification from the sandbox provider",
+)
+async def sandbox_notify(request: Request, app: State) -> dict[str, Any]:
+    import asyncio
+
+    body = await request.body()
+    headers = dict(request.headers)
+    return await asyncio.to_thread(orders.handle_notification, app.ctx, app.provider, headers, body)

@@ -1,0 +1,63 @@
+"""Shared pieces of the routes: the app state, bearer tokens, path parameter types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from box_office.notify.mail import Mailer
+from box_office.notify.sms import SmsGateway
+from box_office.payments.provider import PaymentProvider
+from box_office.services import catalog
+from box_office.services.context import Context
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+TicketId = Annotated[str, Path(min_length=1, max_length=36)]
+Kid = Annotated[str, Path(min_length=1, max_length=64)]
+AreaCode = Annotated[str, Path(min_length=1, max_length=40)]
+
+_bearer = HTTPBearer(auto_error=False, description="Bearer token of an organiser, a buyer or a feed client")
+
+
+@dataclass
+class AppState:
+    ctx: Context
+    provider: PaymentProvider
+    mailer: Mailer
+    sms: SmsGateway
+
+
+def state(request: Request) -> AppState:
+    value: AppState = request.app.state.box_office
+    return value
+
+
+State = Annotated[AppState, Depends(state)]
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return None if credentials is None else credentials.credentials
+
+
+def organiser(
+    app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> int:
+    return catalog.organiser_for(app.ctx, _token(credentials))
+
+
+def buyer(app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> int:
+    return catalog.account_for(app.ctx, _token(credentials))
+
+
+def feed_client(
+    app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> int:
+    return catalog.feed_client_for(app.ctx, _token(credentials))
+
+
+OrganiserId = Annotated[int, Depends(organiser)]
+BuyerId = Annotated[int, Depends(buyer)]
+FeedEventId = Annotated[int, Depends(feed_client)]

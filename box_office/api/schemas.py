@@ -1,0 +1,172 @@
+"""Request bodies of the JSON API. Every field is bounded so bad input is a 422, never a 500."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+()-]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Label = Annotated[str, Field(min_length=1, max_length=64)]
+Cents = Annotated[int, Field(ge=0, le=100_000_000)]
+Time = Annotated[float, Field(ge=0, le=32_503_680_000, description="Unix seconds")]
+Limit = Annotated[int, Field(ge=1, le=1000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganiserIn(Strict):
+    name: Name
+
+
+class AccountIn(Strict):
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    name: Name | None = None
+    phone: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 -]+$")] | None = None
+
+
+class ZoneIn(Strict):
+    code: Code
+    name: Name
+    price_cents: Cents
+
+
+class TicketTypeIn(Strict):
+    code: Code
+    name: Name
+    kind: Literal["standard", "box"] = "standard"
+    prices: dict[Code, Cents] = Field(default_factory=dict, max_length=100)
+
+
+class EventIn(Strict):
+    name: Name
+    venue_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    zones: list[ZoneIn] = Field(min_length=1, max_length=100)
+    ticket_types: list[TicketTypeIn] = Field(default_factory=list, max_length=50)
+
+
+class SeatZoneIn(Strict):
+    zone: Code
+    sections: list[Code] = Field(default_factory=list, max_length=500)
+    rows: list[Code] = Field(default_factory=list, max_length=1000)
+    seats: list[Label] = Field(default_factory=list, max_length=10000)
+
+
+class GaQuotaIn(Strict):
+    area: Code
+    zone: Code
+    capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+
+
+class SessionIn(Strict):
+    name: Name
+    starts_at: Time
+    ends_at: Time
+    sale_starts_at: Time = 0
+    sale_ends_at: Time | None = None
+    hold_seconds: Annotated[int, Field(ge=1, le=86400)] = 600
+    real_name: bool = False
+    limit_per_account: Limit | None = None
+    limit_per_device: Limit | None = None
+    limit_per_id: Limit | None = None
+    default_zone: Code | None = None
+    seat_zones: list[SeatZoneIn] = Field(default_factory=list, max_length=500)
+    ga: list[GaQuotaIn] = Field(default_factory=list, max_length=100)
+
+
+class SeatsIn(Strict):
+    seats: list[Label] = Field(min_length=1, max_length=5000)
+
+
+class RepriceIn(SeatsIn):
+    zone: Code
+
+
+class SeatStatusIn(SeatsIn):
+    status: Literal["available", "reserved", "blocked"]
+
+
+class QuotaIn(Strict):
+    capacity: Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class BestIn(Strict):
+    zone: Code
+    quantity: Annotated[int, Field(ge=1, le=50)]
+    accessible: bool = False
+
+
+class GaIn(Strict):
+    area: Code
+    quantity: Annotated[int, Field(ge=1, le=50)]
+
+
+class HoldIn(Strict):
+    seats: list[Label] = Field(default_factory=list, max_length=50)
+    best_available: BestIn | None = None
+    ga: list[GaIn] = Field(default_factory=list, max_length=10)
+
+
+class HolderIn(Strict):
+    name: Name
+    id_type: Literal["cn_ric", "passport", "hk_mo_permit", "tw_permit"]
+    id_number: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class TicketIn(Strict):
+    seat: Label | None = None
+    area: Code | None = None
+    ticket_type: Code | None = None
+    holder: HolderIn | None = None
+
+
+class OrderIn(Strict):
+    hold_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    phone: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 -]+$")] | None = None
+    tickets: list[TicketIn] = Field(default_factory=list, max_length=50)
+
+
+class PaymentIn(Strict):
+    provider: Literal["sandbox"] = "sandbox"
+
+
+class FeedClientIn(Strict):
+    name: Name
+
+
+class CheckInIn(Strict):
+    scan_id: Annotated[str, Field(min_length=1, max_length=100)]
+    ticket_id: Annotated[str, Field(min_length=1, max_length=100)]
+    version: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    gate: Annotated[str, Field(min_length=1, max_length=100)]
+    direction: Literal["in", "out"] = "in"
+    scanned_at: Time
+    device_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    verdict: Annotated[str, Field(min_length=1, max_length=40)] = "ok"
+    conflict: bool = False
+
+
+class CheckInsIn(Strict):
+    checkins: list[CheckInIn] = Field(min_length=1, max_length=1000)
+
+
+class DemoIn(Strict):
+    sections: Annotated[int, Field(ge=1, le=20)] = 3
+    rows: Annotated[int, Field(ge=1, le=100)] = 10
+    seats_per_row: Annotated[int, Field(ge=1, le=200)] = 20
+    ga_capacity: Annotated[int, Field(ge=0, le=100_000)] = 500
+    real_name: bool = False
+    hold_seconds: Annotated[int, Field(ge=1, le=86400)] = 600
+
+
+class Message(BaseModel):
+    detail: str
+    code: str | None = None
+
+
+JsonObject = dict[str, Any]

@@ -1,0 +1,89 @@
+"""The ``box-office`` command: ``serve`` (migrate, then run the API) and ``migrate``.
+
+``box-office serve`` with no options keeps a SQLite file under the state directory and
+listens on 127.0.0.1:8000. Bad options print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from box_office.config import ConfigError, load_settings
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="box-office", description="Encore box office: sell tickets, feed the venue.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    serve = commands.add_parser("serve", help="migrate the database, then serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--database-url", help="SQLAlchemy URL, e.g. postgresql://user@host/db (default: SQLite file)"
+    )
+    serve.add_argument("--state-dir", help="where the SQLite file, secret key and unsent mail live")
+    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date and exit")
+    migrate.add_argument("--database-url")
+    migrate.add_argument("--state-dir")
+    return parser
+
+
+def _apply_env(args: argparse.Namespace) -> None:
+    if args.database_url:
+        os.environ["BOX_OFFICE_DATABASE_URL"] = args.database_url
+    if args.state_dir:
+        os.environ["BOX_OFFICE_STATE_DIR"] = args.state_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _apply_env(args)
+    try:
+        settings = load_settings()
+    except (ConfigError, OSError) as exc:
+        print(f"box-office: error: {exc}", file=sys.stderr)
+        return 2
+    from box_office.store.migrate import upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:  # a bad URL or unreachable database: one clear line
+        print(
+            f"box-office: error: cannot migrate {settings.database_url}: {str(exc).splitlines()[0]}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.command == "migrate":
+        print(f"database at {settings.database_url} is up to date")
+        return 0
+    if not 1 <= args.port <= 65535 or not 1 <= args.workers <= 64:
+        print("box-office: error: --port must be 1-65535 and --workers 1-64", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    os.environ.setdefault("BOX_OFFICE_PUBLIC_URL", f"http://{args.host}:{args.port}")
+    os.environ["BOX_OFFICE_STATE_DIR"] = str(settings.state_dir)
+    print(f"box office on http://{args.host}:{args.port} (database {settings.database_url})", file=sys.stderr)
+    uvicorn.run(
+        "box_office.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

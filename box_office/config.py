@@ -1,0 +1,106 @@
+"""Configuration from environment variables, with defaults that need nothing.
+
+With no configuration at all the box office keeps everything under a state directory
+(``~/.local/state/encore/box_office`` or ``$BOX_OFFICE_STATE_DIR``): the SQLite database,
+the generated secret key, and mail it could not send (written as ``.eml`` files). Production
+sets ``BOX_OFFICE_DATABASE_URL`` (PostgreSQL) and ``BOX_OFFICE_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used, with the variable's name."""
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "encore" / "box_office"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the box office needs to run; build with :func:`load_settings` or directly in tests.
+
+    ``secret_key`` is a Fernet key: it encrypts holder identities and the events' private
+    signing keys at rest. It lives in configuration, never in the database, so a database dump
+    alone exposes neither.
+    """
+
+    database_url: str
+    secret_key: bytes
+    state_dir: Path
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "tickets@encore.invalid"
+    admin_token: str | None = None
+    sandbox_secret: str = "sandbox-merchant-secret"
+    sandbox_url: str | None = None
+    sweep_interval: float = 5.0
+    delivery_interval: float = 1.0
+    live_interval: float = 0.25
+    sms_backend: str = "log"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sandbox_base(self) -> str:
+        """Where the sandbox payment provider answers (by default: mounted in this server)."""
+        return (self.sandbox_url or self.public_url).rstrip("/") + "/sandbox"
+
+
+def _secret_key(state_dir: Path) -> bytes:
+    value = os.environ.get("BOX_OFFICE_SECRET_KEY")
+    if value:
+        try:
+            Fernet(value.encode())
+        except ValueError:
+            raise ConfigError(
+                "BOX_OFFICE_SECRET_KEY is not a Fernet key (32 url-safe base64 bytes)"
+            ) from None
+        return value.encode()
+    path = state_dir / "secret.key"
+    if path.exists():
+        return path.read_bytes().strip()
+    key = Fernet.generate_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Settings from ``BOX_OFFICE_*`` environment variables; raises :class:`ConfigError`."""
+    source = os.environ if env is None else env
+    state_dir = Path(source.get("BOX_OFFICE_STATE_DIR") or default_state_dir())
+    state_dir.mkdir(parents=True, exist_ok=True)
+    url = source.get("BOX_OFFICE_DATABASE_URL") or f"sqlite:///{state_dir / 'box_office.sqlite3'}"
+    try:
+        smtp_port = int(source.get("BOX_OFFICE_SMTP_PORT", "25"))
+    except ValueError:
+        raise ConfigError("BOX_OFFICE_SMTP_PORT must be an integer") from None
+    return Settings(
+        database_url=url,
+        secret_key=_secret_key(state_dir),
+        state_dir=state_dir,
+        public_url=source.get("BOX_OFFICE_PUBLIC_URL", "http://127.0.0.1:8000"),
+        smtp_host=source.get("BOX_OFFICE_SMTP_HOST") or None,
+        smtp_port=smtp_port,
+        mail_from=source.get("BOX_OFFICE_MAIL_FROM", "tickets@encore.invalid"),
+        admin_token=source.get("BOX_OFFICE_ADMIN_TOKEN") or None,
+        sandbox_secret=source.get("BOX_OFFICE_SANDBOX_SECRET") or "sandbox-merchant-secret",
+        sandbox_url=source.get("BOX_OFFICE_SANDBOX_URL") or None,
+        sms_backend=source.get("BOX_OFFICE_SMS", "log"),
+    )
+
+
+def new_token() -> str:
+    """A random bearer token for organisers, buyers and feed clients."""
+    return secrets.token_urlsafe(24)

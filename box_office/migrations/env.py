@@ -1,0 +1,30 @@
+"""Alembic environment: the URL comes from the caller (``box_office.store.migrate``)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from box_office.store.models import Base
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url")
+assert url is not None
+connectable = config.attributes.get("connection")
+
+
+def run() -> None:
+    if connectable is not None:
+        context.configure(connection=connectable, target_metadata=Base.metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run()

@@ -1,0 +1,75 @@
+"""Ticket e-mails: one message per order with every ticket's details and its QR as a PNG.
+
+Sent over SMTP with the standard library's ``smtplib`` (no dependency needed for a plain
+SMTP client). Without an SMTP host configured, messages are written as ``.eml`` files under
+the state directory instead, so nothing is lost and a demo can open them.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Protocol
+
+from ticket_format.qr import qr_png
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass
+class SmtpMailer:
+    host: str
+    port: int = 25
+    timeout: float = 10.0
+
+    def send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp.send_message(message)
+
+
+@dataclass
+class FileMailer:
+    directory: Path
+
+    def send(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = str(message["Message-ID"] or id(message)).strip("<>").replace("/", "_")
+        (self.directory / f"{name}.eml").write_bytes(bytes(message))
+
+
+def ticket_email(
+    sender: str, recipient: str, order: dict[str, Any], event_name: str, session_name: str
+) -> EmailMessage:
+    """The e-mail for an order: a text part listing tickets, one PNG QR attachment per valid ticket."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = f"Your tickets for {event_name} ({session_name}) - order {order['id']}"
+    lines = [f"Order {order['id']}: {event_name}, {session_name}", ""]
+    valid = [t for t in order["tickets"] if t["status"] == "valid"]
+    for ticket in valid:
+        place = f"seat {ticket['seat']}" if ticket["seat"] else f"general admission {ticket['area']}"
+        holder = f", holder {ticket['holder']}" if ticket["holder"] else ""
+        lines.append(
+            f"- {place}, zone {ticket['zone']}, {ticket['ticket_type']}{holder}"
+            f" (ticket {ticket['id']}, v{ticket['version']})"
+        )
+    lines += ["", "Show the attached QR code at the gate. Each QR admits once."]
+    message.set_content("\n".join(lines))
+    for ticket in valid:
+        message.add_attachment(
+            qr_png(ticket["token"]), maintype="image", subtype="png", filename=f"ticket-{ticket['id']}.png"
+        )
+    return message
+
+
+def ticket_sms(order: dict[str, Any], event_name: str, base_url: str) -> str:
+    count = sum(1 for t in order["tickets"] if t["status"] == "valid")
+    return (
+        f"Encore: {count} ticket(s) for {event_name}, order {order['id']}."
+        f" Your tickets: {base_url}/api/orders/{order['id']}"
+    )

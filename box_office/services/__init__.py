@@ -1,0 +1,1 @@
+"""Use cases: each function runs one business operation in one database transaction."""

@@ -1,0 +1,41 @@
+"""Errors a use case raises; the API turns each into a 4xx with its message."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A refused request: ``status`` is the HTTP status, ``code`` a stable reason for programs."""
+
+    status = 400
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+
+    default_code = "bad_request"
+
+
+class NotFound(ServiceError):
+    status = 404
+    default_code = "not_found"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    default_code = "forbidden"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    default_code = "unauthorized"
+
+
+class Conflict(ServiceError):
+    status = 409
+    default_code = "conflict"
+
+
+class Invalid(ServiceError):
+    status = 422
+    default_code = "invalid"

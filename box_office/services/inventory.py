@@ -1,0 +1,376 @@
+"""Inventory use cases: holds on seats and GA places, their expiry, release and the sweeper.
+
+Zero oversell by construction (DESIGN "Storage and scale"):
+- a seat is held by one conditional UPDATE whose WHERE clause says "available, or held by a
+  hold that has expired"; the number of rows it changed must equal the number of seats asked
+  for, else the whole transaction rolls back (all or nothing);
+- GA stock is a counter row under ``CHECK (held + sold <= capacity)``, raised by a
+  conditional UPDATE; expired GA holds are given back by whoever flips their status first
+  (a conditional UPDATE on the hold row), so a place is never returned twice.
+Whoever changes a hold's status away from ``active`` owns the consequences for GA counters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session as Db
+
+from box_office.core.orders import RuleError, check_sale_window
+from box_office.core.seating import BoxRuleError, FreeSeat, best_available, check_boxes
+from box_office.services.catalog import load_session
+from box_office.services.context import Context
+from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound
+from box_office.store.models import Hold, HoldGa, Order, SessionGa, SessionSeat, Zone
+
+MAX_HOLD_SIZE = 50
+_BEST_WINDOW = 3000
+_NO_SYNC = {"synchronize_session": False}
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    seats: tuple[str, ...] = ()
+    best_zone: str | None = None
+    best_quantity: int = 0
+    best_accessible: bool = False
+    ga: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+
+
+class _LostRace(Exception):
+    """Best-available picked seats another buyer took in the meantime: pick again."""
+
+
+def free_clause(now: float) -> Any:
+    """SQL condition: the seat can be taken now (available, or its hold has expired)."""
+    return or_(
+        SessionSeat.status == "available",
+        and_(SessionSeat.status == "held", SessionSeat.hold_expires_at < now),
+    )
+
+
+def create_hold(
+    ctx: Context, account_id: int, device_id: str | None, session_id: int, request: HoldRequest
+) -> dict[str, Any]:
+    size = len(request.seats) + request.best_quantity + sum(q for _, q in request.ga)
+    if size < 1:
+        raise Invalid("ask for seats, best_available or ga places")
+    if size > MAX_HOLD_SIZE:
+        raise Invalid(f"at most {MAX_HOLD_SIZE} places in one hold")
+    if len(set(request.seats)) != len(request.seats):
+        raise Invalid("a seat is listed twice")
+    for attempt in range(6):
+        try:
+            return ctx.db.write(lambda db: _hold(ctx, db, account_id, device_id, session_id, request))
+        except _LostRace:
+            if attempt == 5:
+                raise Conflict(
+                    "seats are selling fast: no adjacent seats could be secured, try again", "sold_out"
+                ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _hold(
+    ctx: Context, db: Db, account_id: int, device_id: str | None, session_id: int, req: HoldRequest
+) -> dict[str, Any]:
+    now = ctx.now()
+    session = load_session(db, session_id)
+    try:
+        check_sale_window(session.sale_starts_at, session.sale_ends_at, now)
+    except RuleError as exc:
+        raise Conflict(str(exc), exc.code) from None
+    size = len(req.seats) + req.best_quantity + sum(q for _, q in req.ga)
+    if session.limit_per_account is not None and size > session.limit_per_account:
+        raise Conflict(
+            f"at most {session.limit_per_account} tickets per account for this session", "limit_account"
+        )
+    expires = now + session.hold_seconds
+    hold = Hold(
+        session_id=session_id,
+        account_id=account_id,
+        device_id=device_id,
+        status="active",
+        expires_at=expires,
+        extended=False,
+        seat_count=0,
+        created_at=now,
+    )
+    db.add(hold)
+    db.flush()
+    labels = list(req.seats)
+    if labels:
+        _check_box_rule(db, session_id, labels)
+        _take_seats(db, session_id, hold.id, labels, expires, now, explicit=True)
+    if req.best_quantity:
+        picked = _pick_best(db, session.event_id, session_id, req, now, exclude=set(labels))
+        _take_seats(db, session_id, hold.id, picked, expires, now, explicit=False)
+        labels.extend(picked)
+    hold.seat_count = len(labels)
+    for code, quantity in req.ga:
+        _take_ga(ctx, db, session_id, hold.id, code, quantity, now)
+    return hold_view(db, hold, now)
+
+
+def _check_box_rule(db: Db, session_id: int, labels: list[str]) -> None:
+    rows = db.execute(
+        select(SessionSeat.label, SessionSeat.box).where(
+            SessionSeat.session_id == session_id, SessionSeat.label.in_(labels)
+        )
+    ).all()
+    box_of = {r.label: r.box for r in rows}
+    boxes = {b for b in box_of.values() if b is not None}
+    if not boxes:
+        return
+    members: dict[str, set[str]] = {}
+    for label, box in db.execute(
+        select(SessionSeat.label, SessionSeat.box).where(
+            SessionSeat.session_id == session_id, SessionSeat.box.in_(boxes), SessionSeat.status != "removed"
+        )
+    ):
+        members.setdefault(box, set()).add(label)
+    try:
+        check_boxes(labels, box_of, members)
+    except BoxRuleError as exc:
+        raise Conflict(str(exc), "box_whole") from None
+
+
+def _take_seats(
+    db: Db, session_id: int, hold_id: int, labels: list[str], expires: float, now: float, *, explicit: bool
+) -> None:
+    wanted = sorted(labels)
+    changed = db.execute(
+        update(SessionSeat)
+        .where(SessionSeat.session_id == session_id, SessionSeat.label.in_(wanted), free_clause(now))
+        .values(status="held", hold_id=hold_id, hold_expires_at=expires, changed_at=now)
+        .execution_options(**_NO_SYNC)
+    ).rowcount
+    if changed == len(wanted):
+        return
+    if not explicit:
+        raise _LostRace()
+    rows = db.execute(
+        select(SessionSeat.label, SessionSeat.status, SessionSeat.hold_id).where(
+            SessionSeat.session_id == session_id, SessionSeat.label.in_(wanted)
+        )
+    ).all()
+    known = {r.label: r for r in rows}
+    unknown = [label for label in wanted if label not in known or known[label].status == "removed"]
+    if unknown:
+        raise NotFound(f"no such seats in this session: {', '.join(unknown[:10])}", "unknown_seat")
+    gone = [label for label in wanted if known[label].hold_id != hold_id]
+    raise Conflict(f"seats no longer available: {', '.join(gone[:10])}", "seat_taken")
+
+
+def _pick_best(
+    db: Db, event_id: int, session_id: int, req: HoldRequest, now: float, exclude: set[str]
+) -> list[str]:
+    zone_id = db.scalar(select(Zone.id).where(Zone.event_id == event_id, Zone.code == req.best_zone))
+    if zone_id is None:
+        raise NotFound(f"unknown zone {req.best_zone}", "unknown_zone")
+    query = (
+        select(
+            SessionSeat.label, SessionSeat.section, SessionSeat.row, SessionSeat.position, SessionSeat.rank
+        )
+        .where(
+            SessionSeat.session_id == session_id,
+            SessionSeat.zone_id == zone_id,
+            SessionSeat.box.is_(None),
+            free_clause(now),
+        )
+        .order_by(SessionSeat.rank, SessionSeat.section, SessionSeat.row, SessionSeat.position)
+    )
+    if req.best_accessible:
+        query = query.where(SessionSeat.accessible)
+    offset = 0
+    while True:
+        rows = db.execute(query.limit(_BEST_WINDOW * (offset + 1))).all()
+        free = [
+            FreeSeat(r.label, r.section, r.row, r.position, r.rank) for r in rows if r.label not in exclude
+        ]
+        picked = best_available(free, req.best_quantity)
+        if picked is not None:
+            return picked
+        if len(rows) < _BEST_WINDOW * (offset + 1):
+            raise Conflict(f"no {req.best_quantity} adjacent seats left in zone {req.best_zone}", "sold_out")
+        offset += 1
+
+
+def reclaim_expired_ga(ctx: Context, db: Db, ga_id: int, now: float, limit: int = 200) -> int:
+    """Give back the places of expired holds on one GA area; returns how many holds were reclaimed."""
+    hold_ids = db.scalars(
+        select(Hold.id)
+        .join(HoldGa, HoldGa.hold_id == Hold.id)
+        .where(HoldGa.ga_id == ga_id, Hold.status == "active", Hold.expires_at < now)
+        .limit(limit)
+    ).all()
+    reclaimed = 0
+    for hold_id in hold_ids:
+        reclaimed += _finish_hold(db, hold_id, "expired", now, only_if_expired=True)
+    return reclaimed
+
+
+def _finish_hold(db: Db, hold_id: int, status: str, now: float, *, only_if_expired: bool = False) -> int:
+    """Move an active hold to expired/released and give back what it held. 1 if this call did it."""
+    where = [Hold.id == hold_id, Hold.status == "active"]
+    if only_if_expired:
+        where.append(Hold.expires_at < now)
+    if not db.execute(
+        update(Hold).where(*where).values(status=status).execution_options(**_NO_SYNC)
+    ).rowcount:
+        return 0
+    for ga_id, quantity in db.execute(
+        select(HoldGa.ga_id, HoldGa.quantity).where(HoldGa.hold_id == hold_id)
+    ).all():
+        db.execute(
+            update(SessionGa)
+            .where(SessionGa.id == ga_id)
+            .values(held=SessionGa.held - quantity, changed_at=now)
+            .execution_options(**_NO_SYNC)
+        )
+    db.execute(
+        update(SessionSeat)
+        .where(SessionSeat.hold_id == hold_id, SessionSeat.status == "held")
+        .values(status="available", hold_id=None, hold_expires_at=None, changed_at=now)
+        .execution_options(**_NO_SYNC)
+    )
+    return 1
+
+
+def _take_ga(
+    ctx: Context, db: Db, session_id: int, hold_id: int, code: str, quantity: int, now: float
+) -> None:
+    area = db.scalar(select(SessionGa).where(SessionGa.session_id == session_id, SessionGa.code == code))
+    if area is None:
+        raise NotFound(f"no general-admission area {code} in this session", "unknown_area")
+    stmt = (
+        update(SessionGa)
+        .where(SessionGa.id == area.id, SessionGa.held + SessionGa.sold + quantity <= SessionGa.capacity)
+        .values(held=SessionGa.held + quantity, changed_at=now)
+        .execution_options(**_NO_SYNC)
+    )
+    taken = db.execute(stmt).rowcount
+    if not taken and reclaim_expired_ga(ctx, db, area.id, now):
+        taken = db.execute(stmt).rowcount
+    if not taken:
+        db.refresh(area)
+        left = max(0, area.capacity - area.sold - area.held)
+        raise Conflict(f"only {left} places left in {code}", "sold_out")
+    db.add(HoldGa(hold_id=hold_id, ga_id=area.id, quantity=quantity))
+
+
+def hold_view(db: Db, hold: Hold, now: float) -> dict[str, Any]:
+    seats = db.execute(
+        select(SessionSeat.label, Zone.code, Zone.price_cents)
+        .join(Zone, Zone.id == SessionSeat.zone_id)
+        .where(SessionSeat.hold_id == hold.id)
+        .order_by(SessionSeat.label)
+    ).all()
+    ga = db.execute(
+        select(SessionGa.code, Zone.code, HoldGa.quantity, Zone.price_cents)
+        .join(SessionGa, SessionGa.id == HoldGa.ga_id)
+        .join(Zone, Zone.id == SessionGa.zone_id)
+        .where(HoldGa.hold_id == hold.id)
+    ).all()
+    status = hold.status
+    if status == "active" and hold.expires_at < now:
+        status = "expired"
+    return {
+        "id": hold.id,
+        "session_id": hold.session_id,
+        "status": status,
+        "expires_at": hold.expires_at,
+        "extended": hold.extended,
+        "seats": [{"label": s[0], "zone": s[1], "price_cents": s[2]} for s in seats]
+        if status in ("active", "converted")
+        else [],
+        "ga": [{"area": g[0], "zone": g[1], "quantity": g[2], "price_cents": g[3]} for g in ga],
+    }
+
+
+def own_hold(db: Db, account_id: int, hold_id: int) -> Hold:
+    hold = db.get(Hold, hold_id)
+    if hold is None:
+        raise NotFound(f"no hold {hold_id}")
+    if hold.account_id != account_id:
+        raise Forbidden(f"hold {hold_id} belongs to another buyer")
+    return hold
+
+
+def get_hold(ctx: Context, account_id: int, hold_id: int) -> dict[str, Any]:
+    with ctx.db.read() as db:
+        return hold_view(db, own_hold(db, account_id, hold_id), ctx.now())
+
+
+def release_hold(ctx: Context, account_id: int, hold_id: int) -> dict[str, Any]:
+    def work(db: Db) -> dict[str, Any]:
+        hold = own_hold(db, account_id, hold_id)
+        if db.scalar(select(Order.id).where(Order.hold_id == hold_id)) is not None:
+            raise Conflict("this hold has an order: cancel the order instead", "has_order")
+        now = ctx.now()
+        if not _finish_hold(db, hold_id, "released", now):
+            raise Conflict(f"hold {hold_id} is already {hold.status}", "hold_closed")
+        db.refresh(hold)
+        return hold_view(db, hold, now)
+
+    return ctx.db.write(work)
+
+
+def extend_hold(ctx: Context, db: Db, hold: Hold, now: float) -> None:
+    """Extend a live hold once (at checkout) by the session's hold time."""
+    if hold.extended:
+        return
+    session = load_session(db, hold.session_id)
+    new_expiry = now + session.hold_seconds
+    if not db.execute(
+        update(Hold)
+        .where(Hold.id == hold.id, Hold.status == "active", Hold.expires_at >= now, Hold.extended.is_(False))
+        .values(expires_at=new_expiry, extended=True)
+        .execution_options(**_NO_SYNC)
+    ).rowcount:
+        raise Conflict("the hold has expired", "hold_expired")
+    changed = db.execute(
+        update(SessionSeat)
+        .where(SessionSeat.hold_id == hold.id, SessionSeat.status == "held")
+        .values(hold_expires_at=new_expiry)
+        .execution_options(**_NO_SYNC)
+    ).rowcount
+    if changed != hold.seat_count:
+        raise Conflict("the hold has expired and its seats were taken", "hold_expired")
+    db.refresh(hold)
+
+
+def extend_hold_once(ctx: Context, account_id: int, hold_id: int) -> dict[str, Any]:
+    def work(db: Db) -> dict[str, Any]:
+        hold = own_hold(db, account_id, hold_id)
+        now = ctx.now()
+        if hold.extended:
+            raise Conflict("a hold can be extended only once", "already_extended")
+        if hold.status != "active" or hold.expires_at < now:
+            raise Conflict("the hold has expired", "hold_expired")
+        extend_hold(ctx, db, hold, now)
+        return hold_view(db, hold, now)
+
+    return ctx.db.write(work)
+
+
+def sweep_holds(ctx: Context, limit: int = 500) -> int:
+    """Close expired holds (returning GA places and resetting seats); safe to run anywhere, any time."""
+    now = ctx.now()
+    with ctx.db.read() as db:
+        ids = db.scalars(
+            select(Hold.id)
+            .where(Hold.status == "active", Hold.expires_at < now)
+            .order_by(Hold.expires_at)
+            .limit(limit)
+        ).all()
+    done = 0
+    for start in range(0, len(ids), 50):
+        batch = ids[start : start + 50]
+        done += ctx.db.write(
+            lambda db, batch=batch: sum(
+                _finish_hold(db, h, "expired", now, only_if_expired=True) for h in batch
+            )
+        )
+    return done

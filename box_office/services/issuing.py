@@ -1,0 +1,180 @@
+"""Issuing: sign the tickets of a paid order, feed them to the venue, queue their delivery.
+
+All three happen in one transaction (order ``paid -> ticketed``): a ticket exists, is on the
+venue feed and has its e-mail/SMS queued, or none of it happened. If the process dies
+between payment and issuing, :func:`issue_pending` (run by the sweeper) finishes the job.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as Db
+
+from box_office.core.orders import mask_name, ticket_window
+from box_office.services import feed
+from box_office.services.catalog import load_session, owned_event
+from box_office.services.context import Context
+from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound
+from box_office.services.keys import active_signing_key, identity_key
+from box_office.store.models import Order, OutboxMessage, Session, Ticket
+from ticket_format import TicketClaims, issue
+from ticket_format.identity import IdentityError, id_digest, name_digest, normalize_name, parse_id
+
+
+def sign_ticket(ctx: Context, db: Db, ticket: Ticket, session: Session) -> None:
+    """(Re)sign the ticket's current version with the event's active key."""
+    key = active_signing_key(ctx, db, ticket.event_id)
+    valid_from, valid_until = ticket_window(session.starts_at, session.ends_at)
+    claims = TicketClaims(
+        ticket_id=ticket.id,
+        event_id=ticket.event_id,
+        session_id=ticket.session_id,
+        zone=ticket.zone,
+        seat=ticket.seat_label,
+        ticket_type=ticket.ticket_type,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        version=ticket.version,
+    )
+    ticket.token = issue(claims, key)
+    ticket.kid = key.kid.hex()
+
+
+def queue_delivery(ctx: Context, db: Db, order: Order) -> None:
+    now = ctx.now()
+    db.add(
+        OutboxMessage(
+            channel="email",
+            recipient=order.email,
+            order_id=order.id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    if order.phone:
+        db.add(
+            OutboxMessage(
+                channel="sms",
+                recipient=order.phone,
+                order_id=order.id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+
+def issue_order(ctx: Context, order_id: int) -> bool:
+    """Issue the tickets of a paid order; False if it was not (or no longer) waiting for tickets."""
+
+    def work(db: Db) -> bool:
+        now = ctx.now()
+        if not db.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status == "paid")
+            .values(status="ticketed", ticketed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount:
+            return False
+        order = db.get(Order, order_id)
+        assert order is not None
+        session = load_session(db, order.session_id)
+        tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.id)).all()
+        for ticket in tickets:
+            ticket.status = "valid"
+            sign_ticket(ctx, db, ticket, session)
+        queue_delivery(ctx, db, order)
+        feed.append(ctx, db, [("issued", t, session.real_name) for t in tickets])
+        return True
+
+    return ctx.db.write(work)
+
+
+def issue_pending(ctx: Context) -> int:
+    """Finish issuing for orders left paid but not ticketed (a crash between the two steps)."""
+    with ctx.db.read() as db:
+        ids = db.scalars(select(Order.id).where(Order.status == "paid").limit(200)).all()
+    return sum(issue_order(ctx, order_id) for order_id in ids)
+
+
+def change_holder(
+    ctx: Context, account_id: int, ticket_id: str, name: str, id_type: str, id_number: str
+) -> dict[str, object]:
+    """Name a new holder on a real-name ticket: new digests, a new version, the old one revoked."""
+
+    def work(db: Db) -> dict[str, object]:
+        ticket = _live_ticket(db, ticket_id)
+        order = db.get(Order, ticket.order_id)
+        assert order is not None
+        if order.account_id != account_id:
+            raise Forbidden("this ticket belongs to another buyer")
+        session = load_session(db, ticket.session_id)
+        if not session.real_name:
+            raise Invalid("this session is not real-name: tickets carry no holder", "not_real_name")
+        try:
+            document = parse_id(id_type, id_number)
+            normalize_name(name)
+        except IdentityError as exc:
+            raise Invalid(str(exc), "bad_identity") from None
+        key = identity_key(ctx, db, ticket.event_id)
+        new_digest = id_digest(key, document)
+        if new_digest != ticket.id_digest and session.limit_per_id is not None:
+            ctx.db.lock_subjects(db, [f"id:{session.id}:{new_digest}"])
+            holding = len(
+                db.scalars(
+                    select(Ticket.id).where(
+                        Ticket.session_id == session.id,
+                        Ticket.id_digest == new_digest,
+                        Ticket.status.in_(("valid", "pending")),
+                    )
+                ).all()
+            )
+            if holding + 1 > session.limit_per_id:
+                raise Conflict(
+                    f"ID {document.masked} already holds {holding} ticket(s) for this session", "limit_id"
+                )
+        ticket.holder_enc = ctx.vault.seal_json(
+            {"name": name.strip(), "id_type": document.id_type.value, "id_number": document.number}
+        )
+        ticket.holder_masked = f"{mask_name(name.strip())} {document.masked}"
+        ticket.id_digest = new_digest
+        ticket.name_digest = name_digest(key, name)
+        ticket.version += 1
+        sign_ticket(ctx, db, ticket, session)
+        queue_delivery(ctx, db, order)
+        feed.append(ctx, db, [("identity_changed", ticket, True)])
+        return {"id": ticket.id, "version": ticket.version, "holder": ticket.holder_masked}
+
+    return ctx.db.write(work)
+
+
+def reissue(ctx: Context, organiser_id: int, ticket_id: str) -> dict[str, object]:
+    """Re-issue a ticket with a higher version (lost phone, leaked QR): the old QR stops working."""
+
+    def work(db: Db) -> dict[str, object]:
+        ticket = _live_ticket(db, ticket_id)
+        owned_event(db, organiser_id, ticket.event_id)
+        session = load_session(db, ticket.session_id)
+        ticket.version += 1
+        sign_ticket(ctx, db, ticket, session)
+        order = db.get(Order, ticket.order_id)
+        assert order is not None
+        queue_delivery(ctx, db, order)
+        feed.append(ctx, db, [("changed", ticket, session.real_name)])
+        return {"id": ticket.id, "version": ticket.version}
+
+    return ctx.db.write(work)
+
+
+def _live_ticket(db: Db, ticket_id: str) -> Ticket:
+    ticket = db.get(Ticket, ticket_id)
+    if ticket is None or ticket.status == "pending":
+        raise NotFound(f"no ticket {ticket_id}")
+    if ticket.status != "valid":
+        raise Conflict(f"ticket {ticket_id} is {ticket.status}", "bad_state")
+    if ticket.checked_in_at is not None:
+        raise Conflict("this ticket has already been used at the venue", "already_used")
+    return ticket

@@ -1,0 +1,1 @@
+"""Database adapter: SQLAlchemy models, engines and transactions (SQLite or PostgreSQL)."""

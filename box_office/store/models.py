@@ -1,0 +1,399 @@
+"""The box office's tables (SQLAlchemy 2 declarative). Alembic migrations are made from these.
+
+Times are Unix seconds (floats): the same on SQLite and PostgreSQL, and what tickets carry.
+Money is integer cents. Personal data (holder name and ID number) is stored only encrypted
+(``holder_enc``); gates get keyed digests, never the clear text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organiser(Base):
+    __tablename__ = "organisers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Account(Base):
+    """A buyer."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Venue(Base):
+    __tablename__ = "venues"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Seat(Base):
+    """A seat of a venue layout. ``rank`` orders rows by distance to the stage (0 nearest)."""
+
+    __tablename__ = "seats"
+    __table_args__ = (UniqueConstraint("venue_id", "label"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    section: Mapped[str] = mapped_column(String(40))
+    row: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int] = mapped_column(Integer)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    accessible: Mapped[bool] = mapped_column(Boolean, default=False)
+    companion: Mapped[bool] = mapped_column(Boolean, default=False)
+    box: Mapped[str | None] = mapped_column(String(40))
+
+
+class GaArea(Base):
+    """A general-admission area of a venue layout (standing floor, lawn) with its capacity."""
+
+    __tablename__ = "ga_areas"
+    __table_args__ = (UniqueConstraint("venue_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int] = mapped_column(Integer)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"), index=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    identity_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Zone(Base):
+    """A price zone of an event (e.g. VIP, A, B, floor)."""
+
+    __tablename__ = "zones"
+    __table_args__ = (UniqueConstraint("event_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    price_cents: Mapped[int] = mapped_column(Integer)
+
+
+class TicketType(Base):
+    """Adult, child, VIP, box...; ``kind='box'`` types sell a whole box, all or nothing.
+
+    ``prices`` maps zone codes to a price in cents overriding the zone's base price.
+    """
+
+    __tablename__ = "ticket_types"
+    __table_args__ = (UniqueConstraint("event_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    prices: Mapped[dict[str, int]] = mapped_column(JSON)
+
+
+class Session(Base):
+    """One performance of an event, with its sale window, hold time and purchase limits."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[float] = mapped_column(Float)
+    ends_at: Mapped[float] = mapped_column(Float)
+    sale_starts_at: Mapped[float] = mapped_column(Float)
+    sale_ends_at: Mapped[float] = mapped_column(Float)
+    hold_seconds: Mapped[int] = mapped_column(Integer)
+    real_name: Mapped[bool] = mapped_column(Boolean)
+    limit_per_account: Mapped[int | None] = mapped_column(Integer)
+    limit_per_device: Mapped[int | None] = mapped_column(Integer)
+    limit_per_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class SessionSeat(Base):
+    """The inventory row of one seat in one session: the only place a seat's sale is decided.
+
+    A seat is held or sold by one conditional UPDATE on this row (status and hold expiry in
+    the WHERE clause), so two buyers can never both get it. A hold whose ``hold_expires_at``
+    has passed counts as available without anyone having to reset it.
+    Layout fields are copied in so the seat map and best-available read one table.
+    """
+
+    __tablename__ = "session_seats"
+    __table_args__ = (
+        UniqueConstraint("session_id", "label"),
+        Index("ix_session_seats_hold", "hold_id"),
+        Index("ix_session_seats_changed", "session_id", "changed_at"),
+        CheckConstraint(
+            "status in ('available','held','sold','reserved','blocked','removed')", name="seat_status"
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    seat_id: Mapped[int] = mapped_column(ForeignKey("seats.id"))
+    label: Mapped[str] = mapped_column(String(64))
+    section: Mapped[str] = mapped_column(String(40))
+    row: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int] = mapped_column(Integer)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    accessible: Mapped[bool] = mapped_column(Boolean)
+    box: Mapped[str | None] = mapped_column(String(40))
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"))
+    status: Mapped[str] = mapped_column(String(10))
+    hold_id: Mapped[int | None] = mapped_column(Integer)
+    hold_expires_at: Mapped[float | None] = mapped_column(Float)
+    order_id: Mapped[int | None] = mapped_column(Integer)
+    changed_at: Mapped[float] = mapped_column(Float)
+
+
+class SessionGa(Base):
+    """General-admission stock of one area in one session: atomic counters under a CHECK."""
+
+    __tablename__ = "session_ga"
+    __table_args__ = (
+        UniqueConstraint("session_id", "code"),
+        CheckConstraint("held >= 0 AND sold >= 0 AND held + sold <= capacity", name="ga_stock"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"))
+    capacity: Mapped[int] = mapped_column(Integer)
+    held: Mapped[int] = mapped_column(Integer, default=0)
+    sold: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[float] = mapped_column(Float)
+
+
+class Hold(Base):
+    """A buyer's temporary claim. status: active -> converted | released | expired."""
+
+    __tablename__ = "holds"
+    __table_args__ = (Index("ix_holds_expiry", "status", "expires_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10))
+    expires_at: Mapped[float] = mapped_column(Float)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    seat_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class HoldGa(Base):
+    __tablename__ = "hold_ga"
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"), primary_key=True)
+    ga_id: Mapped[int] = mapped_column(ForeignKey("session_ga.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class Order(Base):
+    """status: pending_payment -> paid -> ticketed; pending_payment -> expired | cancelled;
+    paid/ticketed -> refunded (cancelled after payment, money returned)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("account_id", "idempotency_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(100))
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    paid_at: Mapped[float | None] = mapped_column(Float)
+    ticketed_at: Mapped[float | None] = mapped_column(Float)
+    closed_at: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Ticket(Base):
+    """One ticket line of an order. ``status``: pending (order unpaid) -> valid -> revoked.
+
+    ``token`` is the signed ``EN1:`` text of the current version. The holder's name and ID
+    number are only in ``holder_enc`` (Fernet); ``id_digest``/``name_digest`` are keyed HMACs
+    the gates compare against.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_session_digest", "session_id", "id_digest"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    event_id: Mapped[int] = mapped_column(Integer, index=True)
+    session_id: Mapped[int] = mapped_column(Integer)
+    seat_label: Mapped[str | None] = mapped_column(String(64))
+    ga_id: Mapped[int | None] = mapped_column(Integer)
+    zone: Mapped[str] = mapped_column(String(40))
+    ticket_type: Mapped[str] = mapped_column(String(40))
+    price_cents: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    token: Mapped[str | None] = mapped_column(Text)
+    kid: Mapped[str | None] = mapped_column(String(64))
+    holder_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    holder_masked: Mapped[str | None] = mapped_column(String(120))
+    id_digest: Mapped[str | None] = mapped_column(String(64))
+    name_digest: Mapped[str | None] = mapped_column(String(64))
+    checked_in_at: Mapped[float | None] = mapped_column(Float)
+    checked_in_gate: Mapped[str | None] = mapped_column(String(100))
+    inside: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_ref: Mapped[str] = mapped_column(String(100), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(12))
+    pay_url: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[float] = mapped_column(Float)
+    settled_at: Mapped[float | None] = mapped_column(Float)
+
+
+class PaymentNotification(Base):
+    """Every provider notification accepted once: a replay finds its id here and is refused."""
+
+    __tablename__ = "payment_notifications"
+    notify_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    payment_id: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[float] = mapped_column(Float)
+
+
+class SandboxPayment(Base):
+    """The sandbox provider's own books (as if at the bank): not read by the box office core."""
+
+    __tablename__ = "sandbox_payments"
+    ref: Mapped[str] = mapped_column(String(100), primary_key=True)
+    merchant_order: Mapped[str] = mapped_column(String(100))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    notify_url: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(12))
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
+    paid_at: Mapped[float | None] = mapped_column(Float)
+
+
+class EventKey(Base):
+    """A per-event Ed25519 signing key; the private half only Fernet-encrypted."""
+
+    __tablename__ = "event_keys"
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    public_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    private_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[float] = mapped_column(Float)
+    retired_at: Mapped[float | None] = mapped_column(Float)
+
+
+class FeedCounter(Base):
+    """One row whose value hands out feed cursors; its row lock orders them by commit."""
+
+    __tablename__ = "feed_counter"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeedEntry(Base):
+    __tablename__ = "feed_entries"
+    __table_args__ = (Index("ix_feed_event_cursor", "event_id", "cursor"),)
+    cursor: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    ticket_id: Mapped[str] = mapped_column(String(36))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class FeedClient(Base):
+    """A sync server allowed to read one event's feed and post its check-ins."""
+
+    __tablename__ = "feed_clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class CheckIn(Base):
+    __tablename__ = "checkins"
+    scan_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    gate: Mapped[str] = mapped_column(String(100))
+    direction: Mapped[str] = mapped_column(String(3))
+    verdict: Mapped[str] = mapped_column(String(40))
+    conflict: Mapped[bool] = mapped_column(Boolean)
+    device_id: Mapped[str | None] = mapped_column(String(100))
+    scanned_at: Mapped[float] = mapped_column(Float)
+    received_at: Mapped[float] = mapped_column(Float)
+
+
+class OutboxMessage(Base):
+    """An e-mail or SMS to deliver; written in the ticketing transaction, so never lost."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(5))
+    recipient: Mapped[str] = mapped_column(String(254))
+    order_id: Mapped[int] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[float] = mapped_column(Float)
+    sent_at: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,136 @@
+"""Fixtures: a real box office over real HTTP on loopback, on SQLite and on PostgreSQL.
+
+Every test that takes ``server`` runs twice: once against a SQLite file, once against the
+PostgreSQL server on 127.0.0.1:5432 (database ``box_office_test``, recreated per run). Under
+``CI=true`` an unreachable PostgreSQL fails those tests instead of skipping them.
+E-mail goes through a real SMTP server (aiosmtpd) on loopback; SMS are captured in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from cryptography.fernet import Fernet
+
+from box_office.api.app import create_app
+from box_office.config import Settings
+from box_office.notify.mail import SmtpMailer
+from box_office.notify.sms import CapturingSms
+from box_office.store.migrate import upgrade
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_URL = "postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def fresh_postgres(name: str) -> str:
+    """Drop and create database ``name``; skip (or fail under CI) if PostgreSQL is unreachable."""
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required under CI: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    return PG_URL.format(name=name)
+
+
+def database_url(backend: str, tmp: Path, name: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / (name + '.sqlite3')}"
+    return fresh_postgres(name)
+
+
+class MailSink:
+    """aiosmtpd handler keeping every received message."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[MailSink]:
+    sink = MailSink(free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+class Server:
+    """A running box office and what tests need to look inside it."""
+
+    def __init__(self, url: str, backend: str, sms: CapturingSms, smtp: MailSink, settings: Settings) -> None:
+        self.url = url
+        self.backend = backend
+        self.sms = sms
+        self.smtp = smtp
+        self.settings = settings
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30.0)
+
+
+def start_uvicorn(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the box office did not start")
+        time.sleep(0.05)
+    return server, thread
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, smtp: MailSink) -> Iterator[Server]:
+    backend: str = request.param
+    tmp = tmp_path_factory.mktemp(f"box_office_{backend}")
+    url = database_url(backend, tmp, "box_office_test")
+    upgrade(url)
+    port = free_port()
+    settings = Settings(
+        database_url=url,
+        secret_key=Fernet.generate_key(),
+        state_dir=tmp,
+        public_url=f"http://127.0.0.1:{port}",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        sweep_interval=3600.0,  # tests prove expiry works with no sweeper; they call sweeps directly
+        delivery_interval=0.2,
+        live_interval=0.1,
+    )
+    sms = CapturingSms()
+    app = create_app(settings, sms=sms, mailer=SmtpMailer("127.0.0.1", smtp.port))
+    uv, thread = start_uvicorn(app, port)
+    yield Server(f"http://127.0.0.1:{port}", backend, sms, smtp, settings)
+    uv.should_exit = True
+    thread.join(timeout=10)
