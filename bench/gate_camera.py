@@ -29,6 +29,14 @@ from bench.results import machine_line, replace_section
 from gate_agent.inputs.camera import DecoderChain
 
 SECTION = "Gate camera decoding (issue 3)"
+
+
+def load_note() -> str:
+    """The shared machine's load average, so readers can judge the figures."""
+    one, five = Path("/proc/loadavg").read_text().split()[:2]
+    return f"Load average at the end of the run: {one} (1 min), {five} (5 min); the machine is shared."
+
+
 CHAINS = {
     "zxing-cpp": ("zxing",),
     "pyzbar": ("pyzbar",),
@@ -81,6 +89,24 @@ def measure(corpus: Path) -> tuple[str, dict[str, dict[str, float]]]:
 RAW = argparse.RawDescriptionHelpFormatter
 
 
+def notes(results: dict[str, dict[str, float]]) -> list[str]:
+    default = results["chain zxing-cpp, zxing-cpp 1.5x (default)"]
+    rate_ok = "met" if default["rate"] >= 0.75 else "missed"
+    time_ok = "met" if default["mean_all"] <= 3.0 else "missed"
+    return [
+        f"Target: the default decodes >= 75% at <= 3 ms a frame: rate **{rate_ok}** ({default['rate']:.1%}), "
+        f"time **{time_ok}** ({default['mean_all']:.2f} ms mean over all frames).",
+        "",
+        "Why the rate misses: this corpus is harder than the research note's (78% for zxing-cpp there). Our "
+        "tokens need QR version 8 (57 modules with the quiet zone) where the research used version 6, so at "
+        "the same code size on screen each module is smaller (here 2.6-5.2 px), and Gaussian blur up to "
+        "sigma 2 or motion blur then erases modules: codes tagged blur or motion are where the misses are. "
+        "No decoder tried does much better: pyzbar adds 1-2 codes at about 6 ms more per frame, so the "
+        "default chain is zxing-cpp then zxing-cpp on a 1.5x enlargement (taken only when the first pass "
+        "reads nothing). At a real gate the camera is mounted so that the code fills more of the frame.",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=RAW)
     parser.add_argument("--quick", action="store_true")
@@ -115,6 +141,9 @@ def main() -> None:
             *rows,
             "",
             f"Default chain by condition (decoded/frames): {tags}.",
+            "",
+            *notes(results),
+            load_note(),
         ]
     )
     print(body)

@@ -32,6 +32,12 @@ from wire.snapshot import SnapshotReader
 SECTION = "Gate decision latency (issue 3)"
 
 
+def load_note() -> str:
+    """The shared machine's load average, so readers can judge the figures."""
+    one, five = Path("/proc/loadavg").read_text().split()[:2]
+    return f"Load average at the end of the run: {one} (1 min), {five} (5 min); the machine is shared."
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -101,7 +107,18 @@ def main() -> None:
         )
     verdicts = ", ".join(f"{k} {v}" for k, v in sorted(results["FULL"]["verdicts"].items()))  # type: ignore[attr-defined]
     command = "python bench/gate_latency.py" + (" --quick" if args.quick else "")
-    body = "\n".join([machine_line(), f"Command: `{command}`. Verdicts (FULL run): {verdicts}.", "", *rows])
+    p99 = results["FULL"]["p99"]
+    verdict = "met" if p99 <= 3.0 else "missed"
+    notes = [
+        "",
+        f"Target: p99 <= 3 ms with `synchronous=FULL`: **{verdict}** (p99 {p99:.2f} ms). Each scan is timed "
+        "from text in to the committed journal row (Ed25519 verify, snapshot lookup by primary key, rules, "
+        "one `BEGIN IMMEDIATE`..`COMMIT` with an fsync of the WAL). The max column is the odd slow fsync of "
+        "the shared virtual disk; p99 moves with other engineers' I/O.",
+        load_note(),
+    ]
+    head = f"Command: `{command}`. Verdicts (FULL run): {verdicts}."
+    body = "\n".join([machine_line(), head, "", *rows, *notes])
     print(body)
     if args.write:
         replace_section(SECTION, body)

@@ -35,6 +35,12 @@ from ticket_format.qr import qr_png  # noqa: E402
 SECTION = "Gate agent memory (issue 3)"
 
 
+def load_note() -> str:
+    """The shared machine's load average, so readers can judge the figures."""
+    one, five = Path("/proc/loadavg").read_text().split()[:2]
+    return f"Load average at the end of the run: {one} (1 min), {five} (5 min); the machine is shared."
+
+
 def rss(pid: int) -> dict[str, float]:
     values = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -92,9 +98,10 @@ def run_agent(data: Path, tokens: list[str], scans: int, camera: bool) -> dict[s
         nonlocal verdicts
         assert proc.stderr is not None
         for line in proc.stderr:
-            event = json.loads(line).get("event") if line.startswith("{") else None
-            if event == "ready":
-                ready.set()
+            data = json.loads(line) if line.startswith("{") else {}
+            event = data.get("event")
+            if str(data.get("msg", "")).startswith("serial scanner serial0 open"):
+                ready.set()  # bytes sent to a port nobody has opened yet are not a fair test
             elif event == "verdict":
                 verdicts += 1
                 if verdicts >= scans:
@@ -145,7 +152,15 @@ def main() -> None:
         f"| {camera['idle_rss']:.1f} | {camera['rss']:.1f} | {camera['peak']:.1f} |",
     ]
     command = "python bench/gate_memory.py" + (" --quick" if args.quick else "")
-    body = "\n".join([machine_line(), f"Command: `{command}`.", "", *rows])
+    verdict = "met" if plain["peak"] <= 120 else "missed"
+    notes = [
+        "",
+        f"Target: <= 120 MB without the camera: **{verdict}** (peak {plain['peak']:.1f} MB). SQLite keeps "
+        "its default page cache (about 2 MB), so the snapshot size barely shows; most of the RSS is "
+        "Python, cryptography, aiohttp and sqlite-utils. The camera adds OpenCV, numpy, zxing-cpp.",
+        load_note(),
+    ]
+    body = "\n".join([machine_line(), f"Command: `{command}`.", "", *rows, *notes])
     print(body)
     if args.write:
         replace_section(SECTION, body)
