@@ -14,6 +14,7 @@ import importlib.util
 import logging
 import signal
 import threading
+from dataclasses import asdict
 from typing import Any
 
 from gate_agent.config import AgentConfig
@@ -36,6 +37,7 @@ class Agent:
         if config.gate.keyring_path is not None:
             store.set_extra_keys(Keyring.read(config.gate.keyring_path))
         self.pipeline = ScanPipeline(store, config.gate)
+        store.record_gate_config(asdict(config.gate))
         self.status = AgentStatus(
             gate_id=config.gate.gate_id, direction=config.gate.direction, event_id=str(config.gate.event_id)
         )

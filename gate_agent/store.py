@@ -244,6 +244,17 @@ class GateStore:
             text = self._meta("identity_key")
         return None if text is None else bytes.fromhex(text)
 
+    def record_gate_config(self, config: Mapping[str, Any]) -> None:
+        """Keep the gate configuration in force beside the journal (for audits and the sync client)."""
+        with self.transaction():
+            self._set_meta({"gate_config": json.dumps(dict(config), default=str, sort_keys=True)})
+
+    def gate_config(self) -> dict[str, Any] | None:
+        """The configuration recorded by the running agent, or None."""
+        with self.lock:
+            text = self._meta("gate_config")
+        return None if text is None else dict(json.loads(text))
+
     def set_extra_keys(self, keyring: Keyring | None) -> None:
         """Keys trusted from the config file (``gate.keyring``) besides the snapshot's."""
         with self.lock:

@@ -53,6 +53,8 @@ def test_ticket_then_id_reader_settles_the_hold(tmp_path: Path, tickets: Tickets
         assert not factory.pin(22).state and factory.pin(24).state  # turnstile pulse
         assert agent.status.counts["admitted"] == 1 and agent.status.backlog == 2
         assert agent.status.last is not None and agent.status.last["verdict"] == "ok"
+        recorded = store.gate_config()
+        assert recorded is not None and recorded["gate_id"] == "north-1" and recorded["direction"] == "in"
     finally:
         agent.feedback.close()
         store.close()

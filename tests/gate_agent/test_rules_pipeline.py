@@ -110,6 +110,8 @@ def test_ticket_facts(
 ) -> None:
     now = int(clock.now)
     other_event = tickets.new(event_id="evt-2")
+    other_session = tickets.new(session_id="matinee")
+    this_session = tickets.new(session_id="evening")
     revoked = tickets.new(status="revoked")
     blocked = tickets.new(status="blocked")
     early = tickets.new(valid_from=now + 3600)
@@ -118,9 +120,11 @@ def test_ticket_facts(
     vip = tickets.new(zone="VIP")
     kid = tickets.new(ticket_type="child")
     tickets.load_into(store)
-    strict = replace(gate, allowed_zones=("A",), allowed_ticket_types=("standard",))
+    strict = replace(gate, session_id="evening", allowed_zones=("A",), allowed_ticket_types=("standard",))
     pipe = pipeline_for(make_pipeline, strict, clock)
     assert pipe.scan(other_event).verdict.value == "wrong_event"
+    assert pipe.scan(other_session).verdict.value == "wrong_event"
+    assert pipe.scan(this_session).verdict.value == "ok"
     assert pipe.scan(revoked).verdict.value == "revoked"
     assert pipe.scan(blocked).verdict.value == "blocked"
     assert pipe.scan(early).verdict.value == "not_yet_valid"
