@@ -51,7 +51,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     with _store(config) as store:
         agent = Agent(config, store)
-        asyncio.run(agent.run())
+        try:
+            asyncio.run(agent.run())
+        except OSError as exc:  # e.g. the display port is taken: say so in one line
+            raise UsageError(f"cannot start: {exc}") from None
     return 0
 
 
