@@ -13,8 +13,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +66,10 @@ class MailSink:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
-        self.messages.append(message_from_bytes(envelope.content))
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
         return "250 OK"
 
 
@@ -111,7 +111,9 @@ def start_uvicorn(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, smtp: MailSink) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, smtp: MailSink
+) -> Iterator[Server]:
     backend: str = request.param
     tmp = tmp_path_factory.mktemp(f"box_office_{backend}")
     url = database_url(backend, tmp, "box_office_test")

@@ -31,7 +31,10 @@ def grid(sections: int = 1, rows: int = 3, seats: int = 10, ga: int = 0, box: bo
         )
     if box:
         layout["sections"].append(
-            {"code": "BOX", "rows": [{"code": "1", "seats": [{"number": str(n + 1), "box": "B1"} for n in range(4)]}]}
+            {
+                "code": "BOX",
+                "rows": [{"code": "1", "seats": [{"number": str(n + 1), "box": "B1"} for n in range(4)]}],
+            }
         )
     if ga:
         layout["ga_areas"].append({"code": "FLOOR", "name": "Floor", "capacity": ga})
@@ -118,7 +121,9 @@ def hold(buyer: httpx.Client, session_id: int, **body: Any) -> httpx.Response:
 
 def order(buyer: httpx.Client, hold_id: int, key: str | None = None, **body: Any) -> httpx.Response:
     body.setdefault("email", "buyer@example.test")
-    return buyer.post("/api/orders", json={"hold_id": hold_id, **body}, headers={"Idempotency-Key": key or uuid.uuid4().hex})
+    return buyer.post(
+        "/api/orders", json={"hold_id": hold_id, **body}, headers={"Idempotency-Key": key or uuid.uuid4().hex}
+    )
 
 
 def pay(buyer: httpx.Client, order_id: int) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.box_office.helpers import Concert, buy, hold, order
 from tests.box_office.conftest import Server
+from tests.box_office.helpers import Concert, buy
 from ticket_format import Keyring, verify
 
 
