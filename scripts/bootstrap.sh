@@ -2,7 +2,9 @@
 # Installs everything Encore needs on a fresh Debian machine, idempotently:
 # Debian packages through apt-get, then a virtual environment at .venv with the
 # project and all its extras. Fast when nothing changed (a stamp file records
-# the hash of pyproject.toml and of this script).
+# the hash of pyproject.toml and of this script). The editable install is in
+# "compat" mode (a path entry for the checkout), so packages added later import
+# without reinstalling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +32,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv"
     log=.venv/pip-install.log
     if ! { .venv/bin/python -m pip install --upgrade pip &&
-           .venv/bin/python -m pip install -e ".[gate,server,dev]"; } >"$log" 2>&1; then
+           .venv/bin/python -m pip install --config-settings editable_mode=compat -e ".[gate,server,dev]"; } >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         echo "bootstrap: pip install failed (full log: $log)" >&2
         exit 1

@@ -1,0 +1,233 @@
+"""Set up and sell the demo concert through the box office's own public API.
+
+Nothing here touches the box office's database: the demo is a client like any
+promoter's script or buyer's browser, so it shows (and tests) the real path.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+SECTIONS = ("L", "C", "R")
+ROWS = 22
+SEATS_PER_ROW = 30
+GA_CAPACITY = 500
+ZONES = (
+    {"code": "VIP", "name": "VIP", "price_cents": 128000},
+    {"code": "PREMIUM", "name": "Premium", "price_cents": 68000},
+    {"code": "STANDARD", "name": "Standard", "price_cents": 38000},
+    {"code": "FLOOR", "name": "Standing floor", "price_cents": 28000},
+)
+# Demo buyers with valid (checksummed) test resident ID numbers.
+HOLDERS = (
+    ("张伟", "cn_ric", "11010519491231002X"),
+    ("王芳", "cn_ric", "110101199003070273"),
+    ("李娜", "cn_ric", "440305198807150621"),
+    ("Emma Schmidt", "passport", "C01X00T47"),
+    ("刘洋", "cn_ric", "31010419951228003X"),
+    ("陈静", "cn_ric", "510107200001013468"),
+)
+
+
+class DemoError(RuntimeError):
+    """The box office refused a demo step; the message has its answer."""
+
+
+@dataclass
+class DemoTicket:
+    ticket_id: str
+    token: str
+    zone: str
+    seat: str | None
+    holder: str
+    id_type: str
+    id_number: str
+    order_id: int
+    buyer_token: str
+
+
+@dataclass
+class DemoConcert:
+    base_url: str
+    organiser_token: str
+    venue_id: int
+    event_id: int
+    session_id: int
+    feed_token: str
+    tickets: list[DemoTicket] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "box_office": self.base_url,
+            "organiser_token": self.organiser_token,
+            "venue_id": self.venue_id,
+            "event_id": self.event_id,
+            "session_id": self.session_id,
+            "feed_token": self.feed_token,
+            "tickets": [t.__dict__ for t in self.tickets],
+        }
+
+
+def _check(response: httpx.Response, what: str) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise DemoError(f"{what}: HTTP {response.status_code} {response.text[:300]}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def venue_layout() -> dict[str, Any]:
+    """About 2,000 seats in three sections fanned around the stage, plus a standing floor."""
+    sections = []
+    for index, code in enumerate(SECTIONS):
+        offset = (index - 1) * (SEATS_PER_ROW + 4)
+        rows = []
+        for r in range(ROWS):
+            seats = [
+                {
+                    "number": str(n + 1),
+                    "x": float(offset + n),
+                    "y": float(r + 8),
+                    **({"accessible": True} if r == ROWS - 1 and n < 4 else {}),
+                }
+                for n in range(SEATS_PER_ROW)
+            ]
+            rows.append({"code": str(r + 1), "rank": r, "seats": seats})
+        sections.append({"code": code, "rows": rows})
+    return {
+        "name": "Encore Demo Arena",
+        "sections": sections,
+        "ga_areas": [{"code": "FLOOR", "name": "Standing floor", "capacity": GA_CAPACITY}],
+    }
+
+
+def create_concert(base_url: str, *, hold_seconds: int = 600) -> DemoConcert:
+    """Organiser, venue, event with 3 seated price zones + GA floor, one real-name session."""
+    with httpx.Client(base_url=base_url, timeout=30) as anon:
+        organiser = _check(anon.post("/api/organisers", json={"name": "Encore Demo Promotions"}), "organiser")
+    token = organiser["token"]
+    with httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as org:
+        venue = _check(org.post("/api/venues", json=venue_layout()), "venue")
+        event = _check(
+            org.post(
+                "/api/events",
+                json={
+                    "name": "Encore Live 2026",
+                    "venue_id": venue["id"],
+                    "currency": "CNY",
+                    "zones": list(ZONES),
+                    "ticket_types": [
+                        {"code": "adult", "name": "Adult"},
+                        {"code": "child", "name": "Child", "prices": {"STANDARD": 19000}},
+                    ],
+                },
+            ),
+            "event",
+        )
+        now = time.time()
+        session = _check(
+            org.post(
+                f"/api/events/{event['id']}/sessions",
+                json={
+                    "name": "Tonight (real-name)",
+                    "starts_at": now + 2 * 3600,
+                    "ends_at": now + 6 * 3600,
+                    "sale_starts_at": now - 60,
+                    "hold_seconds": hold_seconds,
+                    "real_name": True,
+                    "limit_per_account": 6,
+                    "limit_per_id": 1,
+                    "default_zone": "STANDARD",
+                    "seat_zones": [
+                        {"zone": "VIP", "rows": ["1", "2", "3", "4"]},
+                        {"zone": "PREMIUM", "sections": ["C"]},
+                    ],
+                    "ga": [{"area": "FLOOR", "zone": "FLOOR"}],
+                },
+            ),
+            "session",
+        )
+        feed = _check(
+            org.post(f"/api/events/{event['id']}/feed-clients", json={"name": "venue sync server"}),
+            "feed client",
+        )
+    return DemoConcert(base_url, token, venue["id"], event["id"], session["id"], feed["token"])
+
+
+def buy_tickets(
+    concert: DemoConcert,
+    picks: list[dict[str, Any]],
+    holders: list[tuple[str, str, str]],
+    *,
+    email: str | None = None,
+    timeout: float = 30.0,
+) -> list[DemoTicket]:
+    """One buyer holds ``picks`` (seat labels or ``{"area": ..., "quantity": n}``), orders with the
+    holders' real names, pays through the sandbox bank page, and waits for the tickets."""
+    base = concert.base_url
+    email = email or f"fan-{uuid.uuid4().hex[:6]}@example.test"
+    with httpx.Client(base_url=base, timeout=30) as anon:
+        account = _check(anon.post("/api/accounts", json={"email": email}), "account")
+    headers = {"Authorization": f"Bearer {account['token']}", "X-Device-Id": "demo-" + uuid.uuid4().hex[:8]}
+    with httpx.Client(base_url=base, timeout=30, headers=headers) as buyer:
+        seats = [p for p in picks if isinstance(p, str)]
+        ga = [p for p in picks if isinstance(p, dict)]
+        held = _check(
+            buyer.post(f"/api/sessions/{concert.session_id}/holds", json={"seats": seats, "ga": ga}), "hold"
+        )
+        lines: list[dict[str, Any]] = [{"seat": s} for s in seats]
+        for area in ga:
+            lines += [{"area": area["area"]} for _ in range(area["quantity"])]
+        for line, (name, id_type, number) in zip(lines, holders, strict=True):
+            line["holder"] = {"name": name, "id_type": id_type, "id_number": number}
+        order = _check(
+            buyer.post(
+                "/api/orders",
+                json={"hold_id": held["id"], "email": email, "tickets": lines},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            ),
+            "order",
+        )
+        payment = _check(
+            buyer.post(f"/api/orders/{order['id']}/payments", json={"provider": "sandbox"}), "payment"
+        )
+        _check(httpx.post(payment["pay_url"], timeout=30), "sandbox bank confirmation")
+        deadline = time.monotonic() + timeout
+        while True:
+            current = _check(buyer.get(f"/api/orders/{order['id']}"), "order status")
+            if current["status"] == "ticketed":
+                break
+            if time.monotonic() > deadline:
+                raise DemoError(f"order {order['id']} is {current['status']} after {timeout:.0f} s")
+            time.sleep(0.1)
+    by_seat = {line.get("seat"): line["holder"] for line in lines if line.get("seat")}
+    ga_holders = iter(line["holder"] for line in lines if not line.get("seat"))
+    tickets = []
+    for ticket in current["tickets"]:
+        holder = by_seat.get(ticket["seat"]) if ticket["seat"] else next(ga_holders)
+        assert holder is not None
+        tickets.append(
+            DemoTicket(
+                ticket_id=ticket["id"],
+                token=ticket["token"],
+                zone=ticket["zone"],
+                seat=ticket["seat"],
+                holder=holder["name"],
+                id_type=holder["id_type"],
+                id_number=holder["id_number"],
+                order_id=order["id"],
+                buyer_token=account["token"],
+            )
+        )
+    concert.tickets += tickets
+    return tickets
+
+
+def sell_demo_tickets(concert: DemoConcert) -> list[DemoTicket]:
+    """A handful of tickets across every zone, each naming its holder (real-name session)."""
+    picks: list[Any] = ["L-1-15", "C-6-14", "C-6-15", "R-10-3", {"area": "FLOOR", "quantity": 2}]
+    return buy_tickets(concert, picks, list(HOLDERS))
