@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=False,
+        timeout_keep_alive=75,  # longer than clients' idle pools, so they never reuse a closing connection
     )
     return 0
 
