@@ -14,8 +14,8 @@ the seat's place along the row: seats are adjacent when their positions are cons
 an aisle is a gap in positions. ``box`` names a box whose seats sell all together.
 
 CSV layout: one line per seat with the header
-``section,row,number,x,y,accessible,companion,box,position,rank``; a line with an empty row
-and number and a ``capacity`` column defines a general-admission area (code = section).
+``section,row,number,x,y,accessible,companion,box,position,rank,capacity,name``; a line with
+an empty row and number and a ``capacity`` defines a general-admission area (code = section).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ CSV_FIELDS = [
     "position",
     "rank",
     "capacity",
+    "name",
 ]
 
 
@@ -320,7 +321,7 @@ def parse_csv_layout(text: str, name: str = "Venue") -> Layout:
             capacity = _csv_int(cells.get("capacity", ""), f"{at} capacity", None)
             if capacity is None:
                 raise LayoutError(f"{at}: a line without row and number must give a GA capacity")
-            ga.append({"code": cells.get("section"), "name": cells.get("section"), "capacity": capacity})
+            ga.append({"code": cells.get("section"), "name": cells.get("name") or cells.get("section"), "capacity": capacity})
             continue
         seat: dict[str, Any] = {
             "number": cells.get("number"),
@@ -371,10 +372,11 @@ def layout_to_csv(layout: Layout) -> str:
                 "position": seat.position,
                 "rank": seat.rank,
                 "capacity": "",
+                "name": "",
             }
         )
     for area in layout.ga_areas:
-        writer.writerow({"section": area.code, "capacity": area.capacity})
+        writer.writerow({"section": area.code, "capacity": area.capacity, "name": area.name})
     return out.getvalue()
 
 

@@ -122,10 +122,11 @@ def record_checkins(ctx: Context, db: Db, event_id: int, checkins: list[CheckIn]
             "scanned_at": item.scanned_at,
             "received_at": now,
         }
+        table = CheckInRow.__table__
         inserted = db.execute(
-            insert(CheckInRow).values(**values).on_conflict_do_nothing(index_elements=["scan_id"])
-        )
-        if inserted.rowcount == 0:
+            insert(table).values(**values).on_conflict_do_nothing(index_elements=["scan_id"]).returning(table.c.scan_id)
+        ).first()
+        if inserted is None:
             result["duplicates"].append(item.scan_id)
             continue
         result["accepted"].append(item.scan_id)

@@ -23,6 +23,7 @@ from box_office.core.seating import BoxRuleError, FreeSeat, best_available, chec
 from box_office.services.catalog import load_session
 from box_office.services.context import Context
 from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound
+from box_office.services.seat_rules import check_orphan_rule
 from box_office.store.models import Hold, HoldGa, Order, SessionGa, SessionSeat, Zone
 
 MAX_HOLD_SIZE = 50
@@ -103,6 +104,8 @@ def _hold(
     if labels:
         _check_box_rule(db, session_id, labels)
         _take_seats(db, session_id, hold.id, labels, expires, now, explicit=True)
+        if ctx.settings.extra.get("no_orphan_seats") == "on":
+            check_orphan_rule(db, session_id, labels, now)
     if req.best_quantity:
         picked = _pick_best(db, session.event_id, session_id, req, now, exclude=set(labels))
         _take_seats(db, session_id, hold.id, picked, expires, now, explicit=False)

@@ -1,0 +1,54 @@
+"""Selection rules for seats picked by hand, read from the database inside the hold's transaction.
+
+The adapter around :mod:`box_office.core.orphans`: it loads every seat of the rows a request
+touches (with their live status) and lets the pure rule decide. Called by
+:func:`box_office.services.inventory.create_hold` before the seats are taken, in the same
+transaction, so the rule sees the same state the conditional UPDATE will.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session as Db
+
+from box_office.core.orphans import OrphanRuleError, RowSeat, check_no_orphans
+from box_office.core.seating import effective_status
+from box_office.services.errors import Conflict
+from box_office.store.models import SessionSeat
+
+
+def check_orphan_rule(db: Db, session_id: int, labels: list[str], now: float) -> None:
+    """Refuse (409 ``orphan_seat``) a pick that would strand a single free seat in a row.
+
+    Rows where the pick includes box seats are left to the box rule: a box sells whole.
+    """
+    picked = db.execute(
+        select(SessionSeat.section, SessionSeat.row, SessionSeat.box).where(
+            SessionSeat.session_id == session_id, SessionSeat.label.in_(labels)
+        )
+    ).all()
+    row_keys = {(p.section, p.row) for p in picked if p.box is None}
+    row_keys -= {(p.section, p.row) for p in picked if p.box is not None}
+    if not row_keys:
+        return
+    rows: dict[tuple[str, str], list[RowSeat]] = {}
+    for seat in db.execute(
+        select(
+            SessionSeat.section,
+            SessionSeat.row,
+            SessionSeat.label,
+            SessionSeat.position,
+            SessionSeat.status,
+            SessionSeat.hold_expires_at,
+        ).where(
+            SessionSeat.session_id == session_id,
+            tuple_(SessionSeat.section, SessionSeat.row).in_(sorted(row_keys)),
+            SessionSeat.status != "removed",
+        )
+    ):
+        free = effective_status(seat.status, seat.hold_expires_at, now) == "available"
+        rows.setdefault((seat.section, seat.row), []).append(RowSeat(seat.label, seat.position, free))
+    try:
+        check_no_orphans(rows, labels)
+    except OrphanRuleError as exc:
+        raise Conflict(str(exc), "orphan_seat") from None
