@@ -2,8 +2,11 @@
 
 The adapter around :mod:`box_office.core.orphans`: it loads every seat of the rows a request
 touches (with their live status) and lets the pure rule decide. Called by
-:func:`box_office.services.inventory.create_hold` before the seats are taken, in the same
-transaction, so the rule sees the same state the conditional UPDATE will.
+:func:`box_office.services.inventory.create_hold` right after the seats were taken, in the
+same transaction (so a refusal rolls the whole hold back, and a buyer who lost a race hears
+"seat taken" rather than about orphans). The picked seats were free just before, so the rule
+judges the row as it was before the pick. It is on when the setting ``no_orphan_seats`` is
+``on`` (``BOX_OFFICE_NO_ORPHAN_SEATS``, on by default for ``box-office serve``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ def check_orphan_rule(db: Db, session_id: int, labels: list[str], now: float) ->
             SessionSeat.session_id == session_id, SessionSeat.label.in_(labels)
         )
     ).all()
+    wanted = set(labels)
     row_keys = {(p.section, p.row) for p in picked if p.box is None}
     row_keys -= {(p.section, p.row) for p in picked if p.box is not None}
     if not row_keys:
@@ -46,7 +50,7 @@ def check_orphan_rule(db: Db, session_id: int, labels: list[str], now: float) ->
             SessionSeat.status != "removed",
         )
     ):
-        free = effective_status(seat.status, seat.hold_expires_at, now) == "available"
+        free = seat.label in wanted or effective_status(seat.status, seat.hold_expires_at, now) == "available"
         rows.setdefault((seat.section, seat.row), []).append(RowSeat(seat.label, seat.position, free))
     try:
         check_no_orphans(rows, labels)
