@@ -30,7 +30,7 @@ def test_an_aisle_ends_a_run() -> None:
     # seats 1-3, aisle, seats 5-7: taking seat 2 strands seat 3 against the aisle (and seat 1)
     assert lone_seats(row("... ...")) == set()
     assert orphans_created(row("... ..."), labels(2)) == labels(1, 3)
-    assert orphans_created(row("... ..."), labels(6, 7)) == labels(5)
+    assert orphans_created(row("... ...."), labels(6, 7)) == labels(5, 8)
 
 
 def test_taking_from_the_end_of_a_row_is_fine() -> None:
