@@ -98,6 +98,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sandbox_secret=source.get("BOX_OFFICE_SANDBOX_SECRET") or "sandbox-merchant-secret",
         sandbox_url=source.get("BOX_OFFICE_SANDBOX_URL") or None,
         sms_backend=source.get("BOX_OFFICE_SMS", "log"),
+        extra={"no_orphan_seats": source.get("BOX_OFFICE_NO_ORPHAN_SEATS", "on")},  # seat_rules.py
     )
 
 
