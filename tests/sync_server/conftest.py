@@ -1,0 +1,180 @@
+"""Fixtures: a real sync server on loopback (aiohttp, SQLite file), real gate stores, real clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from gate_agent.config import GateConfig
+from gate_agent.pipeline import ScanPipeline
+from gate_agent.store import GateStore
+from gate_agent.sync.client import SyncClient, SyncSettings
+from sync_server.app import create_app
+from sync_server.store import ServerStore
+from ticket_format import SigningKey, TicketClaims, issue
+from wire.snapshot import TicketRecord
+
+EVENT = "evt-sync"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Tickets:
+    key: SigningKey
+    tokens: dict[str, str] = field(default_factory=dict)
+    zones: dict[str, str] = field(default_factory=dict)
+
+    def make(self, count: int, zones: tuple[str, ...] = ("A", "B")) -> list[str]:
+        now = int(time.time())
+        ids = []
+        for i in range(count):
+            ticket_id = str(uuid.uuid4())
+            zone = zones[i % len(zones)]
+            claims = TicketClaims(
+                ticket_id, EVENT, zone=zone, valid_from=now - 3600, valid_until=now + 6 * 3600
+            )
+            self.tokens[ticket_id] = issue(claims, self.key)
+            self.zones[ticket_id] = zone
+            ids.append(ticket_id)
+        return ids
+
+    def records(self, ids: list[str] | None = None, status: str = "valid") -> list[TicketRecord]:
+        return [
+            TicketRecord(ticket_id=t, version=1, event_id=EVENT, zone=self.zones[t], status=status)  # type: ignore[arg-type]
+            for t in (ids or list(self.tokens))
+        ]
+
+
+class Server:
+    """A sync server on a fixed loopback port that a test can stop and start again."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.url_db = f"sqlite:///{db_path}"
+        self.store = ServerStore.open(self.url_db)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        self.runner = web.AppRunner(create_app(self.store), shutdown_timeout=1)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
+        await site.start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    def enrol(self, gate: str, direction: str = "in", zones: tuple[str, ...] = ()) -> tuple[str, str]:
+        """(device_id, credential) through the store's own enrolment path."""
+        code = self.store.create_enrol_code(EVENT, gate, direction, zones)
+        enrolment = self.store.enrol(code, gate)
+        return enrolment.device_id, enrolment.credential
+
+
+@dataclass
+class Gate:
+    """One gate: its own SQLite store, the production scan pipeline and the sync client."""
+
+    gate_id: str
+    store: GateStore
+    pipeline: ScanPipeline
+    client: SyncClient
+    device_id: str
+    task: asyncio.Task[None] | None = None
+
+    def scan(self, token: str) -> Any:
+        return self.pipeline.scan(token, source="test", repeat_window=0)
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.client.run())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
+
+@pytest.fixture
+def tickets() -> Tickets:
+    return Tickets(SigningKey.generate())
+
+
+@pytest.fixture
+async def server(tmp_path: Path, tickets: Tickets) -> AsyncIterator[Server]:
+    srv = Server(tmp_path / "sync.sqlite")
+    srv.store.set_event(EVENT, Keyring_json(tickets.key))
+    await srv.start()
+    yield srv
+    await srv.stop()
+    srv.store.close()
+
+
+def Keyring_json(key: SigningKey) -> dict[str, Any]:
+    from ticket_format import Keyring
+
+    return Keyring([key.trusted()]).to_json()
+
+
+@pytest.fixture
+def make_gate(tmp_path: Path, server: Server) -> Iterator[Any]:
+    gates: list[Gate] = []
+
+    def make(gate_id: str, url: str | None = None, **settings: Any) -> Gate:
+        device_id, credential = server.enrol(gate_id)
+        store = GateStore.open(tmp_path / f"{gate_id}.sqlite")
+        config = GateConfig(gate_id=gate_id, event_id=EVENT, device_id=device_id)
+        table = {"url": url or server.url, "credential": credential, "poll_interval": 0.5, **settings}
+        client = SyncClient(
+            store=store, config=SimpleNamespace(sync=table, source=None), settings=SyncSettings(table)
+        )
+        gate = Gate(gate_id, store, ScanPipeline(store, config), client, device_id)
+        gates.append(gate)
+        return gate
+
+    yield make
+    for gate in gates:
+        gate.store.close()
+
+
+async def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.02) -> None:
+    """Poll ``predicate`` (sync or async) until true; fail with the timeout otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+async def post_json(url: str, body: Any, credential: str | None = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=body, headers=headers) as resp,
+    ):
+        return resp.status, await resp.json()

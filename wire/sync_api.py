@@ -1,0 +1,307 @@
+"""Gate agent <-> sync server (DESIGN contract 4): the HTTP and WebSocket messages.
+
+Plain data and validation only, no I/O. Both sides import this module, so a field renamed
+here is renamed for both.
+
+Endpoints (all JSON unless noted; every request after enrolment carries
+``Authorization: Bearer <credential>``):
+
+- ``POST /api/enrol`` :class:`EnrolRequest` -> :class:`Enrolment` (the device's own credential
+  and configuration; the code works once and expires).
+- ``GET /api/snapshot[?after=TICKET_ID]`` -> ``wire.snapshot`` JSON Lines, streamed. ``after``
+  resumes an interrupted download: the tickets after that id (ids ascend), with a fresh header.
+- ``GET /api/deltas?after=CURSOR[&limit=N]`` -> :class:`DeltaPage` (full ticket states changed
+  after the cursor, oldest first).
+- ``POST /api/scans`` :class:`ScanBatch` -> :class:`ScanAck` (idempotent by ``scan_id``).
+- ``GET /api/push`` WebSocket: the server sends :class:`DeltaPage` messages (``type: delta``)
+  as tickets change (revocations, other gates' entries); the device may send ``status``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from wire.snapshot import SnapshotError, TicketRecord, parse_ticket
+
+MAX_BATCH = 1000
+"""Most scans in one upload; a bigger batch is refused with 413."""
+MAX_BODY = 2 * 1024 * 1024
+"""Largest request body the server reads (bytes)."""
+MAX_DELTA_PAGE = 5000
+DIRECTIONS = ("in", "out")
+VERDICTS = (
+    "ok",
+    "exit_ok",
+    "already_used",
+    "revoked",
+    "invalid_signature",
+    "unknown_key",
+    "malformed",
+    "wrong_event",
+    "not_yet_valid",
+    "expired",
+    "wrong_gate",
+    "identity_required",
+    "identity_mismatch",
+    "blocked",
+)
+
+
+class WireError(ValueError):
+    """A message that breaks the contract; the text says which field and why (sent back as 400)."""
+
+
+def _obj(data: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise WireError(f"{what} must be a JSON object")
+    return data
+
+
+def _text(data: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 200) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise WireError(f"missing {name!r}")
+        return None
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise WireError(f"{name!r} must be non-empty text of at most {limit} characters")
+    return value
+
+
+def _number(data: Mapping[str, Any], name: str) -> float:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise WireError(f"{name!r} must be a number")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolRequest:
+    code: str
+    device_name: str | None = None
+    software_version: str | None = None
+
+    @classmethod
+    def parse(cls, data: object) -> EnrolRequest:
+        obj = _obj(data, "enrolment request")
+        code = _text(obj, "code", limit=100)
+        assert code is not None
+        return cls(
+            code, _text(obj, "device_name", required=False), _text(obj, "software_version", required=False)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """What a device gets once: its credential (shown only here) and its gate configuration."""
+
+    device_id: str
+    credential: str
+    event_id: str
+    gate_id: str
+    direction: str
+    allowed_zones: tuple[str, ...] = ()
+    session_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["allowed_zones"] = list(self.allowed_zones)
+        return data
+
+    @classmethod
+    def parse(cls, data: object) -> Enrolment:
+        obj = _obj(data, "enrolment")
+        zones = obj.get("allowed_zones") or []
+        if not isinstance(zones, list) or not all(isinstance(z, str) for z in zones):
+            raise WireError("'allowed_zones' must be a list of text")
+        direction = obj.get("direction", "in")
+        if direction not in DIRECTIONS:
+            raise WireError("'direction' must be 'in' or 'out'")
+        return cls(
+            device_id=str(_text(obj, "device_id")),
+            credential=str(_text(obj, "credential", limit=300)),
+            event_id=str(_text(obj, "event_id")),
+            gate_id=str(_text(obj, "gate_id")),
+            direction=direction,
+            allowed_zones=tuple(zones),
+            session_id=_text(obj, "session_id", required=False),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """One scan from a device journal (``gate_agent.store.JournalEntry.to_json()``)."""
+
+    scan_id: str
+    at: float
+    verdict: str
+    gate: str
+    device: str
+    direction: str = "in"
+    admit: bool | None = None
+    reason: str = ""
+    source: str = ""
+    ticket_id: str | None = None
+    ticket_version: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["details"] = dict(self.details)
+        return data
+
+    @classmethod
+    def parse(cls, data: object) -> Scan:
+        obj = _obj(data, "scan")
+        verdict = obj.get("verdict")
+        if verdict not in VERDICTS:
+            raise WireError(f"unknown verdict {verdict!r}")
+        direction = obj.get("direction", "in")
+        if direction not in DIRECTIONS:
+            raise WireError("'direction' must be 'in' or 'out'")
+        admit = obj.get("admit")
+        if admit is not None and not isinstance(admit, bool):
+            raise WireError("'admit' must be true, false or null")
+        version = obj.get("ticket_version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise WireError("'ticket_version' must be an integer")
+        details = obj.get("details") or {}
+        if not isinstance(details, dict):
+            raise WireError("'details' must be an object")
+        reason = obj.get("reason") or ""
+        if not isinstance(reason, str):
+            raise WireError("'reason' must be text")
+        return cls(
+            scan_id=str(_text(obj, "scan_id", limit=64)),
+            at=_number(obj, "at"),
+            verdict=verdict,
+            gate=str(_text(obj, "gate")),
+            device=str(_text(obj, "device")),
+            direction=direction,
+            admit=admit,
+            reason=reason[:500],
+            source=str(obj.get("source") or "")[:100],
+            ticket_id=_text(obj, "ticket_id", required=False),
+            ticket_version=version,
+            details=details,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanBatch:
+    """An upload: scans oldest first, plus the device's state for ``sync-server devices``."""
+
+    scans: tuple[Scan, ...]
+    cursor: str | None = None
+    backlog: int | None = None
+    software_version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scans": [s.to_json() for s in self.scans],
+            "cursor": self.cursor,
+            "backlog": self.backlog,
+            "software_version": self.software_version,
+        }
+
+    @classmethod
+    def parse(cls, data: object) -> ScanBatch:
+        obj = _obj(data, "scan batch")
+        scans = obj.get("scans")
+        if not isinstance(scans, list):
+            raise WireError("'scans' must be a list")
+        if len(scans) > MAX_BATCH:
+            raise BatchTooLarge(f"at most {MAX_BATCH} scans per batch, got {len(scans)}")
+        parsed = []
+        for index, scan in enumerate(scans):
+            try:
+                parsed.append(Scan.parse(scan))
+            except WireError as exc:
+                raise WireError(f"scans[{index}]: {exc}") from None
+        backlog = obj.get("backlog")
+        if backlog is not None and (isinstance(backlog, bool) or not isinstance(backlog, int)):
+            raise WireError("'backlog' must be an integer")
+        cursor = obj.get("cursor")
+        return cls(
+            tuple(parsed),
+            None if cursor is None else str(cursor),
+            backlog,
+            _text(obj, "software_version", required=False),
+        )
+
+
+class BatchTooLarge(WireError):
+    """A batch over :data:`MAX_BATCH` (answered 413)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanAck:
+    """The scan ids the server now holds durably (new and already known alike)."""
+
+    acknowledged: tuple[str, ...]
+    duplicates: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"acknowledged": list(self.acknowledged), "duplicates": self.duplicates}
+
+    @classmethod
+    def parse(cls, data: object) -> ScanAck:
+        obj = _obj(data, "scan acknowledgement")
+        ids = obj.get("acknowledged")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise WireError("'acknowledged' must be a list of scan ids")
+        return cls(tuple(ids), int(obj.get("duplicates") or 0))
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaPage:
+    """Ticket states changed after ``after`` up to ``cursor``; ``more`` when another page waits.
+
+    As a push message (``type: delta``) a gate applies it only if ``after`` equals its own
+    cursor; otherwise it missed something and asks ``/api/deltas`` from its cursor instead.
+    """
+
+    after: str
+    cursor: str
+    tickets: tuple[TicketRecord, ...]
+    more: bool = False
+    keyring: Mapping[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        tickets = []
+        for record in self.tickets:
+            item = record.to_json()
+            item.pop("type", None)
+            tickets.append(item)
+        data: dict[str, Any] = {
+            "type": "delta",
+            "after": self.after,
+            "cursor": self.cursor,
+            "tickets": tickets,
+            "more": self.more,
+        }
+        if self.keyring is not None:
+            data["keyring"] = dict(self.keyring)
+        return data
+
+    @classmethod
+    def parse(cls, data: object) -> DeltaPage:
+        obj = _obj(data, "delta page")
+        tickets = obj.get("tickets")
+        if not isinstance(tickets, list):
+            raise WireError("'tickets' must be a list")
+        try:
+            records = tuple(parse_ticket(t) for t in tickets)
+        except SnapshotError as exc:
+            raise WireError(f"bad ticket in delta: {exc}") from None
+        keyring = obj.get("keyring")
+        if keyring is not None and not isinstance(keyring, dict):
+            raise WireError("'keyring' must be an object")
+        return cls(str(obj.get("after")), str(obj.get("cursor")), records, bool(obj.get("more")), keyring)
+
+
+def scan_ids(scans: Sequence[Scan]) -> list[str]:
+    return [s.scan_id for s in scans]
