@@ -24,6 +24,7 @@ import queue
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,7 @@ class SyncClient:
         self.status = status
         base = Path(config.source).parent if getattr(config, "source", None) else None
         self.settings = settings or SyncSettings(dict(config.sync or {}), base)
+        self.gate_id: str | None = getattr(getattr(config, "gate", None), "gate_id", None)
         self.progress: Callable[[int], None] | None = None
         self._online: dict[str, bool] = {"up": False, "down": False}
         self._session: aiohttp.ClientSession | None = None
@@ -214,7 +216,22 @@ class SyncClient:
         raise aiohttp.ServerDisconnectedError("push channel closed")
 
     def _apply(self, page: DeltaPage) -> None:
-        self.store.apply_delta(page.tickets, page.cursor, keyring=page.keyring)
+        """Apply a delta page: ticket states, then other gates' entries as remote scans.
+
+        Entries travel as ``used_at``/``used_gate`` on the ticket record. They are applied
+        through ``record_remote_scan`` with an id derived from the entry (so applying the
+        same page twice changes nothing) rather than through ``apply_delta``, whose merge of
+        ``used_at`` fails in this version of the store (reported to its owner). This gate's
+        own entries are skipped: the journal already knows them.
+        """
+        plain = [
+            replace(r, used_at=None, used_gate=None) if r.used_at is not None else r for r in page.tickets
+        ]
+        self.store.apply_delta(plain, page.cursor, keyring=page.keyring)
+        for record in page.tickets:
+            if record.used_at is not None and record.used_gate and record.used_gate != self.gate_id:
+                scan_id = f"server-entry:{record.ticket_id}:{record.used_at!r}"
+                self.store.record_remote_scan(scan_id, record.ticket_id, record.used_gate, record.used_at)
 
     async def catch_up(self) -> int:
         """Apply deltas from the store's cursor until the server has nothing newer; returns the count."""

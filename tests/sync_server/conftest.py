@@ -146,7 +146,9 @@ def make_gate(tmp_path: Path, server: Server) -> Iterator[Any]:
         config = GateConfig(gate_id=gate_id, event_id=EVENT, device_id=device_id)
         table = {"url": url or server.url, "credential": credential, "poll_interval": 0.5, **settings}
         client = SyncClient(
-            store=store, config=SimpleNamespace(sync=table, source=None), settings=SyncSettings(table)
+            store=store,
+            config=SimpleNamespace(sync=table, source=None, gate=config),
+            settings=SyncSettings(table),
         )
         gate = Gate(gate_id, store, ScanPipeline(store, config), client, device_id)
         gates.append(gate)
@@ -178,3 +180,60 @@ async def post_json(url: str, body: Any, credential: str | None = None) -> tuple
         session.post(url, json=body, headers=headers) as resp,
     ):
         return resp.status, await resp.json()
+
+
+class Proxy:
+    """A TCP proxy on loopback that the test controls: pass, drop answers, or stall.
+
+    ``drop_responses``: requests reach the server, but the connection is cut as soon as the
+    server answers, so the client never sees the acknowledgement (the worst case for
+    idempotency). ``stall``: bytes are swallowed both ways until the mode changes.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.mode = "pass"
+        self.cut = 0
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            for writer in list(self.writers):
+                writer.close()
+            await self.server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self.writers.update((writer, up_writer))
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, answers: bool) -> None:
+            try:
+                while data := await src.read(65536):
+                    while self.mode == "stall":
+                        await asyncio.sleep(0.05)
+                    if answers and self.mode == "drop_responses":
+                        self.cut += 1
+                        break
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                for w in (writer, up_writer):
+                    w.close()
+                    self.writers.discard(w)
+
+        await asyncio.gather(pipe(reader, up_writer, False), pipe(up_reader, writer, True))
