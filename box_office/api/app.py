@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from box_office.api import buyer_routes, feed_routes, live, organiser_routes
 from box_office.api.deps import AppState
@@ -106,6 +107,14 @@ def create_app(
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=exc.status)
+
+    @app.exception_handler(DataError)
+    async def data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value as data (e.g. a NUL character in text on PostgreSQL):
+        # that is bad input, not a server fault.
+        return JSONResponse(
+            {"detail": "a value in the request cannot be stored or looked up", "code": "invalid"}, 422
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

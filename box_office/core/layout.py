@@ -307,6 +307,13 @@ def _csv_int(text: str, what: str, default: int | None) -> int | None:
 
 def parse_csv_layout(text: str, name: str = "Venue") -> Layout:
     """A :class:`Layout` from CSV text (see the module docstring); raises :class:`LayoutError`."""
+    try:
+        return _parse_csv(text, name)
+    except csv.Error as exc:
+        raise LayoutError(f"not valid CSV: {exc}") from None
+
+
+def _parse_csv(text: str, name: str) -> Layout:
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or not {"section", "row", "number"} <= set(reader.fieldnames):
         raise LayoutError("the CSV needs a header with at least section,row,number")
@@ -321,7 +328,13 @@ def parse_csv_layout(text: str, name: str = "Venue") -> Layout:
             capacity = _csv_int(cells.get("capacity", ""), f"{at} capacity", None)
             if capacity is None:
                 raise LayoutError(f"{at}: a line without row and number must give a GA capacity")
-            ga.append({"code": cells.get("section"), "name": cells.get("name") or cells.get("section"), "capacity": capacity})
+            ga.append(
+                {
+                    "code": cells.get("section"),
+                    "name": cells.get("name") or cells.get("section"),
+                    "capacity": capacity,
+                }
+            )
             continue
         seat: dict[str, Any] = {
             "number": cells.get("number"),

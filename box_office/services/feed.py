@@ -124,7 +124,10 @@ def record_checkins(ctx: Context, db: Db, event_id: int, checkins: list[CheckIn]
         }
         table = CheckInRow.__table__
         inserted = db.execute(
-            insert(table).values(**values).on_conflict_do_nothing(index_elements=["scan_id"]).returning(table.c.scan_id)
+            insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["scan_id"])
+            .returning(table.c.scan_id)
         ).first()
         if inserted is None:
             result["duplicates"].append(item.scan_id)

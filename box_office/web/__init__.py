@@ -1,0 +1,1 @@
+"""The buyer-facing seat map page: its route module (``routes.router``) and static HTML/JS/CSS."""

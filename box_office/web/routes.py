@@ -1,0 +1,55 @@
+"""Routes of the seat map page: the page itself, its static files, and its compact seat document.
+
+The page is plain HTML, CSS and modern JavaScript with no build step, served from ``static/``.
+Everything it sells through is the box office's public API (holds, orders, payments, tickets,
+the live channel); this module adds only read-only routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse, HTMLResponse
+
+from box_office.api.deps import Id, State
+from box_office.services.errors import NotFound
+from box_office.web.data import seatmap_document
+
+STATIC = Path(__file__).parent / "static"
+ASSETS = {
+    "seatmap.js": "text/javascript; charset=utf-8",
+    "render.js": "text/javascript; charset=utf-8",
+    "i18n.js": "text/javascript; charset=utf-8",
+    "seatmap.css": "text/css; charset=utf-8",
+}
+router = APIRouter(tags=["seat map page"])
+
+
+@router.get("/seatmap/{session_id}", response_class=HTMLResponse, summary="The buyer's seat map page")
+def page(session_id: Id) -> HTMLResponse:
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    return HTMLResponse(html.replace("__SESSION_ID__", str(session_id)))
+
+
+@router.get("/seatmap/assets/{name}", summary="Static files of the seat map page", response_class=Response)
+def asset(name: str) -> FileResponse:
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        raise NotFound(f"no asset {name}")
+    return FileResponse(STATIC / name, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+
+@router.get(
+    "/api/sessions/{session_id}/seatmap",
+    tags=["catalog"],
+    summary="A session's seat map in columns (for the page): seats, zones, types, GA stock",
+    response_class=Response,
+)
+async def seatmap(session_id: Id, app: State) -> Response:
+    document: dict[str, Any] = await asyncio.to_thread(seatmap_document, app.ctx, session_id)
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
