@@ -364,7 +364,8 @@ class SyncClient:
         batch = {
             "scans": [entry.to_json() for entry in pending],
             "cursor": await asyncio.to_thread(self.store.cursor),
-            "backlog": await asyncio.to_thread(self.store.backlog),
+            # what will still wait once this batch is acknowledged (shown to venue IT)
+            "backlog": max(0, await asyncio.to_thread(self.store.backlog) - len(pending)),
             "software_version": SOFTWARE_VERSION,
         }
         ScanBatch.parse(batch)  # never send what the server would refuse as a whole
