@@ -353,20 +353,22 @@ async def login(request: web.Request) -> web.Response:
         if request.content_type == "application/json":
             return error(401, "wrong username or password")
         raise web.HTTPFound("/login?failed=1")
-    response: web.Response = (
-        web.json_response({"ok": True}) if request.content_type == "application/json" else web.HTTPFound("/")
-    )
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", max_age=12 * 3600)
-    return response
+    if request.content_type == "application/json":
+        response = web.json_response({"ok": True})
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", max_age=12 * 3600)
+        return response
+    redirect = web.HTTPFound("/")
+    redirect.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", max_age=12 * 3600)
+    raise redirect
 
 
 async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await run_db(request, request.app[STORE].logout, token)
-    response = web.HTTPFound("/login")
-    response.del_cookie(SESSION_COOKIE)
-    return response
+    redirect = web.HTTPFound("/login")
+    redirect.del_cookie(SESSION_COOKIE)
+    raise redirect
 
 
 async def dashboard(request: web.Request) -> web.StreamResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import json
 import os
 import ssl
@@ -39,24 +40,35 @@ def run(
 def make_ca(tmp: Path) -> tuple[Path, Path, Path]:
     """A venue CA and a server certificate for 127.0.0.1 signed by it (PEM files)."""
     now = datetime.datetime.now(datetime.UTC)
+    later = now + datetime.timedelta(days=1)
+    loopback = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Venue CA")])
     ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    import ipaddress
-
     cert = (
-        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sync")]))
-        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sync")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     ca_path, cert_path, key_path = tmp / "venue-ca.pem", tmp / "server.pem", tmp / "server.key"
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -93,16 +105,37 @@ def test_provisioning_and_sync_with_the_real_commands_over_tls(tmp_path: Path) -
     ca, cert, cert_key = make_ca(tmp_path)
     port = free_port()
     url = f"https://127.0.0.1:{port}"
-    code_run = run(*server_cmd, "enrol-code", "--event", EVENT, "--gate", "north", "--url", url,
-                   "--qr", str(tmp_path / "code.png"))  # fmt: skip
+    code_run = run(
+        *server_cmd,
+        "enrol-code",
+        "--event",
+        EVENT,
+        "--gate",
+        "north",
+        "--url",
+        url,
+        "--qr",
+        str(tmp_path / "code.png"),
+    )
     code = code_run.stdout.strip()
     assert len(code) == 14 and (tmp_path / "code.png").stat().st_size > 0
 
     server = subprocess.Popen(
-        [*server_cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--tls-cert", str(cert),
-         "--tls-key", str(cert_key)],  # fmt: skip
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            *server_cmd,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(cert_key),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         context = ssl.create_default_context(cafile=str(ca))
         deadline = time.monotonic() + 20
@@ -118,8 +151,18 @@ def test_provisioning_and_sync_with_the_real_commands_over_tls(tmp_path: Path) -
         gate = [str(BIN / "gate-agent")]
         untrusted = run(*gate, "enrol", url, code, "--config", str(config), check=False)
         assert untrusted.returncode == 2 and "certificate" in untrusted.stderr.lower()
-        enrolled = run(*gate, "enrol", url, code, "--config", str(config), "--state-dir",
-                       str(tmp_path / "state"), "--ca", str(ca))  # fmt: skip
+        enrolled = run(
+            *gate,
+            "enrol",
+            url,
+            code,
+            "--config",
+            str(config),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--ca",
+            str(ca),
+        )
         assert "gate north" in enrolled.stdout
         assert (config.parent / "sync-credential").stat().st_mode & 0o077 == 0
         replay = run(
