@@ -29,6 +29,7 @@ from box_office.payments.sandbox import SandboxProvider
 from box_office.services import inventory, issuing, orders
 from box_office.services.context import Context
 from box_office.services.errors import ServiceError
+from box_office.web import routes as seatmap_page
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(live.router)
     app.include_router(feed_routes.router)
     app.include_router(sandbox_bank.build_router(ctx))
+    app.include_router(seatmap_page.router)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
