@@ -152,8 +152,9 @@ function zoneColours(zones) {
 
 async function load() {
   const started = performance.now();
+  const asked = Date.now();
   const doc = await api("GET", `/api/sessions/${sessionId}/seatmap`);
-  app.offset = doc.now * 1000 - Date.now();
+  app.offset = doc.now * 1000 - (asked + Date.now()) / 2; // the server read its clock mid-request
   app.doc = doc;
   app.ga = doc.ga;
   app.seats = buildSeats(doc);
@@ -675,7 +676,7 @@ function startCountdown(expiresAt) {
   app.expiresAt = expiresAt;
   const tick = () => {
     const left = Math.max(0, app.expiresAt * 1000 - (Date.now() + app.offset));
-    const secs = Math.ceil(left / 1000);
+    const secs = Math.round(left / 1000);
     $("countdown").textContent = `${String(Math.floor(secs / 60)).padStart(2, "0")}:${String(secs % 60).padStart(2, "0")}`;
     $("countdown").dataset.seconds = String(secs);
     if (left <= 0 && !app.paying) holdGone(true);
