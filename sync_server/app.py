@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
 
+from sync_server.feed import FeedPuller, FeedSettings
 from sync_server.metrics import render_metrics
 from sync_server.store import Device, EnrolError, NotFound, ServerStore
 from wire.snapshot import SnapshotError, dumps_line, ticket_line
@@ -52,6 +53,7 @@ class State:
     counters: dict[str, float] = field(default_factory=dict)
     basic_cache: dict[str, tuple[str, float]] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    feed: FeedPuller | None = None
 
     def count(self, name: str, amount: float = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + amount
@@ -458,7 +460,8 @@ async def healthz(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------- app
 
 
-def create_app(store: ServerStore) -> web.Application:
+def create_app(store: ServerStore, feed: FeedSettings | None = None) -> web.Application:
+    """The server; with ``feed`` it also pulls ticket changes from the box office."""
     app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY)
     app[STORE] = store
     app[STATE] = State()
@@ -490,6 +493,9 @@ def create_app(store: ServerStore) -> web.Application:
             asyncio.create_task(change_watcher(app)),
             asyncio.create_task(dashboard_pusher(app)),
         ]
+        if feed is not None:
+            state.feed = FeedPuller(store, feed)
+            state.tasks.append(asyncio.create_task(state.feed.run()))
 
     async def stop(app: web.Application) -> None:
         state = app[STATE]

@@ -59,8 +59,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
             context.load_cert_chain(args.tls_cert, args.tls_key)
         except (OSError, ssl.SSLError) as exc:
             raise UsageError(f"cannot load TLS certificate: {exc}") from None
+    feed = None
+    if args.feed_url:
+        token = os.environ.get("SYNC_SERVER_FEED_TOKEN")
+        if args.feed_token_file:
+            try:
+                token = Path(args.feed_token_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise UsageError(f"cannot read {args.feed_token_file}: {exc.strerror}") from None
+        if not token:
+            raise UsageError("--feed-url needs --feed-token-file or env SYNC_SERVER_FEED_TOKEN")
+        from sync_server.feed import FeedSettings
+
+        feed = FeedSettings(args.feed_url, token, args.feed_interval)
     store = _store(args)
-    web.run_app(create_app(store), host=args.host, port=args.port, ssl_context=context, print=None)
+    web.run_app(create_app(store, feed), host=args.host, port=args.port, ssl_context=context, print=None)
     store.close()
     return 0
 
@@ -213,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", help="PEM certificate chain (issued by the venue CA)")
     serve.add_argument("--tls-key", help="PEM private key of the certificate")
     serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--feed-url", help="the box office to pull ticket changes from (contract 5)")
+    serve.add_argument("--feed-token-file", help="file holding the box office feed-client token")
+    serve.add_argument("--feed-interval", type=float, default=2.0, help="seconds between feed rounds")
     serve.set_defaults(func=cmd_serve)
 
     code = sub.add_parser("enrol-code", help="create a one-time enrolment code for a gate device")

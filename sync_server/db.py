@@ -119,7 +119,9 @@ scans = Table(
     Column("outcome", String(20), nullable=False),
     Column("conflict_kind", String(40)),
     Column("conflicts_with", String(64)),
+    Column("reported_at", Float),
     Index("ix_scans_ticket", "ticket_id"),
+    Index("ix_scans_unreported", "reported_at", "outcome"),
     Index("ix_scans_event_at", "event_id", "at"),
     Index("ix_scans_event_outcome", "event_id", "outcome"),
 )

@@ -1,0 +1,163 @@
+"""The box office feed puller (DESIGN contract 5): ticket changes in, check-ins out.
+
+The box office owns tickets and keys; this server keeps a copy with a cursor. Every few
+seconds (and at start) it fetches the event's keyring, then feed pages after its cursor until
+``has_more`` is false, storing each page's ticket states before saving the page's cursor, so
+a crash re-reads at most one page (re-applying a state is a no-op). Then it posts scans that
+settled as an entry, exit or admitted conflict back as check-ins (idempotent by scan id on
+the box office side), so the box office knows who is inside. Any failure is logged and the
+next round starts again from the saved cursor: a sync server with no box office keeps
+serving its gates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select, update
+
+from sync_server import db
+from sync_server.reconcile import CONFLICT, ENTRY, EXIT
+from sync_server.store import ServerStore
+from wire.venue_feed import MAX_CHECKINS, MAX_PAGE, CheckIn, FeedError, parse_page
+
+log = logging.getLogger("sync_server.feed")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    url: str
+    token: str
+    interval: float = 2.0
+
+
+def _counter(conn: Any, name: str) -> int | None:
+    value = conn.execute(select(db.counters.c.value).where(db.counters.c.name == name)).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+class FeedPuller:
+    def __init__(self, store: ServerStore, settings: FeedSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.rounds = 0
+        self.last_error: str | None = None
+
+    # ---------------------------------------------------------------- database side (sync)
+
+    def feed_cursor(self) -> int:
+        with self.store.engine.connect() as conn:
+            return _counter(conn, "feed_cursor") or 0
+
+    def save_cursor(self, cursor: int) -> None:
+        with self.store.engine.begin() as conn:
+            if _counter(conn, "feed_cursor") is None:
+                conn.execute(db.counters.insert().values(name="feed_cursor", value=cursor))
+            else:
+                conn.execute(
+                    update(db.counters).where(db.counters.c.name == "feed_cursor").values(value=cursor)
+                )
+
+    def unreported(self, event_id: str, limit: int = MAX_CHECKINS) -> list[CheckIn]:
+        s = db.scans
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(s)
+                .where(
+                    s.c.event_id == event_id,
+                    s.c.reported_at.is_(None),
+                    s.c.ticket_id.is_not(None),
+                    s.c.outcome.in_([ENTRY, EXIT, CONFLICT]),
+                )
+                .order_by(s.c.received_at, s.c.scan_id)
+                .limit(limit)
+            ).fetchall()
+        return [
+            CheckIn(
+                scan_id=row.scan_id,
+                ticket_id=row.ticket_id,
+                version=max(1, row.ticket_version or 1),
+                gate=row.gate,
+                direction=row.direction,
+                scanned_at=row.at,
+                device_id=row.device_id,
+                verdict=row.verdict,
+                conflict=row.outcome == CONFLICT,
+            )
+            for row in rows
+        ]
+
+    def mark_reported(self, scan_ids: list[str], at: float) -> None:
+        with self.store.engine.begin() as conn:
+            conn.execute(update(db.scans).where(db.scans.c.scan_id.in_(scan_ids)).values(reported_at=at))
+
+    # ---------------------------------------------------------------- HTTP side
+
+    async def run(self, wake: asyncio.Event | None = None) -> None:
+        headers = {"Authorization": f"Bearer {self.settings.token}"}
+        timeout = aiohttp.ClientTimeout(total=60, sock_connect=5)
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+            while True:
+                try:
+                    await self.pull_once(session)
+                    self.last_error = None
+                except asyncio.CancelledError:
+                    raise
+                except (aiohttp.ClientError, TimeoutError, FeedError, ValueError, KeyError) as exc:
+                    self.last_error = str(exc) or type(exc).__name__
+                    log.warning("box office feed: %s; retrying", self.last_error)
+                self.rounds += 1
+                await asyncio.sleep(self.settings.interval)
+
+    async def _get(self, session: aiohttp.ClientSession, path: str, **params: Any) -> Any:
+        async with session.get(self.settings.url.rstrip("/") + path, params=params) as resp:
+            if resp.status != 200:
+                raise FeedError(f"GET {path}: {resp.status} {(await resp.text())[:200]}")
+            return await resp.json()
+
+    async def pull_once(self, session: aiohttp.ClientSession) -> int:
+        """One round: keyring, every new feed page, then check-ins back. Returns tickets changed."""
+        keys = await self._get(session, "/api/feed/keyring")
+        event_id = str(keys["event_id"])
+        existing = await asyncio.to_thread(self.store.event, event_id) or {}
+        await asyncio.to_thread(
+            lambda: self.store.set_event(
+                event_id, keys["keyring"], identity_key=keys.get("identity_key"),
+                session_id=existing.get("session_id"), rules=existing.get("rules"),
+            )
+        )  # fmt: skip
+        changed = 0
+        cursor = await asyncio.to_thread(self.feed_cursor)
+        while True:
+            page = parse_page(await self._get(session, "/api/feed", after=cursor, limit=MAX_PAGE))
+            if page.entries:
+                changed += await asyncio.to_thread(
+                    self.store.upsert_tickets, [e.ticket for e in page.entries]
+                )
+            if page.next_cursor > cursor:
+                cursor = page.next_cursor
+                await asyncio.to_thread(self.save_cursor, cursor)
+            if not page.has_more:
+                break
+        await self.report_checkins(session, event_id)
+        return changed
+
+    async def report_checkins(self, session: aiohttp.ClientSession, event_id: str) -> int:
+        sent = 0
+        while True:
+            checkins = await asyncio.to_thread(self.unreported, event_id)
+            if not checkins:
+                return sent
+            body = {"checkins": [c.to_json() for c in checkins]}
+            url = self.settings.url.rstrip("/") + "/api/feed/checkins"
+            async with session.post(url, json=body) as resp:
+                if resp.status != 200:
+                    raise FeedError(f"POST check-ins: {resp.status} {(await resp.text())[:200]}")
+                await resp.read()
+            await asyncio.to_thread(self.mark_reported, [c.scan_id for c in checkins], time.time())
+            sent += len(checkins)
