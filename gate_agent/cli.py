@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gate_agent._toml import ConfigError
+from gate_agent.inputs.decoder_names import DECODER_NAMES, DEFAULT_ORDER
 
 DEFAULT_CONFIG = Path("/etc/gate-agent/gate.toml")
 
@@ -175,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     decode = sub.add_parser("decode", help="every QR code in an image, image folder or video: JSON lines")
     decode.add_argument("file")
     decode.add_argument(
-        "--decoders", help="comma-separated chain (zxing, zxing_up, pyzbar); default zxing,zxing_up"
+        "--decoders",
+        help=f"comma-separated chain of {', '.join(DECODER_NAMES)}; default {','.join(DEFAULT_ORDER)}",
     )
     with_config(decode, required=False)
     decode.set_defaults(func=cmd_decode)

@@ -43,13 +43,21 @@ from pathlib import Path
 from typing import Any
 
 from gate_agent._toml import ConfigError, Table, load_toml
+from gate_agent.inputs.decoder_names import DECODER_NAMES, DEFAULT_ORDER
 
-__all__ = ["AgentConfig", "ConfigError", "DisplayConfig", "GateConfig", "GpioConfig", "InputConfig"]
+__all__ = [
+    "DECODER_NAMES",
+    "AgentConfig",
+    "ConfigError",
+    "DisplayConfig",
+    "GateConfig",
+    "GpioConfig",
+    "InputConfig",
+]
 
 DIRECTIONS = ("in", "out")
 REENTRY = ("none", "after_exit", "any")
 ROLES = ("ticket", "identity")
-DECODER_NAMES = ("zxing", "zxing_up", "pyzbar")
 OVERRIDABLE = ("serial", "hid", "camera", "scan", "id_reader")
 """Profile sections an [[inputs]] entry may override for its own device."""
 
@@ -140,7 +148,7 @@ class AgentConfig:
     inputs: tuple[InputConfig, ...] = ()
     gpio: GpioConfig | None = None
     display: DisplayConfig = field(default_factory=DisplayConfig)
-    decoders: tuple[str, ...] = ("zxing", "zxing_up")
+    decoders: tuple[str, ...] = DEFAULT_ORDER
     profile_dirs: tuple[Path, ...] = ()
     sync: dict[str, Any] | None = None
     source: Path | None = None
@@ -169,7 +177,7 @@ def parse_config(
     inputs = _inputs(root, source)
     gpio_table = root.table("gpio")
     display_table = root.table("display")
-    decoders: tuple[str, ...] = ("zxing", "zxing_up")
+    decoders: tuple[str, ...] = DEFAULT_ORDER
     decoders_table = root.table("decoders")
     if decoders_table:
         decoders_table.unknown_keys({"order"})

@@ -1,10 +1,11 @@
-"""Cameras through OpenCV, with a chain of QR decoders (zxing-cpp, zxing-cpp upscaled, pyzbar).
+"""Cameras through OpenCV, with a chain of QR decoder stages (see :mod:`gate_agent.inputs.decoders`).
 
 Sources: a device index (``0``), a ``/dev/video*`` path, a video file, an image file, an image
 folder, or a GStreamer pipeline (the Raspberry Pi camera via ``libcamerasrc``). The decoder
-chain tries each decoder in order and stops at the first that finds a code; the default order
-(zxing-cpp, then zxing-cpp upscaled; pyzbar optional) comes from ``bench/gate_camera.py``
-(see bench/RESULTS.md). A code seen in consecutive frames is reported once per repeat window.
+chain tries each stage in order and stops at the first that finds a code; the default order
+(zxing-cpp on a denoised frame, then sharpened, then the textured region enlarged) is the one
+``bench/gate_camera.py`` measured best (see bench/RESULTS.md). A code seen in consecutive
+frames is reported once per repeat window.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,61 +22,13 @@ import cv2
 import numpy as np
 
 from gate_agent.inputs import Emit, ScanEvent, strip_affixes
+from gate_agent.inputs.decoder_names import DEFAULT_ORDER
+from gate_agent.inputs.decoders import DECODERS, Decoder
+
+__all__ = ["DECODERS", "DEFAULT_ORDER", "CameraInput", "CameraSettings", "Decoder", "DecoderChain"]
 
 log = logging.getLogger("gate_agent.inputs.camera")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp")
-DEFAULT_ORDER = ("zxing", "zxing_up")
-"""zxing-cpp, then zxing-cpp on the frame upscaled 1.5x. pyzbar added ~1% of codes at ~6 ms a
-frame in bench/gate_camera.py, so it is available but not in the default chain."""
-
-Decoder = Callable[[np.ndarray], list[str]]
-
-
-def _gray(frame: np.ndarray) -> np.ndarray:
-    if frame.ndim == 3:
-        return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    return frame
-
-
-def zxing_decoder() -> Decoder:
-    import zxingcpp
-
-    formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-
-    def decode(frame: np.ndarray) -> list[str]:
-        return [code.text for code in zxingcpp.read_barcodes(_gray(frame), formats=formats) if code.valid]
-
-    return decode
-
-
-def zxing_upscaled_decoder() -> Decoder:
-    """zxing-cpp on a 1.5x (bilinear) enlargement: recovers small, blurred codes whose modules are
-    under about 3.5 pixels, at about 1.5 ms; only reached when the plain pass found nothing."""
-    plain = zxing_decoder()
-
-    def decode(frame: np.ndarray) -> list[str]:
-        return plain(cv2.resize(_gray(frame), None, fx=1.5, fy=1.5, interpolation=cv2.INTER_LINEAR))
-
-    return decode
-
-
-def pyzbar_decoder() -> Decoder:
-    from pyzbar import pyzbar
-
-    symbols = [pyzbar.ZBarSymbol.QRCODE]
-
-    def decode(frame: np.ndarray) -> list[str]:
-        found = pyzbar.decode(_gray(frame), symbols=symbols)
-        return [code.data.decode("utf-8", errors="replace") for code in found]
-
-    return decode
-
-
-DECODERS: dict[str, Callable[[], Decoder]] = {
-    "zxing": zxing_decoder,
-    "zxing_up": zxing_upscaled_decoder,
-    "pyzbar": pyzbar_decoder,
-}
 
 
 class DecoderChain:

@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 
 from gate_agent.inputs import ScanEvent
-from gate_agent.inputs.camera import CameraInput, CameraSettings, DecoderChain, RepeatFilter, decode_source
+from gate_agent.inputs.camera import (
+    DEFAULT_ORDER,
+    CameraInput,
+    CameraSettings,
+    DecoderChain,
+    RepeatFilter,
+    decode_source,
+)
 from tests.gate_agent.conftest import Tickets
 from ticket_format.qr import qr_png
 
@@ -57,7 +64,7 @@ def test_decode_source_reports_every_frame(video: tuple[Path, list[str], list[st
     frames_with_codes = [i for i, token in enumerate(plan) if token]
     assert [f["frame"] for f in found] == frames_with_codes
     assert {f["text"] for f in found} == {a, b}
-    assert all(f["decoder"] == "zxing" for f in found)
+    assert all(f["decoder"] == DEFAULT_ORDER[0] for f in found)
 
 
 def test_camera_input_counts_consecutive_frames_once(video: tuple[Path, list[str], list[str | None]]) -> None:
@@ -115,7 +122,8 @@ def test_cli_decode_image_folder_and_video(
     cv2.imwrite(str(folder / "001.png"), frame_with(b, 1))
     run = [sys.executable, "-m", "gate_agent.cli", "decode"]
     out = subprocess.run([*run, str(folder)], capture_output=True, text=True, check=True).stdout
-    assert [json.loads(line) for line in out.splitlines()] == [{"text": b, "frame": 1, "decoder": "zxing"}]
+    expected = [{"text": b, "frame": 1, "decoder": DEFAULT_ORDER[0]}]
+    assert [json.loads(line) for line in out.splitlines()] == expected
     out = subprocess.run(
         [*run, str(path), "--decoders", "pyzbar"], capture_output=True, text=True, check=True
     )
