@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import time
 import uuid
@@ -65,8 +66,8 @@ class Tickets:
 class Server:
     """A sync server on a fixed loopback port that a test can stop and start again."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.url_db = f"sqlite:///{db_path}"
+    def __init__(self, db_path: Path, db_url: str | None = None) -> None:
+        self.url_db = db_url or f"sqlite:///{db_path}"
         self.store = ServerStore.open(self.url_db)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -120,14 +121,44 @@ def tickets() -> Tickets:
     return Tickets(SigningKey.generate())
 
 
-@pytest.fixture
-async def server(tmp_path: Path, tickets: Tickets) -> AsyncIterator[Server]:
-    srv = Server(tmp_path / "sync.sqlite")
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def fresh_postgres() -> str:
+    """A new empty PostgreSQL database; skipped when unreachable, but failed under CI=true."""
+    import psycopg
+
+    name = f"sync_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required under CI: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_postgres(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def server(request: pytest.FixtureRequest, tmp_path: Path, tickets: Tickets) -> AsyncIterator[Server]:
+    """A live sync server; every test using it runs on SQLite and on PostgreSQL."""
+    url = fresh_postgres() if request.param == "postgres" else None
+    srv = Server(tmp_path / "sync.sqlite", url)
     srv.store.set_event(EVENT, Keyring_json(tickets.key))
     await srv.start()
     yield srv
     await srv.stop()
     srv.store.close()
+    if url is not None:
+        drop_postgres(url)
 
 
 def Keyring_json(key: SigningKey) -> dict[str, Any]:
