@@ -83,7 +83,9 @@ class SyncClient:
         self.settings = settings or SyncSettings(dict(config.sync or {}), base)
         self.gate_id: str | None = getattr(getattr(config, "gate", None), "gate_id", None)
         self.progress: Callable[[int], None] | None = None
-        self._online: dict[str, bool] = {"up": False, "down": False}
+        # "down": the last download/push step worked; "up": the last upload attempt worked
+        # (true until one fails). The gate is online when both are.
+        self._online: dict[str, bool] = {"up": True, "down": False}
         self._session: aiohttp.ClientSession | None = None
         self.refused: str | None = None
         self.pushes = 0
@@ -107,7 +109,7 @@ class SyncClient:
         self._online[side] = online
         if self.status is None:
             return
-        now_online = any(self._online.values())
+        now_online = all(self._online.values())
         changed = self.status.online != now_online or (error and self.status.sync_error != error)
         self.status.online = now_online
         if online:
@@ -342,7 +344,8 @@ class SyncClient:
         while True:
             try:
                 sent = await self.upload_once()
-                self._set_online("up", True)
+                if sent:
+                    self._set_online("up", True)
                 backoff = 0.5
                 if sent == 0:
                     await asyncio.sleep(self.settings.upload_interval)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import aiohttp
+
 from tests.sync_server.conftest import EVENT, Proxy, Server, Tickets, wait_for
 
 
@@ -68,3 +70,56 @@ async def test_snapshot_download_resumes_after_the_connection_breaks(
     assert gate.store.snapshot_info().tickets == 6000
     assert proxy.connections >= 2  # the download really was cut and resumed
     assert gate.store.cursor() == str(server.store.cursor())
+
+
+async def test_organiser_revokes_a_device_and_its_client_reports_it(
+    server: Server, tickets: Tickets, make_gate: object
+) -> None:
+    from gate_agent.status import AgentStatus
+
+    tickets.make(5)
+    server.store.upsert_tickets(tickets.records())
+    server.store.add_organiser("ops", "correct horse")
+    gate = make_gate("north")  # type: ignore[operator]
+    status = AgentStatus(gate_id="north", direction="in", event_id=EVENT)
+    gate.client.status = status
+    changes: list[bool] = []
+    status.listeners.append(lambda: changes.append(status.online))
+    gate.start()
+    try:
+        await wait_for(lambda: status.online and gate.client.pushes >= 0 and gate.store.cursor() is not None)
+        await wait_for(lambda: any(d["online"] for d in server.store.devices()))
+        # unsafe=True: aiohttp's jar otherwise ignores cookies from an IP address like 127.0.0.1
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            login = await session.post(
+                f"{server.url}/login", json={"username": "ops", "password": "correct horse"}
+            )
+            assert login.status == 200
+            async with session.post(f"{server.url}/api/devices/{gate.device_id}/revoke") as resp:
+                assert resp.status == 200
+        await wait_for(lambda: not status.online and "revoked" in (status.sync_error or ""))
+        assert changes[0] is True and changes[-1] is False
+        assert gate.scan(next(iter(tickets.tokens.values()))).decision.verdict.value == "ok"  # still decides
+        assert gate.store.backlog() == 1  # and keeps the scan
+    finally:
+        await gate.stop()
+
+
+async def test_without_the_push_channel_the_client_polls(
+    server: Server, tickets: Tickets, make_gate: object
+) -> None:
+    ids = tickets.make(3)
+    server.store.upsert_tickets(tickets.records())
+    north = make_gate("north")  # type: ignore[operator]
+    south = make_gate("south", push=False, poll_interval=0.2)  # type: ignore[operator]
+    north.start()
+    south.start()
+    try:
+        await wait_for(lambda: south.store.snapshot_info().tickets == 3 and north.store.cursor() is not None)
+        assert north.scan(tickets.tokens[ids[0]]).decision.verdict.value == "ok"
+        await wait_for(lambda: south.store.lookup(ids[0])[1].first_gate == "north")
+        assert south.client.pushes == 0
+        assert south.scan(tickets.tokens[ids[0]]).decision.verdict.value == "already_used"
+    finally:
+        await north.stop()
+        await south.stop()
