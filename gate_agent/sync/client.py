@@ -80,7 +80,15 @@ class SyncClient:
         self.store = store
         self.status = status
         base = Path(config.source).parent if getattr(config, "source", None) else None
-        self.settings = settings or SyncSettings(dict(config.sync or {}), base)
+        self.config_error: str | None = None
+        if settings is None:
+            try:
+                settings = SyncSettings(dict(config.sync or {}), base)
+            except (ValueError, OSError) as exc:
+                # Never stop the gate over a sync setting: it keeps deciding offline and says why.
+                self.config_error = f"sync disabled: {exc}"
+                settings = SyncSettings({"url": "", "credential": "-"})
+        self.settings = settings
         self.gate_id: str | None = getattr(getattr(config, "gate", None), "gate_id", None)
         self.progress: Callable[[int], None] | None = None
         # "down": the last download/push step worked; "up": the last upload attempt worked
@@ -144,6 +152,10 @@ class SyncClient:
 
     async def run(self) -> None:
         """Run both loops until cancelled."""
+        if self.config_error:
+            log.error("%s", self.config_error)
+            self._set_online("down", False, self.config_error)
+            return
         try:
             await asyncio.gather(self._down_loop(), self._up_loop())
         finally:

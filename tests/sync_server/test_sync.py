@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import aiohttp
 
 from tests.sync_server.conftest import EVENT, Proxy, Server, Tickets, wait_for
@@ -123,3 +126,14 @@ async def test_without_the_push_channel_the_client_polls(
     finally:
         await north.stop()
         await south.stop()
+
+
+async def test_a_broken_sync_setting_never_stops_the_gate(tmp_path: Path) -> None:
+    from gate_agent.status import AgentStatus
+    from gate_agent.sync.client import SyncClient
+
+    status = AgentStatus(gate_id="g", direction="in", event_id=EVENT)
+    config = SimpleNamespace(sync={"url": "http://127.0.0.1:9", "credential_file": "missing"}, source=None)
+    client = SyncClient(store=None, config=config, status=status)
+    await client.run()  # returns at once instead of raising
+    assert status.online is False and "sync disabled" in (status.sync_error or "")
