@@ -8,16 +8,14 @@ the live channel); this module adds only read-only routes.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from box_office.api.deps import Id, State
 from box_office.services.errors import NotFound
-from box_office.web.data import seatmap_document
+from box_office.web.data import seatmap_json
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {
@@ -50,6 +48,5 @@ def asset(name: str) -> FileResponse:
     response_class=Response,
 )
 async def seatmap(session_id: Id, app: State) -> Response:
-    document: dict[str, Any] = await asyncio.to_thread(seatmap_document, app.ctx, session_id)
-    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    body = await asyncio.to_thread(seatmap_json, app.ctx, session_id)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})

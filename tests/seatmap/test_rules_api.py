@@ -60,9 +60,10 @@ def test_seatmap_document_columns(any_box_office: BoxOffice) -> None:
     seats = doc["seats"]
     n = len(seats["label"])
     assert n == 6 * 12 + 4
-    assert all(len(seats[k]) == n for k in ("x", "y", "zone", "status", "row", "position"))
+    assert all(len(seats[k]) == n for k in ("x", "y", "zone", "row", "position"))
     held = seats["label"].index("A-1-1")
-    assert doc["statuses"][seats["status"][held]] == "held"
+    assert [[held, doc["statuses"].index("held")]] == doc["status"]  # sparse: only seats not available
+    assert seats["rows"][seats["row"][held]] == ["A", "1"]
     assert doc["zones"][seats["zone"][held]]["code"] == "VIP"
     assert doc["event"]["currency"] == "CNY"
     assert doc["venue"]["stage"] == {"x": 5.5, "y": -3.0}

@@ -40,6 +40,8 @@ export class SeatRenderer {
     this.ty = 0;
     this.pending = false;
     this.frameTimes = [];
+    this.touched = [];
+    this.stale = true;
     this.onDraw = null;
     this._bounds();
     this._spacing();
@@ -150,11 +152,12 @@ export class SeatRenderer {
     const pad = this.spacing * 2;
     const w = maxX - minX + 2 * pad, h = maxY - minY + 2 * pad;
     this.scale = Math.min(this.width / w, this.height / h);
+    this.fitScale = this.scale;
     this.minScale = this.scale * 0.5;
     this.maxScale = Math.max(this.scale * 4, 60 / this.spacing);
     this.tx = (this.width - (maxX + minX) * this.scale) / 2;
     this.ty = (this.height - (maxY + minY) * this.scale) / 2;
-    this.requestDraw();
+    this.requestDraw(); // the overview is drawn for this fit scale
   }
 
   toWorld(sx, sy) {
@@ -167,13 +170,13 @@ export class SeatRenderer {
     this.scale = next;
     this.tx = sx - wx * next;
     this.ty = sy - wy * next;
-    this.requestDraw();
+    this._schedule();
   }
 
   panBy(dx, dy) {
     this.tx += dx;
     this.ty += dy;
-    this.requestDraw();
+    this._schedule();
   }
 
   /** The seat under a screen point (within a seat's reach), or -1. */
@@ -200,10 +203,27 @@ export class SeatRenderer {
       this.tx = this.width / 2 - this.seats.x[i] * this.scale;
       this.ty = this.height / 2 - this.seats.y[i] * this.scale;
     }
-    this.requestDraw();
+    this._schedule();
   }
 
+  /** Redraw soon because what is drawn changed (statuses, choices): the cached picture is stale. */
   requestDraw() {
+    this.stale = true;
+    this._schedule();
+  }
+
+  /** Seat i looks different now (status or choice): repaint just it on the cached overview. */
+  touch(i) {
+    if (this.overview && !this.stale) this.touched.push(i);
+  }
+
+  /** Draw the touched seats at the next frame. */
+  flush() {
+    this._schedule();
+  }
+
+  /** Redraw soon because the view moved: the cached picture of the whole map can be reused. */
+  _schedule() {
     if (this.pending) return;
     this.pending = true;
     requestAnimationFrame(() => {
@@ -215,20 +235,86 @@ export class SeatRenderer {
   draw() {
     const t0 = performance.now();
     const ctx = this.ctx;
-    const { x, y } = this.seats;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.fillStyle = "#f7f7f9";
     ctx.fillRect(0, 0, this.width, this.height);
-    ctx.setTransform(this.dpr * this.scale, 0, 0, this.dpr * this.scale, this.dpr * this.tx, this.dpr * this.ty);
+    const px = this.radius * this.scale; // seat radius on screen
+    const cache = this._overview();
+    if (cache && this.scale * this.dpr <= cache.scale) {
+      // zoomed out: one scaled copy of the whole map instead of tens of thousands of seats
+      const k = this.scale * this.dpr / cache.scale;
+      ctx.setTransform(k, 0, 0, k, this.dpr * this.tx + cache.minX * this.scale * this.dpr, this.dpr * this.ty + cache.minY * this.scale * this.dpr);
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(cache.canvas, 0, 0);
+      ctx.setTransform(this.dpr * this.scale, 0, 0, this.dpr * this.scale, this.dpr * this.tx, this.dpr * this.ty);
+    } else {
+      ctx.setTransform(this.dpr * this.scale, 0, 0, this.dpr * this.scale, this.dpr * this.tx, this.dpr * this.ty);
+      this._drawStage(ctx);
+      const [x0, y0] = this.toWorld(0, 0);
+      const [x1, y1] = this.toWorld(this.width, this.height);
+      this._drawSeats(ctx, x0, y0, x1, y1, px);
+    }
+    this._drawRings(ctx);
+    if (px < 5) this._drawSectionLabels(ctx);
+    const took = performance.now() - t0;
+    this.frameTimes.push(took);
+    if (this.frameTimes.length > 600) this.frameTimes.shift();
+    if (this.onDraw) this.onDraw(took);
+  }
+
+  /** The whole map drawn once at twice the "fit" scale, kept until something on it changes. */
+  _overview() {
+    if (!this.fitScale || this.seats.n < 2000) return null; // small halls: always draw seats directly
+    if (this.overview && !this.stale) {
+      if (this.touched.length) this._repaint(this.touched.splice(0));
+      return this.overview;
+    }
+    this.touched = [];
+    const { minX, minY, maxX, maxY } = this.bounds;
+    const pad = this.spacing * 2;
+    let scale = this.fitScale * this.dpr * 2;
+    const w = (maxX - minX + 2 * pad) * scale, h = (maxY - minY + 2 * pad) * scale;
+    const shrink = Math.min(1, 4096 / Math.max(w, h));
+    scale *= shrink;
+    const canvas = this.overview?.canvas || document.createElement("canvas");
+    canvas.width = Math.ceil((maxX - minX + 2 * pad) * scale);
+    canvas.height = Math.ceil((maxY - minY + 2 * pad) * scale);
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(scale, 0, 0, scale, -(minX - pad) * scale, -(minY - pad) * scale);
+    ctx.fillStyle = "#f7f7f9";
+    ctx.fillRect(minX - pad, minY - pad, maxX - minX + 2 * pad, maxY - minY + 2 * pad);
     this._drawStage(ctx);
-    const [x0, y0] = this.toWorld(0, 0);
-    const [x1, y1] = this.toWorld(this.width, this.height);
+    this._drawSeats(ctx, -Infinity, -Infinity, Infinity, Infinity, this.radius * scale);
+    this.overview = { canvas, scale, minX: minX - pad, minY: minY - pad };
+    this.stale = false;
+    return this.overview;
+  }
+
+  _repaint(indices) {
+    const { canvas, scale, minX, minY } = this.overview;
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(scale, 0, 0, scale, -minX * scale, -minY * scale);
+    const { x, y } = this.seats;
+    const r = this.radius, clear = r * 1.08, px = r * scale;
+    for (const i of indices) {
+      ctx.fillStyle = "#f7f7f9";
+      ctx.fillRect(x[i] - clear, y[i] - clear, 2 * clear, 2 * clear);
+      ctx.fillStyle = this.styles[this.styleOf(i)];
+      ctx.beginPath();
+      if (px >= 3) ctx.arc(x[i], y[i], r, 0, 2 * Math.PI);
+      else ctx.rect(x[i] - r, y[i] - r, 2 * r, 2 * r);
+      ctx.fill();
+    }
+    this._drawMarks(ctx, px >= 1.5 ? indices : [], px);
+  }
+
+  _drawSeats(ctx, x0, y0, x1, y1, px) {
+    const { x, y } = this.seats;
     const r = this.radius;
-    const px = r * this.scale; // seat radius on screen
     const paths = this.styles.map(() => new Path2D());
     const round = px >= 3;
     const visible = [];
-    this.forEachIn(x0 - r, y0 - r, x1 + r, y1 + r, (i) => {
+    const visit = (i) => {
       const p = paths[this.styleOf(i)];
       if (round) {
         p.moveTo(x[i] + r, y[i]);
@@ -236,19 +322,15 @@ export class SeatRenderer {
       } else {
         p.rect(x[i] - r, y[i] - r, 2 * r, 2 * r);
       }
-      if (px >= 5) visible.push(i);
-    });
+      if (px >= 1.5) visible.push(i);
+    };
+    if (x0 === -Infinity) for (let i = 0; i < this.seats.n; i++) visit(i);
+    else this.forEachIn(x0 - r, y0 - r, x1 + r, y1 + r, visit);
     for (let s = 0; s < paths.length; s++) {
       ctx.fillStyle = this.styles[s];
       ctx.fill(paths[s]);
     }
     this._drawMarks(ctx, visible, px);
-    this._drawRings(ctx);
-    if (px < 5) this._drawSectionLabels(ctx);
-    const took = performance.now() - t0;
-    this.frameTimes.push(took);
-    if (this.frameTimes.length > 600) this.frameTimes.shift();
-    if (this.onDraw) this.onDraw(took);
   }
 
   _drawStage(ctx) {

@@ -122,15 +122,17 @@ function buildSeats(doc) {
     x: Float64Array.from(s.x),
     y: Float64Array.from(s.y),
     zone: Uint8Array.from(s.zone),
-    status: Uint8Array.from(s.status),
+    status: new Uint8Array(n), // available unless listed in doc.status
     row: Int32Array.from(s.row),
     position: Int32Array.from(s.position),
     accessible: new Uint8Array(n),
     boxOf: new Int32Array(n).fill(-1),
     boxes: [],
     boxNames: [],
-    rowSection: doc.rows.map((r) => r[0]),
+    rowSection: s.rows.map((r) => r[0]),
+    rowCode: s.rows.map((r) => r[1]),
   };
+  for (const [i, st] of doc.status) seats.status[i] = st;
   for (const i of s.accessible) seats.accessible[i] = 1;
   for (const [name, members] of Object.entries(s.boxes)) {
     const b = seats.boxes.length;
@@ -152,8 +154,9 @@ function zoneColours(zones) {
 
 async function load() {
   const started = performance.now();
-  const asked = Date.now();
-  const doc = await api("GET", `/api/sessions/${sessionId}/seatmap`);
+  const early = window.__seatmapDoc; // started by index.html before the scripts loaded
+  const asked = early ? early.asked : Date.now();
+  const doc = early ? await early.response : await api("GET", `/api/sessions/${sessionId}/seatmap`);
   app.offset = doc.now * 1000 - (asked + Date.now()) / 2; // the server read its clock mid-request
   app.doc = doc;
   app.ga = doc.ga;
@@ -196,7 +199,7 @@ async function load() {
 function seatName(i) {
   const { rowSection, row, label, boxOf, boxNames } = app.seats;
   const section = rowSection[i >= 0 ? row[i] : 0];
-  const rowCode = app.doc.rows[row[i]][1];
+  const rowCode = app.seats.rowCode[row[i]];
   const number = label[i].slice(section.length + rowCode.length + 2);
   const name = i18n.t("seatName", section, rowCode, number);
   return boxOf[i] >= 0 ? `${name} (${i18n.t("box", boxNames[boxOf[i]])})` : name;
@@ -371,6 +374,7 @@ function notice(text, kind = "warn") {
 
 function setMark(i, value) {
   app.mark[i] = value;
+  app.renderer.touch(i);
   if (value) app.renderer.outlined.add(i);
   else app.renderer.outlined.delete(i);
 }
@@ -407,7 +411,7 @@ function toggle(i) {
   }
   renderSelection();
   announce(i);
-  app.renderer.requestDraw();
+  app.renderer.flush();
 }
 
 function announce(i) {
@@ -567,6 +571,7 @@ function applyStatuses(changes) {
     const i = app.labelIndex.get(label);
     const st = index.get(name);
     if (i === undefined || st === undefined) continue;
+    if (status[i] !== st) app.renderer.touch(i);
     status[i] = st;
     if (app.selected.has(i) && st !== STATUS.available) {
       app.selected.delete(i);
@@ -588,7 +593,7 @@ function applyStatuses(changes) {
     renderSelection();
   }
   app.lastLive = performance.now();
-  app.renderer.requestDraw();
+  app.renderer.flush();
 }
 
 function updateGa(ga) {
@@ -655,7 +660,7 @@ function held(hold) {
   gaList();
   renderSelection();
   startCountdown(hold.expires_at);
-  app.renderer.requestDraw();
+  app.renderer.flush();
   $("countdown").focus?.();
 }
 
@@ -703,7 +708,7 @@ function holdGone(expired) {
   if (expired) notice(i18n.t("expired"));
   gaList();
   renderSelection();
-  app.renderer.requestDraw();
+  app.renderer.flush();
 }
 
 $("release-btn").onclick = async () => {
@@ -944,7 +949,7 @@ async function showTickets(order) {
       .catch((err) => (meta.textContent += ` · ${err.message}`));
   }
   renderSelection();
-  app.renderer.requestDraw();
+  app.renderer.flush();
 }
 
 $("again-btn").onclick = () => {
