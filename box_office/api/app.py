@@ -12,10 +12,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 
 from box_office.api import buyer_routes, feed_routes, live, organiser_routes
 from box_office.api.deps import AppState
@@ -54,7 +56,7 @@ async def _loop(interval: float, work: Any, *args: Any) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(work, *args)
+            await run_in_threadpool(work, *args)
         except Exception:  # keep the loop alive; the next round retries
             log.exception("background task %s failed", getattr(work, "__name__", work))
 
@@ -82,6 +84,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's thread pool (40 threads by default). Starting a payment
+        # waits on the provider over HTTP, and the sandbox provider is served by this same
+        # pool: with 40 threads an on-sale spike starves it. Database connections, not
+        # threads, are the real limit, and they queue in the SQLAlchemy pool.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 200
         tasks = []
         if background:
             tasks = [

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from box_office.api import schemas
 from box_office.api.deps import BuyerId, Id, State, TicketId
 from box_office.services import catalog, inventory, issuing, orders
+from box_office.services.errors import Conflict
 from ticket_format.qr import qr_png
 
 router = APIRouter(prefix="/api", tags=["buyers"])
@@ -148,8 +150,6 @@ def get_ticket(ticket_id: TicketId, buyer: BuyerId, app: State) -> dict[str, Any
 def ticket_qr(ticket_id: TicketId, buyer: BuyerId, app: State) -> Response:
     view, _ = orders.get_ticket(app.ctx, buyer, ticket_id)
     if view["token"] is None:
-        from box_office.services.errors import Conflict
-
         raise Conflict(f"ticket {ticket_id} is {view['status']}: it has no valid QR", "bad_state")
     return Response(qr_png(view["token"]), media_type="image/png")
 
@@ -167,8 +167,6 @@ def change_holder(
     summary="Signed payment notification from the sandbox provider",
 )
 async def sandbox_notify(request: Request, app: State) -> dict[str, Any]:
-    import asyncio
-
     body = await request.body()
     headers = dict(request.headers)
-    return await asyncio.to_thread(orders.handle_notification, app.ctx, app.provider, headers, body)
+    return await run_in_threadpool(orders.handle_notification, app.ctx, app.provider, headers, body)

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from box_office.api.deps import Id, State
 from box_office.core.seating import effective_status
@@ -44,7 +45,7 @@ def _event(name: str, data: Any) -> str:
 
 async def stream(ctx: Context, session_id: int, request: Request) -> AsyncIterator[str]:
     started = ctx.now()
-    snapshot = await asyncio.to_thread(catalog.seat_map, ctx, session_id)
+    snapshot = await run_in_threadpool(catalog.seat_map, ctx, session_id)
     known = {s["label"]: s["status"] for s in snapshot["seats"]}
     expiry: dict[str, float] = {}
     ga = snapshot["ga"]
@@ -53,7 +54,7 @@ async def stream(ctx: Context, session_id: int, request: Request) -> AsyncIterat
     while not await request.is_disconnected():
         await asyncio.sleep(ctx.settings.live_interval)
         now = ctx.now()
-        rows = await asyncio.to_thread(_changed, ctx, session_id, last - _OVERLAP)
+        rows = await run_in_threadpool(_changed, ctx, session_id, last - _OVERLAP)
         last = now
         diff: dict[str, str] = {}
         for label, raw, expires in rows:
@@ -69,7 +70,7 @@ async def stream(ctx: Context, session_id: int, request: Request) -> AsyncIterat
                     diff[label] = known[label] = "available"
         if diff:
             yield _event("seats", diff)
-        fresh = (await asyncio.to_thread(catalog.seat_map_ga, ctx, session_id)) if ga else ga
+        fresh = (await run_in_threadpool(catalog.seat_map_ga, ctx, session_id)) if ga else ga
         if fresh != ga:
             ga = fresh
             yield _event("ga", ga)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, status
 from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from box_office.api import schemas
 from box_office.api.deps import AreaCode, Id, Kid, OrganiserId, State, TicketId
@@ -19,7 +20,7 @@ from box_office.core.layout import (
     parse_json_layout,
 )
 from box_office.services import catalog, issuing, keys, orders
-from box_office.services.errors import Invalid
+from box_office.services.errors import Forbidden, Invalid
 
 router = APIRouter(prefix="/api", tags=["organisers"])
 
@@ -30,8 +31,6 @@ router = APIRouter(prefix="/api", tags=["organisers"])
 def create_organiser(body: schemas.OrganiserIn, app: State, request: Request) -> dict[str, Any]:
     admin = app.ctx.settings.admin_token
     if admin is not None and request.headers.get("x-admin-token") != admin:
-        from box_office.services.errors import Forbidden
-
         raise Forbidden("creating organisers needs the X-Admin-Token header")
     organiser_id, token = catalog.create_organiser(app.ctx, body.name)
     return {"id": organiser_id, "name": body.name, "token": token}
@@ -72,9 +71,7 @@ async def create_venue_csv(
         raise Invalid("the CSV must be UTF-8 text", "bad_layout") from None
     except LayoutError as exc:
         raise Invalid(f"layout: {exc}", "bad_layout") from None
-    import asyncio
-
-    venue_id = await asyncio.to_thread(catalog.create_venue, app.ctx, organiser, parsed)
+    venue_id = await run_in_threadpool(catalog.create_venue, app.ctx, organiser, parsed)
     return {"id": venue_id, "name": parsed.name, "seats": len(parsed.seats), "ga_areas": len(parsed.ga_areas)}
 
 

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import update
 from sqlalchemy.orm import Session as Db
+from starlette.concurrency import run_in_threadpool
 
 from box_office.payments.provider import NotificationError
 from box_office.payments.sandbox import check_signature, signed_headers
@@ -83,14 +84,14 @@ def build_router(ctx: Context) -> APIRouter:
             refunded_cents=0,
             created_at=ctx.now(),
         )
-        await asyncio.to_thread(ctx.db.write, lambda db: db.add(row))
+        await run_in_threadpool(ctx.db.write, lambda db: db.add(row))
         pay_url = f"{ctx.settings.sandbox_base}/pay/{ref}"
         return {"ref": ref, "pay_url": pay_url, "qr_text": pay_url}
 
     @router.get("/api/payments/{ref}", summary="Query a payment (merchant, signed)")
     async def query(ref: str, request: Request) -> dict[str, Any]:
         await authenticated(request)
-        return await asyncio.to_thread(lambda: _read(ctx, ref))
+        return await run_in_threadpool(lambda: _read(ctx, ref))
 
     @router.post("/api/payments/{ref}/refund", summary="Refund a payment (merchant, signed)")
     async def refund(ref: str, request: Request) -> dict[str, Any]:
@@ -110,11 +111,11 @@ def build_router(ctx: Context) -> APIRouter:
                 row.status = "refunded"
             return _state(row)
 
-        return await asyncio.to_thread(ctx.db.write, work)
+        return await run_in_threadpool(ctx.db.write, work)
 
     @router.get("/pay/{ref}", response_class=HTMLResponse, summary="The buyer's payment page")
     async def page(ref: str) -> str:
-        state = await asyncio.to_thread(lambda: _read(ctx, ref))
+        state = await run_in_threadpool(lambda: _read(ctx, ref))
         amount = f"{state['amount_cents'] / 100:.2f} {html.escape(state['currency'])}"
         return (
             "<!doctype html><title>Sandbox payment</title><h1>Sandbox bank</h1>"
@@ -138,7 +139,7 @@ def build_router(ctx: Context) -> APIRouter:
                 raise HTTPException(409, f"payment is already {row.status}")
             return _state(row) | {"notify_url": row.notify_url}
 
-        state = await asyncio.to_thread(ctx.db.write, work)
+        state = await run_in_threadpool(ctx.db.write, work)
         tasks.add_task(_notify, clients, secret, state)
         return {k: v for k, v in state.items() if k != "notify_url"}
 

@@ -12,7 +12,10 @@ and a deadlock or serialization failure is retried by :func:`write`.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,6 +47,11 @@ class Database:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
         self._writer = sessionmaker(self.engine.execution_options(encore_write=True), expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time anyway. Queueing writers on a lock (a thread lock in
+        # this process, then an flock shared by every process on the same file) instead of
+        # letting them spin in SQLite's busy handler, which sleeps up to 100 ms between tries,
+        # hands the write lock over the moment it is free.
+        self._write_lock: _WriterQueue | None = _WriterQueue(_sqlite_path(url)) if self.is_sqlite else None
 
     @contextmanager
     def read(self) -> Iterator[OrmSession]:
@@ -59,7 +67,10 @@ class Database:
         """
         for attempt in range(_MAX_ATTEMPTS):
             try:
-                with self._writer() as session, session.begin():
+                if self._write_lock is None:
+                    with self._writer() as session, session.begin():
+                        return work(session)
+                with self._write_lock, self._writer() as session, session.begin():
                     return work(session)
             except OperationalError as exc:
                 if attempt == _MAX_ATTEMPTS - 1 or not self._retryable(exc):
@@ -91,8 +102,33 @@ class Database:
         self.engine.dispose()
 
 
+def _sqlite_path(url: str) -> str:
+    return url.split("///", 1)[1] if "///" in url else ""
+
+
+class _WriterQueue:
+    """Serialise SQLite writers: threads of this process, then processes, without busy-waiting."""
+
+    def __init__(self, path: str) -> None:
+        self._thread_lock = threading.Lock()
+        self._lock_path = path + ".writelock" if path and path != ":memory:" else None
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        if self._lock_path is not None:
+            if self._fd is None:
+                self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
 def _sqlite_engine(url: str) -> Engine:
-    path = url.split("///", 1)[1] if "///" in url else ""
+    path = _sqlite_path(url)
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=20)

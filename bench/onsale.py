@@ -1,0 +1,330 @@
+"""On-sale spike benchmark for the box office (issue 5, section 6).
+
+A stadium session (reserved seats plus a GA floor); N concurrent simulated buyers over HTTP
+each hold 1-4 seats (a block they picked on the seat map, best available when it is gone,
+or GA places), create an order, pay through the sandbox provider (payment URL, the bank's
+confirmation, the bank's signed asynchronous callback) and wait for their tickets.
+
+The server is ``box-office serve --workers 2`` in its own processes; the buyers run in this
+process with asyncio + httpx (on a 2-core machine they compete with the server for CPU, which
+the report says). Reports holds/s, paid orders/s, p50/p99 latency per request kind, 5xx count
+and oversold seats, checked in the database after the run.
+
+    python bench/onsale.py --db sqlite            # 50,000 places, 2,000 buyers
+    python bench/onsale.py --db postgres
+    python bench/onsale.py --db sqlite --quick    # 5,000 places, 300 buyers: a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from box_office.store.db import Database  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def database(kind: str, tmp: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'bench.sqlite3'}"
+    if kind == "postgres":
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute('DROP DATABASE IF EXISTS "box_office_bench" WITH (FORCE)')
+            conn.execute('CREATE DATABASE "box_office_bench"')
+        return "postgresql://postgres@127.0.0.1:5432/box_office_bench"
+    return kind
+
+
+def start_server(url: str, tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = os.environ | {"BOX_OFFICE_STATE_DIR": str(tmp / "state"), "BOX_OFFICE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    log = (tmp / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "box_office.cli", "serve", "--port", str(port), "--workers", str(workers), "--database-url", url],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the box office did not start; see {tmp / 'server.log'}")
+        time.sleep(0.3)
+
+
+def stadium(sections: int, rows: int, seats: int, floor: int) -> dict[str, Any]:
+    return {
+        "name": "Bench Stadium",
+        "sections": [
+            {
+                "code": f"S{s:02d}",
+                "rows": [
+                    {"code": str(r + 1), "rank": r, "seats": [{"number": str(n + 1)} for n in range(seats)]} for r in range(rows)
+                ],
+            }
+            for s in range(sections)
+        ],
+        "ga_areas": [{"code": "FLOOR", "name": "Floor", "capacity": floor}],
+    }
+
+
+def set_up(base: str, sections: int, rows: int, seats: int, floor: int) -> int:
+    client = httpx.Client(base_url=base, timeout=600)
+    token = client.post("/api/organisers", json={"name": "Bench"}).json()["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    venue = client.post("/api/venues", json=stadium(sections, rows, seats, floor))
+    venue.raise_for_status()
+    zones = [
+        {"code": "P1", "name": "Price 1", "price_cents": 128000},
+        {"code": "P2", "name": "Price 2", "price_cents": 68000},
+        {"code": "GA", "name": "Floor", "price_cents": 48000},
+    ]
+    event = client.post("/api/events", json={"name": "Stadium night", "venue_id": venue.json()["id"], "zones": zones})
+    event.raise_for_status()
+    now = time.time()
+    front = [str(r + 1) for r in range(rows // 3)]
+    session = client.post(
+        f"/api/events/{event.json()['id']}/sessions",
+        json={
+            "name": "On-sale",
+            "starts_at": now + 30 * 86400,
+            "ends_at": now + 30 * 86400 + 4 * 3600,
+            "default_zone": "P2",
+            "seat_zones": [{"zone": "P1", "rows": front}],
+            "ga": [{"area": "FLOOR", "zone": "GA"}],
+            "hold_seconds": 600,
+        },
+    )
+    session.raise_for_status()
+    return int(session.json()["id"])
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.status: dict[int, int] = defaultdict(int)
+        self.errors: list[str] = []
+        self.holds = 0
+        self.paid = 0
+        self.first_hold: float | None = None
+        self.last_hold = 0.0
+        self.last_paid = 0.0
+
+    async def call(self, client: httpx.AsyncClient, kind: str, method: str, url: str, **kw: Any) -> httpx.Response:
+        start = time.perf_counter()
+        response = await client.request(method, url, **kw)
+        self.latency[kind].append(time.perf_counter() - start)
+        self.status[response.status_code] += 1
+        if response.status_code >= 500:
+            self.errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
+        return response
+
+
+async def buyer(
+    client: httpx.AsyncClient, stats: Stats, session: int, token: str, layout: tuple[int, int, int], start: asyncio.Event
+) -> None:
+    sections, rows, seats = layout
+    headers = {"Authorization": f"Bearer {token}", "X-Device-Id": uuid.uuid4().hex}
+    quantity = random.randint(1, 4)
+    roll = random.random()
+    attempts: list[dict[str, Any]]
+    if roll < 0.1:
+        attempts = [{"ga": [{"area": "FLOOR", "quantity": quantity}]}]
+    else:
+        s, r = random.randrange(sections), random.randrange(rows)
+        n = random.randrange(seats - quantity + 1)
+        block = [f"S{s:02d}-{r + 1}-{n + k + 1}" for k in range(quantity)]
+        zone = "P1" if r < rows // 3 else "P2"
+        attempts = [{"seats": block}] + [{"best_available": {"zone": zone, "quantity": quantity}}] * 3
+    await start.wait()
+    held = None
+    for body in attempts:
+        response = await stats.call(client, "hold", "POST", f"/api/sessions/{session}/holds", json=body, headers=headers)
+        if response.status_code == 201:
+            held = response.json()
+            break
+    if held is None:
+        return
+    now = time.perf_counter()
+    stats.holds += 1
+    stats.first_hold = stats.first_hold or now
+    stats.last_hold = now
+    order = await stats.call(
+        client,
+        "order",
+        "POST",
+        "/api/orders",
+        json={"hold_id": held["id"], "email": "fan@bench.test"},
+        headers=headers | {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    if order.status_code != 201:
+        return
+    order_id = order.json()["id"]
+    payment = await stats.call(client, "payment", "POST", f"/api/orders/{order_id}/payments", json={}, headers=headers)
+    if payment.status_code != 201:
+        return
+    confirm = await stats.call(client, "bank_confirm", "POST", payment.json()["pay_url"])
+    if confirm.status_code != 200:
+        return
+    paid_from = time.perf_counter()
+    for _ in range(600):
+        await asyncio.sleep(0.25)
+        current = await stats.call(client, "order_poll", "GET", f"/api/orders/{order_id}", headers=headers)
+        if current.status_code == 200 and current.json()["status"] == "ticketed":
+            stats.latency["pay_to_ticketed"].append(time.perf_counter() - paid_from)
+            stats.paid += 1
+            stats.last_paid = time.perf_counter()
+            return
+
+
+async def run_buyers(base: str, session: int, count: int, layout: tuple[int, int, int]) -> tuple[Stats, float]:
+    stats = Stats()
+    limits = httpx.Limits(max_connections=count + 50, max_keepalive_connections=count + 50)
+    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
+        tokens = []
+        for start in range(0, count, 100):  # accounts exist before the on-sale opens
+            made = await asyncio.gather(
+                *[client.post("/api/accounts", json={"email": f"b{start + i}@bench.test"}) for i in range(min(100, count - start))]
+            )
+            tokens += [m.json()["token"] for m in made]
+        gate = asyncio.Event()
+        tasks = [asyncio.create_task(buyer(client, stats, session, t, layout, gate)) for t in tokens]
+        await asyncio.sleep(0.5)
+        began = time.perf_counter()
+        stats.first_hold = None
+        gate.set()  # the on-sale opens: every buyer at once
+        await asyncio.gather(*tasks)
+        return stats, began
+
+
+def check_oversell(url: str, session: int) -> dict[str, int]:
+    db = Database(url)
+    try:
+        with db.read() as s:
+            dupes = s.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT seat_label FROM tickets WHERE session_id=:s AND status='valid' "
+                    "AND seat_label IS NOT NULL GROUP BY seat_label HAVING count(*) > 1) d"
+                ),
+                {"s": session},
+            ).scalar_one()
+            seat_tickets = s.execute(
+                text("SELECT count(*) FROM tickets WHERE session_id=:s AND status='valid' AND seat_label IS NOT NULL"),
+                {"s": session},
+            ).scalar_one()
+            sold_rows = s.execute(
+                text("SELECT count(*) FROM session_seats WHERE session_id=:s AND status='sold'"), {"s": session}
+            ).scalar_one()
+            ga = s.execute(text("SELECT capacity, sold FROM session_ga WHERE session_id=:s"), {"s": session}).one()
+            ga_tickets = s.execute(
+                text("SELECT count(*) FROM tickets WHERE session_id=:s AND status='valid' AND ga_id IS NOT NULL"), {"s": session}
+            ).scalar_one()
+    finally:
+        db.dispose()
+    return {
+        "seats_in_two_orders": int(dupes),
+        "seat_tickets": int(seat_tickets),
+        "seats_sold": int(sold_rows),
+        "ga_capacity": int(ga[0]),
+        "ga_sold": int(ga[1]),
+        "ga_tickets": int(ga_tickets),
+        "oversold": int(dupes) + max(0, int(ga[1]) - int(ga[0])) + abs(int(seat_tickets) - int(sold_rows)),
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="sqlite", help="sqlite, postgres, or a database URL")
+    parser.add_argument("--buyers", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="5,000 places and 300 buyers")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    sections, rows, seats, floor = (30, 50, 30, 5000) if not args.quick else (5, 20, 45, 500)
+    buyers = 300 if args.quick else args.buyers
+    with tempfile.TemporaryDirectory(prefix="onsale-") as tmp_name:
+        tmp = Path(tmp_name)
+        url = database(args.db, tmp)
+        process, base = start_server(url, tmp, args.workers)
+        try:
+            t0 = time.perf_counter()
+            session = set_up(base, sections, rows, seats, floor)
+            setup_seconds = time.perf_counter() - t0
+            stats, began = asyncio.run(run_buyers(base, session, buyers, (sections, rows, seats)))
+            ended = time.perf_counter()
+            oversell = check_oversell(url, session)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    places = sections * rows * seats + floor
+    hold_window = max(1e-9, stats.last_hold - began)
+    paid_window = max(1e-9, stats.last_paid - began)
+    all_requests = [v for kind, values in stats.latency.items() if kind != "pay_to_ticketed" for v in values]
+    result = {
+        "db": args.db,
+        "workers": args.workers,
+        "places": places,
+        "buyers": buyers,
+        "setup_seconds": round(setup_seconds, 1),
+        "holds": stats.holds,
+        "holds_per_s": round(stats.holds / hold_window, 1),
+        "paid_orders": stats.paid,
+        "paid_orders_per_s": round(stats.paid / paid_window, 1),
+        "wall_seconds": round(ended - began, 1),
+        "p50_ms": round(percentile(all_requests, 0.5) * 1000, 1),
+        "p99_ms": round(percentile(all_requests, 0.99) * 1000, 1),
+        "per_kind_ms": {
+            kind: {"n": len(v), "p50": round(percentile(v, 0.5) * 1000, 1), "p99": round(percentile(v, 0.99) * 1000, 1)}
+            for kind, v in sorted(stats.latency.items())
+        },
+        "status_counts": dict(sorted(stats.status.items())),
+        "server_errors_5xx": sum(n for code, n in stats.status.items() if code >= 500),
+        "oversell": oversell,
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0 if oversell["oversold"] == 0 and result["server_errors_5xx"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
