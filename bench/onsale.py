@@ -23,7 +23,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ import psycopg
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from box_office.store.db import Database  # noqa: E402
+from box_office.store.db import Database
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -63,10 +62,24 @@ def database(kind: str, tmp: Path) -> str:
 
 def start_server(url: str, tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = os.environ | {"BOX_OFFICE_STATE_DIR": str(tmp / "state"), "BOX_OFFICE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    env = os.environ | {
+        "BOX_OFFICE_STATE_DIR": str(tmp / "state"),
+        "BOX_OFFICE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
     log = (tmp / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "box_office.cli", "serve", "--port", str(port), "--workers", str(workers), "--database-url", url],
+        [
+            sys.executable,
+            "-m",
+            "box_office.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--database-url",
+            url,
+        ],
         env=env,
         stdout=log,
         stderr=log,
@@ -91,7 +104,8 @@ def stadium(sections: int, rows: int, seats: int, floor: int) -> dict[str, Any]:
             {
                 "code": f"S{s:02d}",
                 "rows": [
-                    {"code": str(r + 1), "rank": r, "seats": [{"number": str(n + 1)} for n in range(seats)]} for r in range(rows)
+                    {"code": str(r + 1), "rank": r, "seats": [{"number": str(n + 1)} for n in range(seats)]}
+                    for r in range(rows)
                 ],
             }
             for s in range(sections)
@@ -111,7 +125,9 @@ def set_up(base: str, sections: int, rows: int, seats: int, floor: int) -> int:
         {"code": "P2", "name": "Price 2", "price_cents": 68000},
         {"code": "GA", "name": "Floor", "price_cents": 48000},
     ]
-    event = client.post("/api/events", json={"name": "Stadium night", "venue_id": venue.json()["id"], "zones": zones})
+    event = client.post(
+        "/api/events", json={"name": "Stadium night", "venue_id": venue.json()["id"], "zones": zones}
+    )
     event.raise_for_status()
     now = time.time()
     front = [str(r + 1) for r in range(rows // 3)]
@@ -142,7 +158,9 @@ class Stats:
         self.last_hold = 0.0
         self.last_paid = 0.0
 
-    async def call(self, client: httpx.AsyncClient, kind: str, method: str, url: str, **kw: Any) -> httpx.Response:
+    async def call(
+        self, client: httpx.AsyncClient, kind: str, method: str, url: str, **kw: Any
+    ) -> httpx.Response:
         start = time.perf_counter()
         response = await client.request(method, url, **kw)
         self.latency[kind].append(time.perf_counter() - start)
@@ -153,7 +171,12 @@ class Stats:
 
 
 async def buyer(
-    client: httpx.AsyncClient, stats: Stats, session: int, token: str, layout: tuple[int, int, int], start: asyncio.Event
+    client: httpx.AsyncClient,
+    stats: Stats,
+    session: int,
+    token: str,
+    layout: tuple[int, int, int],
+    start: asyncio.Event,
 ) -> None:
     sections, rows, seats = layout
     headers = {"Authorization": f"Bearer {token}", "X-Device-Id": uuid.uuid4().hex}
@@ -171,7 +194,9 @@ async def buyer(
     await start.wait()
     held = None
     for body in attempts:
-        response = await stats.call(client, "hold", "POST", f"/api/sessions/{session}/holds", json=body, headers=headers)
+        response = await stats.call(
+            client, "hold", "POST", f"/api/sessions/{session}/holds", json=body, headers=headers
+        )
         if response.status_code == 201:
             held = response.json()
             break
@@ -192,7 +217,9 @@ async def buyer(
     if order.status_code != 201:
         return
     order_id = order.json()["id"]
-    payment = await stats.call(client, "payment", "POST", f"/api/orders/{order_id}/payments", json={}, headers=headers)
+    payment = await stats.call(
+        client, "payment", "POST", f"/api/orders/{order_id}/payments", json={}, headers=headers
+    )
     if payment.status_code != 201:
         return
     confirm = await stats.call(client, "bank_confirm", "POST", payment.json()["pay_url"])
@@ -209,14 +236,19 @@ async def buyer(
             return
 
 
-async def run_buyers(base: str, session: int, count: int, layout: tuple[int, int, int]) -> tuple[Stats, float]:
+async def run_buyers(
+    base: str, session: int, count: int, layout: tuple[int, int, int]
+) -> tuple[Stats, float]:
     stats = Stats()
     limits = httpx.Limits(max_connections=count + 50, max_keepalive_connections=count + 50)
     async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
         tokens = []
         for start in range(0, count, 100):  # accounts exist before the on-sale opens
             made = await asyncio.gather(
-                *[client.post("/api/accounts", json={"email": f"b{start + i}@bench.test"}) for i in range(min(100, count - start))]
+                *[
+                    client.post("/api/accounts", json={"email": f"b{start + i}@bench.test"})
+                    for i in range(min(100, count - start))
+                ]
             )
             tokens += [m.json()["token"] for m in made]
         gate = asyncio.Event()
@@ -235,21 +267,32 @@ def check_oversell(url: str, session: int) -> dict[str, int]:
         with db.read() as s:
             dupes = s.execute(
                 text(
-                    "SELECT count(*) FROM (SELECT seat_label FROM tickets WHERE session_id=:s AND status='valid' "
-                    "AND seat_label IS NOT NULL GROUP BY seat_label HAVING count(*) > 1) d"
+                    "SELECT count(*) FROM (SELECT seat_label FROM tickets"
+                    " WHERE session_id=:s AND status='valid' AND seat_label IS NOT NULL"
+                    " GROUP BY seat_label HAVING count(*) > 1) d"
                 ),
                 {"s": session},
             ).scalar_one()
             seat_tickets = s.execute(
-                text("SELECT count(*) FROM tickets WHERE session_id=:s AND status='valid' AND seat_label IS NOT NULL"),
+                text(
+                    "SELECT count(*) FROM tickets"
+                    " WHERE session_id=:s AND status='valid' AND seat_label IS NOT NULL"
+                ),
                 {"s": session},
             ).scalar_one()
             sold_rows = s.execute(
-                text("SELECT count(*) FROM session_seats WHERE session_id=:s AND status='sold'"), {"s": session}
+                text("SELECT count(*) FROM session_seats WHERE session_id=:s AND status='sold'"),
+                {"s": session},
             ).scalar_one()
-            ga = s.execute(text("SELECT capacity, sold FROM session_ga WHERE session_id=:s"), {"s": session}).one()
+            ga = s.execute(
+                text("SELECT capacity, sold FROM session_ga WHERE session_id=:s"), {"s": session}
+            ).one()
             ga_tickets = s.execute(
-                text("SELECT count(*) FROM tickets WHERE session_id=:s AND status='valid' AND ga_id IS NOT NULL"), {"s": session}
+                text(
+                    "SELECT count(*) FROM tickets"
+                    " WHERE session_id=:s AND status='valid' AND ga_id IS NOT NULL"
+                ),
+                {"s": session},
             ).scalar_one()
     finally:
         db.dispose()
@@ -268,11 +311,13 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", default="sqlite", help="sqlite, postgres, or a database URL")
     parser.add_argument("--buyers", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
@@ -313,7 +358,11 @@ def main() -> int:
         "p50_ms": round(percentile(all_requests, 0.5) * 1000, 1),
         "p99_ms": round(percentile(all_requests, 0.99) * 1000, 1),
         "per_kind_ms": {
-            kind: {"n": len(v), "p50": round(percentile(v, 0.5) * 1000, 1), "p99": round(percentile(v, 0.99) * 1000, 1)}
+            kind: {
+                "n": len(v),
+                "p50": round(percentile(v, 0.5) * 1000, 1),
+                "p99": round(percentile(v, 0.99) * 1000, 1),
+            }
             for kind, v in sorted(stats.latency.items())
         },
         "status_counts": dict(sorted(stats.status.items())),

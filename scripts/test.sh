@@ -9,6 +9,6 @@ echo "== ruff"
 ruff check .
 ruff format --check .
 echo "== mypy"
-mypy ticket_format encore gate_agent wire sync_server box_office/web
+mypy ticket_format encore gate_agent wire sync_server box_office
 echo "== pytest"
 exec python -m pytest -q -p no:cacheprovider "$@"

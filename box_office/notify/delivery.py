@@ -7,6 +7,7 @@ the same moment), sent, then marked sent; a failure is recorded and retried with
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
@@ -15,6 +16,7 @@ from box_office.notify.mail import Mailer, ticket_email, ticket_sms
 from box_office.notify.sms import SmsGateway
 from box_office.services.context import Context
 from box_office.services.orders import order_view
+from box_office.store.db import changed
 from box_office.store.models import Event, Order, OutboxMessage, Session
 
 log = logging.getLogger(__name__)
@@ -34,37 +36,40 @@ def deliver_pending(ctx: Context, mailer: Mailer, sms: SmsGateway, limit: int = 
         ).all()
     sent = 0
     for message_id in due:
-        claimed = ctx.db.write(
-            lambda db, mid=message_id: (
-                db.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == mid,
-                        OutboxMessage.status == "pending",
-                        OutboxMessage.next_attempt_at <= now,
-                    )
-                    .values(next_attempt_at=now + CLAIM_SECONDS, attempts=OutboxMessage.attempts + 1)
-                ).rowcount
-            )
-        )
+        claimed = ctx.db.write(partial(_claim, message_id=message_id, now=now))
         if not claimed:
             continue
         try:
             _send(ctx, message_id, mailer, sms)
         except Exception as exc:  # any transport failure: record it and retry later
             log.warning("delivery of message %s failed: %s", message_id, exc)
-            ctx.db.write(lambda db, mid=message_id, err=str(exc): _failed(db, mid, err, now))
+            ctx.db.write(partial(_failed, message_id=message_id, error=str(exc), now=now))
             continue
-        ctx.db.write(
-            lambda db, mid=message_id: db.execute(
-                update(OutboxMessage).where(OutboxMessage.id == mid).values(status="sent", sent_at=ctx.now())
-            )
-        )
+        ctx.db.write(partial(_mark_sent, message_id=message_id, now=ctx.now()))
         sent += 1
     return sent
 
 
-def _failed(db: Db, message_id: int, error: str, now: float) -> None:
+def _claim(db: Db, *, message_id: int, now: float) -> int:
+    """Take a due message for CLAIM_SECONDS; 0 if another worker took it first."""
+    return changed(
+        db.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + CLAIM_SECONDS, attempts=OutboxMessage.attempts + 1)
+        )
+    )
+
+
+def _mark_sent(db: Db, *, message_id: int, now: float) -> None:
+    db.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="sent", sent_at=now))
+
+
+def _failed(db: Db, *, message_id: int, error: str, now: float) -> None:
     row = db.get(OutboxMessage, message_id)
     assert row is not None
     row.last_error = error[:500]

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from box_office.payments.provider import NotificationError
 from box_office.payments.sandbox import check_signature, signed_headers
 from box_office.services.context import Context
+from box_office.store.db import changed
 from box_office.store.models import SandboxPayment
 
 log = logging.getLogger(__name__)
@@ -126,16 +127,18 @@ def build_router(ctx: Context) -> APIRouter:
     @router.post("/pay/{ref}", summary="The buyer confirms the payment")
     async def pay(ref: str, tasks: BackgroundTasks) -> dict[str, Any]:
         def work(db: Db) -> dict[str, Any]:
-            changed = db.execute(
-                update(SandboxPayment)
-                .where(SandboxPayment.ref == ref, SandboxPayment.status == "created")
-                .values(status="paid", paid_at=ctx.now())
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            count = changed(
+                db.execute(
+                    update(SandboxPayment)
+                    .where(SandboxPayment.ref == ref, SandboxPayment.status == "created")
+                    .values(status="paid", paid_at=ctx.now())
+                    .execution_options(synchronize_session=False)
+                )
+            )
             row = db.get(SandboxPayment, ref)
             if row is None:
                 raise HTTPException(404, f"no payment {ref}")
-            if not changed:
+            if not count:
                 raise HTTPException(409, f"payment is already {row.status}")
             return _state(row) | {"notify_url": row.notify_url}
 

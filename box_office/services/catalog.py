@@ -16,6 +16,7 @@ from box_office.core.seating import effective_status
 from box_office.services import keys
 from box_office.services.context import Context
 from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from box_office.store.db import changed
 from box_office.store.models import (
     Account,
     Event,
@@ -548,13 +549,16 @@ def remove_seats(ctx: Context, organiser_id: int, session_id: int, labels: list[
         if taken:
             raise Conflict(f"sold or held seats cannot be removed: {', '.join(taken[:10])}", "seat_taken")
         ids = [r.id for r in rows]
-        done = db.execute(
-            update(SessionSeat)
-            .where(
-                SessionSeat.id.in_(ids), _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked"))
+        done = changed(
+            db.execute(
+                update(SessionSeat)
+                .where(
+                    SessionSeat.id.in_(ids),
+                    _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked")),
+                )
+                .values(status="removed", hold_id=None, hold_expires_at=None, changed_at=now)
             )
-            .values(status="removed", hold_id=None, hold_expires_at=None, changed_at=now)
-        ).rowcount
+        )
         if done != len(ids):
             raise Conflict("a seat was taken meanwhile; nothing was removed", "seat_taken")
         return done
@@ -582,13 +586,16 @@ def reprice_seats(ctx: Context, organiser_id: int, session_id: int, labels: list
         if taken:
             raise Conflict(f"sold or held seats cannot be re-priced: {', '.join(taken[:10])}", "seat_taken")
         ids = [r.id for r in rows]
-        done = db.execute(
-            update(SessionSeat)
-            .where(
-                SessionSeat.id.in_(ids), _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked"))
+        done = changed(
+            db.execute(
+                update(SessionSeat)
+                .where(
+                    SessionSeat.id.in_(ids),
+                    _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked")),
+                )
+                .values(zone_id=zone_id, changed_at=now)
             )
-            .values(zone_id=zone_id, changed_at=now)
-        ).rowcount
+        )
         if done != len(ids):
             raise Conflict("a seat was taken meanwhile; nothing was re-priced", "seat_taken")
         return done
@@ -609,13 +616,16 @@ def set_seat_status(ctx: Context, organiser_id: int, session_id: int, labels: li
         if taken:
             raise Conflict(f"sold or held seats cannot change status: {', '.join(taken[:10])}", "seat_taken")
         ids = [r.id for r in rows]
-        done = db.execute(
-            update(SessionSeat)
-            .where(
-                SessionSeat.id.in_(ids), _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked"))
+        done = changed(
+            db.execute(
+                update(SessionSeat)
+                .where(
+                    SessionSeat.id.in_(ids),
+                    _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked")),
+                )
+                .values(status=status, hold_id=None, hold_expires_at=None, changed_at=now)
             )
-            .values(status=status, hold_id=None, hold_expires_at=None, changed_at=now)
-        ).rowcount
+        )
         if done != len(ids):
             raise Conflict("a seat was taken meanwhile; nothing changed", "seat_taken")
         return done
@@ -641,11 +651,13 @@ def set_ga_quota(
         from box_office.services.inventory import reclaim_expired_ga
 
         reclaim_expired_ga(ctx, db, area.id, ctx.now())
-        done = db.execute(
-            update(SessionGa)
-            .where(SessionGa.id == area.id, SessionGa.sold + SessionGa.held <= capacity)
-            .values(capacity=capacity, changed_at=ctx.now())
-        ).rowcount
+        done = changed(
+            db.execute(
+                update(SessionGa)
+                .where(SessionGa.id == area.id, SessionGa.sold + SessionGa.held <= capacity)
+                .values(capacity=capacity, changed_at=ctx.now())
+            )
+        )
         db.refresh(area)
         if not done:
             raise Conflict(

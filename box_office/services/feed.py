@@ -8,9 +8,9 @@ commit order and a reader that has seen cursor N will never later find an entry 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as Db
@@ -25,7 +25,7 @@ from wire.venue_feed import MAX_PAGE, CheckIn, FeedEntry, FeedPage
 
 def ticket_record(ticket: Ticket, real_name: bool) -> TicketRecord:
     """The gate's view of a ticket (no personal data: only digests)."""
-    status = "valid" if ticket.status == "valid" else "revoked"
+    status: Literal["valid", "revoked"] = "valid" if ticket.status == "valid" else "revoked"
     return TicketRecord(
         ticket_id=ticket.id,
         version=ticket.version,
@@ -122,7 +122,7 @@ def record_checkins(ctx: Context, db: Db, event_id: int, checkins: list[CheckIn]
             "scanned_at": item.scanned_at,
             "received_at": now,
         }
-        table = CheckInRow.__table__
+        table = cast(Table, CheckInRow.__table__)
         inserted = db.execute(
             insert(table)
             .values(**values)

@@ -12,7 +12,9 @@ Whoever changes a hold's status away from ``active`` owns the consequences for G
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -24,6 +26,7 @@ from box_office.services.catalog import load_session
 from box_office.services.context import Context
 from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound
 from box_office.services.seat_rules import check_orphan_rule
+from box_office.store.db import changed
 from box_office.store.models import Hold, HoldGa, Order, SessionGa, SessionSeat, Zone
 
 MAX_HOLD_SIZE = 50
@@ -132,7 +135,8 @@ def _check_box_rule(db: Db, session_id: int, labels: list[str]) -> None:
             SessionSeat.session_id == session_id, SessionSeat.box.in_(boxes), SessionSeat.status != "removed"
         )
     ):
-        members.setdefault(box, set()).add(label)
+        if box is not None:
+            members.setdefault(box, set()).add(label)
     try:
         check_boxes(labels, box_of, members)
     except BoxRuleError as exc:
@@ -143,13 +147,15 @@ def _take_seats(
     db: Db, session_id: int, hold_id: int, labels: list[str], expires: float, now: float, *, explicit: bool
 ) -> None:
     wanted = sorted(labels)
-    changed = db.execute(
-        update(SessionSeat)
-        .where(SessionSeat.session_id == session_id, SessionSeat.label.in_(wanted), free_clause(now))
-        .values(status="held", hold_id=hold_id, hold_expires_at=expires, changed_at=now)
-        .execution_options(**_NO_SYNC)
-    ).rowcount
-    if changed == len(wanted):
+    count = changed(
+        db.execute(
+            update(SessionSeat)
+            .where(SessionSeat.session_id == session_id, SessionSeat.label.in_(wanted), free_clause(now))
+            .values(status="held", hold_id=hold_id, hold_expires_at=expires, changed_at=now)
+            .execution_options(**_NO_SYNC)
+        )
+    )
+    if count == len(wanted):
         return
     if not explicit:
         raise _LostRace()
@@ -219,9 +225,9 @@ def _finish_hold(db: Db, hold_id: int, status: str, now: float, *, only_if_expir
     where = [Hold.id == hold_id, Hold.status == "active"]
     if only_if_expired:
         where.append(Hold.expires_at < now)
-    if not db.execute(
-        update(Hold).where(*where).values(status=status).execution_options(**_NO_SYNC)
-    ).rowcount:
+    if not changed(
+        db.execute(update(Hold).where(*where).values(status=status).execution_options(**_NO_SYNC))
+    ):
         return 0
     for ga_id, quantity in db.execute(
         select(HoldGa.ga_id, HoldGa.quantity).where(HoldGa.hold_id == hold_id)
@@ -253,9 +259,9 @@ def _take_ga(
         .values(held=SessionGa.held + quantity, changed_at=now)
         .execution_options(**_NO_SYNC)
     )
-    taken = db.execute(stmt).rowcount
+    taken = changed(db.execute(stmt))
     if not taken and reclaim_expired_ga(ctx, db, area.id, now):
-        taken = db.execute(stmt).rowcount
+        taken = changed(db.execute(stmt))
     if not taken:
         db.refresh(area)
         left = max(0, area.capacity - area.sold - area.held)
@@ -326,20 +332,26 @@ def extend_hold(ctx: Context, db: Db, hold: Hold, now: float) -> None:
         return
     session = load_session(db, hold.session_id)
     new_expiry = now + session.hold_seconds
-    if not db.execute(
-        update(Hold)
-        .where(Hold.id == hold.id, Hold.status == "active", Hold.expires_at >= now, Hold.extended.is_(False))
-        .values(expires_at=new_expiry, extended=True)
-        .execution_options(**_NO_SYNC)
-    ).rowcount:
+    if not changed(
+        db.execute(
+            update(Hold)
+            .where(
+                Hold.id == hold.id, Hold.status == "active", Hold.expires_at >= now, Hold.extended.is_(False)
+            )
+            .values(expires_at=new_expiry, extended=True)
+            .execution_options(**_NO_SYNC)
+        )
+    ):
         raise Conflict("the hold has expired", "hold_expired")
-    changed = db.execute(
-        update(SessionSeat)
-        .where(SessionSeat.hold_id == hold.id, SessionSeat.status == "held")
-        .values(hold_expires_at=new_expiry)
-        .execution_options(**_NO_SYNC)
-    ).rowcount
-    if changed != hold.seat_count:
+    count = changed(
+        db.execute(
+            update(SessionSeat)
+            .where(SessionSeat.hold_id == hold.id, SessionSeat.status == "held")
+            .values(hold_expires_at=new_expiry)
+            .execution_options(**_NO_SYNC)
+        )
+    )
+    if count != hold.seat_count:
         raise Conflict("the hold has expired and its seats were taken", "hold_expired")
     db.refresh(hold)
 
@@ -371,9 +383,9 @@ def sweep_holds(ctx: Context, limit: int = 500) -> int:
     done = 0
     for start in range(0, len(ids), 50):
         batch = ids[start : start + 50]
-        done += ctx.db.write(
-            lambda db, batch=batch: sum(
-                _finish_hold(db, h, "expired", now, only_if_expired=True) for h in batch
-            )
-        )
+        done += ctx.db.write(partial(_expire_batch, batch=batch, now=now))
     return done
+
+
+def _expire_batch(db: Db, *, batch: Sequence[int], now: float) -> int:
+    return sum(_finish_hold(db, h, "expired", now, only_if_expired=True) for h in batch)

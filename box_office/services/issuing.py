@@ -16,6 +16,7 @@ from box_office.services.catalog import load_session, owned_event
 from box_office.services.context import Context
 from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound
 from box_office.services.keys import active_signing_key, identity_key
+from box_office.store.db import changed
 from box_office.store.models import Order, OutboxMessage, Session, Ticket
 from ticket_format import TicketClaims, issue
 from ticket_format.identity import IdentityError, id_digest, name_digest, normalize_name, parse_id
@@ -72,12 +73,14 @@ def issue_order(ctx: Context, order_id: int) -> bool:
 
     def work(db: Db) -> bool:
         now = ctx.now()
-        if not db.execute(
-            update(Order)
-            .where(Order.id == order_id, Order.status == "paid")
-            .values(status="ticketed", ticketed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount:
+        if not changed(
+            db.execute(
+                update(Order)
+                .where(Order.id == order_id, Order.status == "paid")
+                .values(status="ticketed", ticketed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        ):
             return False
         order = db.get(Order, order_id)
         assert order is not None

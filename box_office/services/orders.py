@@ -15,6 +15,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -37,6 +38,7 @@ from box_office.services.context import Context
 from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Unauthorized
 from box_office.services.inventory import _finish_hold, extend_hold, own_hold
 from box_office.services.keys import identity_key
+from box_office.store.db import changed
 from box_office.store.models import (
     Event,
     Hold,
@@ -85,13 +87,15 @@ def _digest(request: OrderRequest) -> str:
 def _move(db: Db, order: Order, old: str | Sequence[str], new: str, **values: Any) -> None:
     """Conditionally move an order from ``old`` to ``new``; Conflict if someone else moved it first."""
     olds = (old,) if isinstance(old, str) else tuple(old)
-    changed = db.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status.in_(olds))
-        .values(status=new, **values)
-        .execution_options(**_NO_SYNC)
-    ).rowcount
-    if not changed:
+    count = changed(
+        db.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.status.in_(olds))
+            .values(status=new, **values)
+            .execution_options(**_NO_SYNC)
+        )
+    )
+    if not count:
         db.refresh(order)
         raise Conflict(f"order {order.id} is {order.status}", "bad_state")
     db.refresh(order)
@@ -221,7 +225,7 @@ def _create(
     )
     db.add(order)
     db.flush()
-    for line, (sealed, masked, d_id, d_name) in zip(lines, holders, strict=True):
+    for line, (sealed_holder, masked_holder, digest_id, digest_name) in zip(lines, holders, strict=True):
         db.add(
             Ticket(
                 id=str(uuid.uuid4()),
@@ -235,10 +239,10 @@ def _create(
                 price_cents=line["price"],
                 status="pending",
                 version=1,
-                holder_enc=sealed,
-                holder_masked=masked,
-                id_digest=d_id,
-                name_digest=d_name,
+                holder_enc=sealed_holder,
+                holder_masked=masked_holder,
+                id_digest=digest_id,
+                name_digest=digest_name,
                 inside=False,
             )
         )
@@ -321,9 +325,9 @@ def _order_lines(
     for g in ga:
         items = by_area.get(g.code, [])
         for index in range(g.quantity):
-            item = items[index] if index < len(items) else None
+            place = items[index] if index < len(items) else None
             lines.append(
-                line(f"{g.code} place {index + 1}", g.zone_id, False, item) | {"seat": None, "ga_id": g.id}
+                line(f"{g.code} place {index + 1}", g.zone_id, False, place) | {"seat": None, "ga_id": g.id}
             )
     return lines
 
@@ -548,19 +552,23 @@ def handle_notification(
             return "refund", order.id
         hold = db.get(Hold, order.hold_id)
         assert hold is not None
-        if not db.execute(
-            update(Hold)
-            .where(Hold.id == hold.id, Hold.status == "active", Hold.expires_at >= now)
-            .values(status="converted")
-            .execution_options(**_NO_SYNC)
-        ).rowcount:
+        if not changed(
+            db.execute(
+                update(Hold)
+                .where(Hold.id == hold.id, Hold.status == "active", Hold.expires_at >= now)
+                .values(status="converted")
+                .execution_options(**_NO_SYNC)
+            )
+        ):
             raise _HoldLost()
-        sold = db.execute(
-            update(SessionSeat)
-            .where(SessionSeat.hold_id == hold.id, SessionSeat.status == "held")
-            .values(status="sold", order_id=order.id, hold_expires_at=None, changed_at=now)
-            .execution_options(**_NO_SYNC)
-        ).rowcount
+        sold = changed(
+            db.execute(
+                update(SessionSeat)
+                .where(SessionSeat.hold_id == hold.id, SessionSeat.status == "held")
+                .values(status="sold", order_id=order.id, hold_expires_at=None, changed_at=now)
+                .execution_options(**_NO_SYNC)
+            )
+        )
         if sold != hold.seat_count:
             raise _HoldLost()
         for ga_id, quantity in db.execute(
@@ -620,15 +628,17 @@ def settle_refunds(ctx: Context, provider: PaymentProvider, order_id: int | None
             provider.refund(ref, amount)
         except PaymentError:
             continue  # the sweeper tries again later; the money is owed, not lost
-        ctx.db.write(
-            lambda db, pid=payment_id: db.execute(
-                update(Payment)
-                .where(Payment.id == pid, Payment.status == "refund_due")
-                .values(status="refunded", settled_at=ctx.now())
-            )
-        )
+        ctx.db.write(partial(_mark_refunded, payment_id=payment_id, now=ctx.now()))
         done += 1
     return done
+
+
+def _mark_refunded(db: Db, *, payment_id: int, now: float) -> None:
+    db.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status == "refund_due")
+        .values(status="refunded", settled_at=now)
+    )
 
 
 def reconcile_payment(
@@ -761,11 +771,13 @@ def sweep_orders(ctx: Context, limit: int = 500) -> int:
     now = ctx.now()
 
     def work(db: Db) -> int:
-        return db.execute(
-            update(Order)
-            .where(Order.status == "pending_payment", Order.expires_at < now)
-            .values(status="expired", closed_at=now, reason="not paid in time")
-            .execution_options(**_NO_SYNC)
-        ).rowcount
+        return changed(
+            db.execute(
+                update(Order)
+                .where(Order.status == "pending_payment", Order.expires_at < now)
+                .values(status="expired", closed_at=now, reason="not paid in time")
+                .execution_options(**_NO_SYNC)
+            )
+        )
 
     return ctx.db.write(work)

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult, Result
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
@@ -31,6 +31,11 @@ from sqlalchemy.orm import sessionmaker
 T = TypeVar("T")
 _RETRYABLE_PG = {"40001", "40P01"}
 _MAX_ATTEMPTS = 8
+
+
+def changed(result: Result[Any]) -> int:
+    """Rows changed by an UPDATE/INSERT/DELETE: how a conditional write tells it won."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 class Database:

@@ -11,7 +11,9 @@ from pathlib import Path
 def run(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"BOX_OFFICE_STATE_DIR": str(state)}
     env.pop("BOX_OFFICE_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "box_office.cli", *args], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "box_office.cli", *args], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_migrate_with_no_configuration_makes_a_local_sqlite_file(tmp_path: Path) -> None:

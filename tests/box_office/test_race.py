@@ -179,7 +179,8 @@ def test_no_oversell_under_a_200_buyer_race(served: tuple[str, str]) -> None:
             seat_tickets = (
                 s.execute(
                     text(
-                        "SELECT seat_label FROM tickets WHERE session_id = :s AND status = 'valid' AND seat_label IS NOT NULL"
+                        "SELECT seat_label FROM tickets"
+                        " WHERE session_id = :s AND status = 'valid' AND seat_label IS NOT NULL"
                     ),
                     {"s": session},
                 )
@@ -188,7 +189,8 @@ def test_no_oversell_under_a_200_buyer_race(served: tuple[str, str]) -> None:
             )
             ga_tickets = s.execute(
                 text(
-                    "SELECT count(*) FROM tickets WHERE session_id = :s AND status = 'valid' AND ga_id IS NOT NULL"
+                    "SELECT count(*) FROM tickets"
+                    " WHERE session_id = :s AND status = 'valid' AND ga_id IS NOT NULL"
                 ),
                 {"s": session},
             ).scalar_one()
