@@ -277,3 +277,28 @@ def test_key_rotation_and_reissue(server: Server) -> None:
     retire = concert.org.post(f"/api/events/{concert.event_id}/keys/{keys[0]['kid']}/retire")
     assert retire.status_code == 200
     assert len(Keyring.from_json(feed.get("/api/feed/keyring").json()["keyring"])) == 1
+
+
+def test_lost_notification_is_recovered_by_querying_the_provider(server: Server) -> None:
+    concert = Concert(server)
+    buyer = concert.buyer()
+    held = hold(buyer, concert.session_id, seats=["A-3-6"]).json()
+    made = order(buyer, held["id"]).json()
+    payment = buyer.post(f"/api/orders/{made['id']}/payments", json={}).json()
+    ref = payment["pay_url"].rsplit("/", 1)[1]
+    # The bank's callback will go nowhere (as if the network dropped it every time).
+    db = Database(server.settings.database_url)
+    try:
+        db.write(
+            lambda s: s.execute(
+                text("UPDATE sandbox_payments SET notify_url = 'http://127.0.0.1:9/nowhere' WHERE ref = :r"),
+                {"r": ref},
+            )
+        )
+    finally:
+        db.dispose()
+    assert httpx.post(payment["pay_url"]).status_code == 200
+    assert buyer.get(f"/api/orders/{made['id']}").json()["status"] == "pending_payment"
+    reconciled = buyer.post(f"/api/orders/{made['id']}/reconcile")
+    assert reconciled.status_code == 200 and reconciled.json()["status"] == "ticketed"
+    assert reconciled.json()["payments"][0]["status"] == "succeeded"
