@@ -14,6 +14,7 @@ from gate_agent.config import DECODER_NAMES, parse_config
 from gate_agent.inputs import ScanEvent
 from gate_agent.inputs.camera import DEFAULT_ORDER, CameraInput, CameraSettings, DecoderChain, decode_source
 from gate_agent.inputs.decoders import DECODERS, textured_region
+from gate_agent.inputs.factory import build, prepare
 from tests.gate_agent.conftest import Tickets
 from ticket_format.qr import make_qr
 
@@ -113,3 +114,19 @@ def test_a_failing_stage_does_not_stop_the_chain(tickets: Tickets) -> None:
     chain.decoders[0] = ("zxing_roi", lambda frame: [][frame.size])  # a stage that raises
     frame = code_frame(token, module=5, sigma=0.6, noise=2, angle=0, seed=4)
     assert chain.decode(frame) == ("zxing", [token])
+
+
+@pytest.mark.parametrize("profile", ["video-file", "usb-webcam-uvc", "raspberry-pi-camera"])
+def test_shipped_camera_profiles_run_the_default_chain(profile: str, tmp_path: Path) -> None:
+    """A profile that pinned the old chain would silently keep the agent off the measured one."""
+    config = parse_config(
+        {
+            "gate": {"id": "north", "event_id": 1},
+            "state": {"dir": str(tmp_path)},
+            "inputs": [{"name": "cam", "profile": profile, "device": str(tmp_path / "none.avi")}],
+        }
+    )
+    (prepared,) = prepare(config.inputs, config.profile_dirs)
+    camera = build(prepared, lambda event: None, config.decoders)
+    assert camera.settings.decoders == DEFAULT_ORDER
+    assert camera.chain.order == DEFAULT_ORDER
