@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from encore.demo import commands as demo_commands
 from encore.ticket_tour import run_tour
 from ticket_format import cli as ticket_cli
 
@@ -30,8 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="group", required=True, metavar="COMMAND", parser_class=OneLineErrorParser
     )
     ticket_cli.register(groups)
-    demo = groups.add_parser("demo", help="run the product locally (for now: a tour of the signed ticket)")
-    demo.add_argument("--out", type=Path, default=Path("var/demo"), help="where to write keys and QR codes")
+    demo_commands.register(groups)
+    tour = groups.add_parser("tour", help="a walk through the signed ticket: keys, issuing, QR, forgery")
+    tour.add_argument("--out", type=Path, default=Path("var/tour"), help="where to write keys and QR codes")
     return parser
 
 
@@ -40,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.group == "ticket":
         return ticket_cli.run(args)
     if args.group == "demo":
+        return demo_commands.run(args)
+    if args.group == "tour":
         return run_tour(args.out / time.strftime("%Y%m%d-%H%M%S"))
     return 2  # pragma: no cover - argparse rejects unknown groups first
 
