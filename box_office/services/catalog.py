@@ -75,13 +75,25 @@ def feed_client_for(ctx: Context, token: str | None) -> int:
     return _principal(ctx, FeedClient.event_id, FeedClient.token_hash, token, "feed client")
 
 
+_MAX_KNOWN_TOKENS = 200_000
+
+
 def _principal(ctx: Context, column: Any, hash_column: Any, token: str | None, what: str) -> int:
+    """Who a bearer token belongs to. Tokens never change owner, so a found one is remembered
+    in this process: one database round trip less on every request of an on-sale spike."""
     if not token:
         raise Unauthorized(f"a {what} bearer token is required (Authorization: Bearer ...)")
+    digest = token_hash(token)
+    known = ctx.known_tokens.get((what, digest))
+    if known is not None:
+        return known
     with ctx.db.read() as db:
-        found = db.scalar(select(column).where(hash_column == token_hash(token)))
+        found = db.scalar(select(column).where(hash_column == digest))
     if found is None:
         raise Unauthorized(f"unknown {what} token")
+    if len(ctx.known_tokens) >= _MAX_KNOWN_TOKENS:
+        ctx.known_tokens.clear()
+    ctx.known_tokens[(what, digest)] = int(found)
     return int(found)
 
 

@@ -21,6 +21,7 @@ class Context:
     clock: Callable[[], float] = time.time
     signing_keys: dict[str, SigningKey] = field(default_factory=dict)
     identity_keys: dict[int, bytes] = field(default_factory=dict)
+    known_tokens: dict[tuple[str, str], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod

@@ -49,7 +49,9 @@ class Database:
         else:
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+            # No pre-ping: it costs a round trip per transaction; stale connections are recycled
+            # instead, and a dropped one fails that transaction, which the client retries.
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=300)
         self._writer = sessionmaker(self.engine.execution_options(encore_write=True), expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time anyway. Queueing writers on a lock (a thread lock in
