@@ -63,7 +63,7 @@ class SandboxProvider:
     def __init__(self, base_url: str, secret: str, client: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.secret = secret
-        self._client = client or httpx.Client(timeout=10.0)
+        self._client = client or httpx.Client(timeout=30.0)
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         body = b"" if payload is None else json.dumps(payload).encode()

@@ -39,3 +39,10 @@ class Conflict(ServiceError):
 class Invalid(ServiceError):
     status = 422
     default_code = "invalid"
+
+
+class Unavailable(ServiceError):
+    """A service we depend on (the payment provider) did not answer: try again shortly."""
+
+    status = 503
+    default_code = "unavailable"

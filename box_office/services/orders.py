@@ -35,7 +35,7 @@ from box_office.payments.provider import NotificationError, PaymentError, Paymen
 from box_office.services import feed, issuing
 from box_office.services.catalog import load_session
 from box_office.services.context import Context
-from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Unauthorized
+from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable
 from box_office.services.inventory import _finish_hold, extend_hold, own_hold
 from box_office.services.keys import identity_key
 from box_office.store.db import changed
@@ -468,7 +468,7 @@ def start_payment(
     try:
         created = provider.create(f"order-{order_id}", amount, currency, notify_url)
     except PaymentError as exc:
-        raise ServiceError(str(exc), "provider_error") from None
+        raise Unavailable(str(exc), "provider_unavailable") from None
 
     def work(db: Db) -> dict[str, Any]:
         payment = Payment(
@@ -654,7 +654,7 @@ def reconcile_payment(
         try:
             state = provider.query(ref)
         except PaymentError as exc:
-            raise ServiceError(str(exc), "provider_error") from None
+            raise Unavailable(str(exc), "provider_unavailable") from None
         if state.status == "paid":
             _apply_queried(ctx, provider, ref, state.amount_cents)
     return get_order(ctx, account_id, order_id)
