@@ -33,6 +33,8 @@ class CameraProfile:
     height: int | None = None
     decoders: tuple[str, ...] = ()
     loop: bool = False
+    watch: bool = False
+    """An image-folder source: keep watching it and read each new image once (drop-in frames)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,7 @@ def _serial(table: Table, prefixes: tuple[str, ...], suffixes: tuple[str, ...]) 
 
 
 def _camera(table: Table) -> CameraProfile:
-    table.unknown_keys({"source", "backend", "width", "height", "decoders", "loop"})
+    table.unknown_keys({"source", "backend", "width", "height", "decoders", "loop", "watch"})
     decoders = table.text_list("decoders")
     for decoder in decoders:
         if decoder not in DECODER_NAMES:
@@ -212,6 +214,7 @@ def _camera(table: Table) -> CameraProfile:
         height=table.integer("height", None, minimum=16),
         decoders=decoders,
         loop=table.boolean("loop", False),
+        watch=table.boolean("watch", False),
     )
 
 

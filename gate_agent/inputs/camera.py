@@ -133,6 +133,10 @@ class CameraSettings:
     suffixes: tuple[str, ...] = ()
     loop_file: bool = False
     """Files end; live cameras do not. A file source stops the input at its end unless looped."""
+    watch_folder: bool = False
+    """An image folder that is watched: each new image is one frame, read once, in name order.
+    Files whose names start with a dot are skipped, so a writer can create ``.x.png`` and rename
+    it into place (the camera never sees half a file)."""
 
 
 class CameraInput:
@@ -157,6 +161,9 @@ class CameraInput:
         return not source.isdigit() and not source.startswith("/dev/") and self.settings.backend is None
 
     def run(self) -> None:
+        if self.settings.watch_folder:
+            self._watch_folder(Path(self.settings.source))
+            return
         while not self.stop_event.is_set():
             try:
                 for frame in iter_frames(self.settings.source, self.settings.backend):
@@ -171,6 +178,29 @@ class CameraInput:
                 log.info("camera %s: end of %s", self.name, self.settings.source)
                 return
             self.stop_event.wait(self.retry)  # a live camera that stopped giving frames: reopen
+
+    def _watch_folder(self, folder: Path, poll: float = 0.05) -> None:
+        seen: set[str] = set()
+        while not self.stop_event.is_set():
+            try:
+                names = sorted(
+                    item.name
+                    for item in folder.iterdir()
+                    if item.suffix.lower() in IMAGE_SUFFIXES and not item.name.startswith(".")
+                )
+                self.connected = True
+            except OSError as exc:
+                log.warning("camera %s: %s", self.name, exc)
+                self.connected = False
+                names = []
+            for name in names:
+                if name in seen:
+                    continue
+                seen.add(name)
+                image = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
+                if image is not None:
+                    self._frame(image)
+            self.stop_event.wait(poll)
 
     def _frame(self, frame: np.ndarray) -> None:
         self.frames += 1

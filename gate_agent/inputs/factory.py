@@ -88,7 +88,7 @@ def build(prepared: PreparedInput, emit: Emit, decoders: tuple[str, ...]) -> Inp
         source=str(source), backend=profile.camera.backend, width=profile.camera.width,
         height=profile.camera.height, decoders=profile.camera.decoders or decoders,
         repeat_window=profile.repeat_window, prefixes=profile.prefixes, suffixes=profile.suffixes,
-        loop_file=profile.camera.loop,
+        loop_file=profile.camera.loop, watch_folder=profile.camera.watch,
     )  # fmt: skip
     camera: Any = CameraInput(item.name, settings, emit)
     return camera  # type: ignore[no-any-return]
