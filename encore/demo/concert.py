@@ -49,6 +49,7 @@ class DemoTicket:
     id_number: str
     order_id: int
     buyer_token: str
+    session_id: int = 0
 
 
 @dataclass
@@ -158,16 +159,58 @@ def create_concert(base_url: str, *, hold_seconds: int = 600) -> DemoConcert:
     return DemoConcert(base_url, token, venue["id"], event["id"], session["id"], feed["token"])
 
 
+def add_session(concert: DemoConcert, name: str, *, real_name: bool) -> int:
+    """Another session of the demo event tonight (same zones), e.g. one without real names."""
+    now = time.time()
+    headers = {"Authorization": f"Bearer {concert.organiser_token}"}
+    with httpx.Client(base_url=concert.base_url, timeout=30, headers=headers) as org:
+        session = _check(
+            org.post(
+                f"/api/events/{concert.event_id}/sessions",
+                json={
+                    "name": name,
+                    "starts_at": now + 2 * 3600,
+                    "ends_at": now + 6 * 3600,
+                    "sale_starts_at": now - 60,
+                    "real_name": real_name,
+                    "default_zone": "STANDARD",
+                    "seat_zones": [
+                        {"zone": "VIP", "rows": ["1", "2", "3", "4"]},
+                        {"zone": "PREMIUM", "sections": ["C"]},
+                    ],
+                    "ga": [{"area": "FLOOR", "zone": "FLOOR"}],
+                },
+            ),
+            "session",
+        )
+    session_id: int = session["id"]
+    return session_id
+
+
+def resident_ids(count: int, start_year: int = 1980) -> list[str]:
+    """Valid (checksummed) Chinese resident ID numbers for test holders."""
+    from stdnum.cn import ric
+
+    numbers = []
+    for i in range(count):
+        body = f"110105{start_year + i % 30:04d}{1 + i % 12:02d}{1 + i % 28:02d}{100 + i:03d}"
+        numbers.append(body + ric.calc_check_digit(body + "0"))  # the digit passed is ignored
+    return numbers
+
+
 def buy_tickets(
     concert: DemoConcert,
-    picks: list[dict[str, Any]],
-    holders: list[tuple[str, str, str]],
+    picks: list[Any],
+    holders: list[tuple[str, str, str]] | None,
     *,
+    session_id: int | None = None,
     email: str | None = None,
     timeout: float = 30.0,
 ) -> list[DemoTicket]:
-    """One buyer holds ``picks`` (seat labels or ``{"area": ..., "quantity": n}``), orders with the
-    holders' real names, pays through the sandbox bank page, and waits for the tickets."""
+    """One buyer holds ``picks`` (seat labels or ``{"area": ..., "quantity": n}``) in a session
+    (default: the real-name one), orders naming the holders (``None`` where the session is not
+    real-name), pays through the sandbox bank page, and waits for the tickets."""
+    session = session_id or concert.session_id
     base = concert.base_url
     email = email or f"fan-{uuid.uuid4().hex[:6]}@example.test"
     with httpx.Client(base_url=base, timeout=30) as anon:
@@ -182,7 +225,7 @@ def buy_tickets(
         lines: list[dict[str, Any]] = [{"seat": s} for s in seats]
         for area in ga:
             lines += [{"area": area["area"]} for _ in range(area["quantity"])]
-        for line, (name, id_type, number) in zip(lines, holders, strict=True):
+        for line, (name, id_type, number) in zip(lines, holders or [], strict=holders is not None):
             line["holder"] = {"name": name, "id_type": id_type, "id_number": number}
         order = _check(
             buyer.post(
@@ -204,12 +247,12 @@ def buy_tickets(
             if time.monotonic() > deadline:
                 raise DemoError(f"order {order['id']} is {current['status']} after {timeout:.0f} s")
             time.sleep(0.1)
-    by_seat = {line.get("seat"): line["holder"] for line in lines if line.get("seat")}
-    ga_holders = iter(line["holder"] for line in lines if not line.get("seat"))
+    anonymous = {"name": "", "id_type": "", "id_number": ""}
+    by_seat = {line.get("seat"): line.get("holder", anonymous) for line in lines if line.get("seat")}
+    ga_holders = iter(line.get("holder", anonymous) for line in lines if not line.get("seat"))
     tickets = []
     for ticket in current["tickets"]:
-        holder = by_seat.get(ticket["seat"]) if ticket["seat"] else next(ga_holders)
-        assert holder is not None
+        holder = by_seat[ticket["seat"]] if ticket["seat"] else next(ga_holders)
         tickets.append(
             DemoTicket(
                 ticket_id=ticket["id"],
@@ -221,6 +264,7 @@ def buy_tickets(
                 id_number=holder["id_number"],
                 order_id=order["id"],
                 buyer_token=account["token"],
+                session_id=session,
             )
         )
     concert.tickets += tickets

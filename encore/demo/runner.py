@@ -249,7 +249,7 @@ port = {ports.gate_b}
 name = "lane-B-camera"
 profile = "video-file"
 device = "{camera_dir}"
-#WATCH
+camera = {{ watch = true }}
 """,
         )
         for name, config, port in (("A", gate_a, ports.gate_a), ("B", gate_b, ports.gate_b)):
