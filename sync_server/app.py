@@ -504,12 +504,13 @@ def create_app(store: ServerStore, feed: FeedSettings | None = None) -> web.Appl
         for task in state.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for sockets in list(state.gates.values()):
-            for ws in list(sockets):
-                await ws.close(code=1001, message=b"server shutting down")
-        for dash in list(state.dashboards.values()):
-            for ws in list(dash):
-                await ws.close(code=1001, message=b"server shutting down")
+        sockets = [ws for group in state.gates.values() for ws in group]
+        sockets += [ws for group in state.dashboards.values() for ws in group]
+        # A dead peer must not hold up shutdown: each close waits at most 2 s for its answer.
+        await asyncio.gather(
+            *(asyncio.wait_for(ws.close(code=1001, message=b"server shutting down"), 2) for ws in sockets),
+            return_exceptions=True,
+        )
 
     async def cleanup(app: web.Application) -> None:
         app[STATE].executor.shutdown(wait=True)

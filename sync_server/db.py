@@ -6,8 +6,11 @@ must move thousands of scans a second.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -144,7 +147,7 @@ sessions = Table(
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``), tables created.
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``), schema migrated.
 
     SQLite runs in WAL mode with ``synchronous=FULL``: an acknowledged scan must survive a
     power cut, since the gate deletes nothing but may prune acknowledged scans later.
@@ -163,5 +166,23 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-    metadata.create_all(engine)
+    upgrade(engine)
     return engine
+
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database to the newest schema (Alembic), on the engine's own connection."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

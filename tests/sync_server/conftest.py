@@ -155,7 +155,12 @@ async def server(request: pytest.FixtureRequest, tmp_path: Path, tickets: Ticket
     srv.store.set_event(EVENT, Keyring_json(tickets.key))
     await srv.start()
     yield srv
-    await srv.stop()
+    try:
+        await asyncio.wait_for(srv.stop(), 30)
+    except TimeoutError:
+        for task in asyncio.all_tasks():
+            task.print_stack()
+        raise
     srv.store.close()
     if url is not None:
         drop_postgres(url)
