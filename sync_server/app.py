@@ -494,7 +494,7 @@ def create_app(store: ServerStore, feed: FeedSettings | None = None) -> web.Appl
             asyncio.create_task(dashboard_pusher(app)),
         ]
         if feed is not None:
-            state.feed = FeedPuller(store, feed)
+            state.feed = FeedPuller(store, feed, on_change=state.wake.set)
             state.tasks.append(asyncio.create_task(state.feed.run()))
 
     async def stop(app: web.Application) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +43,13 @@ def _counter(conn: Any, name: str) -> int | None:
 
 
 class FeedPuller:
-    def __init__(self, store: ServerStore, settings: FeedSettings) -> None:
+    def __init__(
+        self, store: ServerStore, settings: FeedSettings, on_change: Callable[[], None] | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.on_change = on_change
+        """Called after ticket states changed, so the server pushes them to gates at once."""
         self.rounds = 0
         self.last_error: str | None = None
 
