@@ -178,8 +178,13 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
         header = await run_db(request, store.snapshot_header, device.event_id)
     except NotFound as exc:
         return error(404, str(exc))
+    total = await run_db(request, store.ticket_count, device.event_id, after)
     response = web.StreamResponse(
-        headers={"Content-Type": "application/x-ndjson", "X-Snapshot-Cursor": header.cursor}
+        headers={
+            "Content-Type": "application/x-ndjson",
+            "X-Snapshot-Cursor": header.cursor,
+            "X-Snapshot-Tickets": str(total),  # for the agent's progress display (approximate)
+        }
     )
     response.enable_compression()
     await response.prepare(request)

@@ -261,6 +261,14 @@ class ServerStore:
                 return
             last = rows[-1].ticket_id
 
+    def ticket_count(self, event_id: str, after: str | None = None) -> int:
+        t = db.tickets
+        query = select(func.count()).select_from(t).where(t.c.event_id == event_id)
+        if after is not None:
+            query = query.where(t.c.ticket_id > after)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def deltas(self, event_id: str, after: int, limit: int = 1000) -> DeltaPage:
         t = db.tickets
         with self.engine.connect() as conn:

@@ -64,9 +64,10 @@ def cmd_sync_now(args: argparse.Namespace) -> int:
         return 2
     started = time.monotonic()
 
-    def progress(count: int) -> None:
+    def progress(count: int, total: int | None) -> None:
         rate = count / max(time.monotonic() - started, 1e-6)
-        print(f"\rsnapshot: {count:,} tickets ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+        share = f" of {total:,} ({100 * count / total:.0f}%)" if total else ""
+        print(f"\rsnapshot: {count:,}{share} tickets, {rate:,.0f}/s", end="", file=sys.stderr, flush=True)
 
     async def once() -> tuple[int, int, int]:
         with GateStore.open(config.database) as store:

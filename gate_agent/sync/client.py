@@ -90,7 +90,8 @@ class SyncClient:
                 settings = SyncSettings({"url": "", "credential": "-"})
         self.settings = settings
         self.gate_id: str | None = getattr(getattr(config, "gate", None), "gate_id", None)
-        self.progress: Callable[[int], None] | None = None
+        self.progress: Callable[[int, int | None], None] | None = None
+        """Called as ``progress(tickets_so_far, expected_total_or_None)`` during a snapshot download."""
         # "down": the last download/push step worked; "up": the last upload attempt worked
         # (true until one fails). The gate is online when both are.
         self._online: dict[str, bool] = {"up": True, "down": False}
@@ -278,6 +279,7 @@ class SyncClient:
         handoff: queue.Queue[Any] = queue.Queue(maxsize=8)
         consumer: asyncio.Future[int] | None = None
         last_id: str | None = None
+        expected: int | None = None
         total = 0
         attempts = 0
 
@@ -296,6 +298,9 @@ class SyncClient:
                 try:
                     async with session.get(f"{self.settings.url}/api/snapshot", params=params) as resp:
                         await self._check(resp)
+                        if expected is None:
+                            announced = resp.headers.get("X-Snapshot-Tickets", "")
+                            expected = int(announced) if announced.isdigit() else None
                         header = parse_header(json.loads(await resp.content.readline()))
                         if consumer is None:
                             consumer = asyncio.ensure_future(
@@ -318,7 +323,7 @@ class SyncClient:
                                 last_id = batch[-1].ticket_id
                                 batch = []
                                 if self.progress:
-                                    self.progress(total)
+                                    self.progress(total, expected)
                         if batch:
                             await asyncio.to_thread(handoff.put, batch)
                             part += len(batch)
@@ -345,7 +350,7 @@ class SyncClient:
                     await consumer
             raise
         if self.progress:
-            self.progress(count)
+            self.progress(count, expected)
         log.info("snapshot applied: %d tickets", count)
         return count
 

@@ -170,6 +170,7 @@ def test_provisioning_and_sync_with_the_real_commands_over_tls(tmp_path: Path) -
 
         synced = run(*gate, "sync-now", "--config", str(config))
         assert "snapshot 20 tickets" in synced.stdout
+        assert "of 20 (100%)" in synced.stderr  # progress on the CLI
         verdict = json.loads(run(*gate, "verify", tokens[0], "--config", str(config)).stdout)
         assert verdict["verdict"] == "ok"
         assert "1 scans uploaded" in run(*gate, "sync-now", "--config", str(config)).stdout

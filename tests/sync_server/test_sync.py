@@ -58,8 +58,11 @@ async def test_snapshot_download_resumes_after_the_connection_breaks(
     gate = make_gate("east", url=proxy.url)  # type: ignore[operator]
     seen: list[int] = []
 
-    def progress(count: int) -> None:
+    totals: list[int | None] = []
+
+    def progress(count: int, total: int | None) -> None:
         seen.append(count)
+        totals.append(total)
         if len(seen) == 1:  # cut the stream after the first batch reached the store
             for writer in list(proxy.writers):
                 writer.close()
@@ -72,6 +75,7 @@ async def test_snapshot_download_resumes_after_the_connection_breaks(
         await proxy.stop()
     assert gate.store.snapshot_info().tickets == 6000
     assert proxy.connections >= 2  # the download really was cut and resumed
+    assert totals[0] == 6000 and seen[-1] == 6000
     assert gate.store.cursor() == str(server.store.cursor())
 
 
