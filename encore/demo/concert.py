@@ -220,7 +220,7 @@ def buy_tickets(
         seats = [p for p in picks if isinstance(p, str)]
         ga = [p for p in picks if isinstance(p, dict)]
         held = _check(
-            buyer.post(f"/api/sessions/{concert.session_id}/holds", json={"seats": seats, "ga": ga}), "hold"
+            buyer.post(f"/api/sessions/{session}/holds", json={"seats": seats, "ga": ga}), "hold"
         )
         lines: list[dict[str, Any]] = [{"seat": s} for s in seats]
         for area in ga:
