@@ -39,6 +39,20 @@ def _changed(ctx: Context, session_id: int, since: float) -> list[tuple[str, str
     return [(r[0], r[1], r[2]) for r in rows]
 
 
+def _held_until(ctx: Context, session_id: int) -> dict[str, float]:
+    """When each seat held right now runs out, so that a hold made before this subscriber
+    connected is still pushed as available the moment it expires (with no sweeper run)."""
+    with ctx.db.read() as db:
+        rows = db.execute(
+            select(SessionSeat.label, SessionSeat.hold_expires_at).where(
+                SessionSeat.session_id == session_id,
+                SessionSeat.status == "held",
+                SessionSeat.hold_expires_at.is_not(None),
+            )
+        ).all()
+    return {r[0]: float(r[1]) for r in rows}
+
+
 def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
@@ -47,7 +61,7 @@ async def stream(ctx: Context, session_id: int, request: Request) -> AsyncIterat
     started = ctx.now()
     snapshot = await run_in_threadpool(catalog.seat_map, ctx, session_id)
     known = {s["label"]: s["status"] for s in snapshot["seats"]}
-    expiry: dict[str, float] = {}
+    expiry: dict[str, float] = await run_in_threadpool(_held_until, ctx, session_id)
     ga = snapshot["ga"]
     yield _event("snapshot", {"seats": known, "ga": ga})
     last = started
