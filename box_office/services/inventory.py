@@ -347,7 +347,7 @@ def extend_hold(ctx: Context, db: Db, hold: Hold, now: float) -> None:
         db.execute(
             update(SessionSeat)
             .where(SessionSeat.hold_id == hold.id, SessionSeat.status == "held")
-            .values(hold_expires_at=new_expiry)
+            .values(hold_expires_at=new_expiry, changed_at=now)  # so the live channel sees the new expiry
             .execution_options(**_NO_SYNC)
         )
     )
