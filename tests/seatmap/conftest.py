@@ -72,7 +72,9 @@ class BoxOffice:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30.0)
 
 
-def run_box_office(database_url: str, state_dir: Path, backend: str) -> Iterator[BoxOffice]:
+def run_box_office(
+    database_url: str, state_dir: Path, backend: str, sweep_interval: float = 1.0
+) -> Iterator[BoxOffice]:
     upgrade(database_url)
     port = free_port()
     settings = Settings(
@@ -80,7 +82,7 @@ def run_box_office(database_url: str, state_dir: Path, backend: str) -> Iterator
         secret_key=Fernet.generate_key(),
         state_dir=state_dir,
         public_url=f"http://127.0.0.1:{port}",
-        sweep_interval=1.0,
+        sweep_interval=sweep_interval,
         delivery_interval=0.5,
         extra={"no_orphan_seats": "on"},
     )
