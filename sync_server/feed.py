@@ -35,6 +35,9 @@ class FeedSettings:
     url: str
     token: str
     interval: float = 2.0
+    """Pause after a failed round, or after a round the box office answered at once."""
+    long_poll: float = 5.0
+    """``wait=`` sent once caught up: the box office holds the request until a change commits."""
 
 
 def _counter(conn: Any, name: str) -> int | None:
@@ -107,17 +110,23 @@ class FeedPuller:
         headers = {"Authorization": f"Bearer {self.settings.token}"}
         timeout = aiohttp.ClientTimeout(total=60, sock_connect=5)
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+            wait = 0.0
             while True:
+                started = time.monotonic()
                 try:
-                    await self.pull_once(session)
+                    await self.pull_once(session, wait=wait)
                     self.last_error = None
+                    wait = self.settings.long_poll
                 except asyncio.CancelledError:
                     raise
                 except (aiohttp.ClientError, TimeoutError, FeedError, ValueError, KeyError) as exc:
                     self.last_error = str(exc) or type(exc).__name__
                     log.warning("box office feed: %s; retrying", self.last_error)
+                    wait = 0.0
                 self.rounds += 1
-                await asyncio.sleep(self.settings.interval)
+                # a box office without long polling answers at once: do not spin
+                if self.last_error or time.monotonic() - started < min(wait, self.settings.interval) / 2:
+                    await asyncio.sleep(self.settings.interval)
 
     async def _get(self, session: aiohttp.ClientSession, path: str, **params: Any) -> Any:
         async with session.get(self.settings.url.rstrip("/") + path, params=params) as resp:
@@ -125,8 +134,12 @@ class FeedPuller:
                 raise FeedError(f"GET {path}: {resp.status} {(await resp.text())[:200]}")
             return await resp.json()
 
-    async def pull_once(self, session: aiohttp.ClientSession) -> int:
-        """One round: keyring, every new feed page, then check-ins back. Returns tickets changed."""
+    async def pull_once(self, session: aiohttp.ClientSession, wait: float = 0.0) -> int:
+        """One round: check-ins back, keyring, every new feed page. Returns tickets changed.
+
+        With ``wait`` the first page request is a long poll (the box office answers as soon as a
+        change commits), so a caught-up server hears of a refund at once without a tight loop.
+        """
         keys = await self._get(session, "/api/feed/keyring")
         event_id = str(keys["event_id"])
         existing = await asyncio.to_thread(self.store.event, event_id) or {}
@@ -136,10 +149,15 @@ class FeedPuller:
                 session_id=existing.get("session_id"), rules=existing.get("rules"),
             )
         )  # fmt: skip
+        await self.report_checkins(session, event_id)
         changed = 0
         cursor = await asyncio.to_thread(self.feed_cursor)
         while True:
-            page = parse_page(await self._get(session, "/api/feed", after=cursor, limit=MAX_PAGE))
+            params: dict[str, Any] = {"after": cursor, "limit": MAX_PAGE}
+            if wait:
+                params["wait"] = wait
+                wait = 0.0
+            page = parse_page(await self._get(session, "/api/feed", **params))
             if page.entries:
                 changed += await asyncio.to_thread(
                     self.store.upsert_tickets, [e.ticket for e in page.entries]
@@ -149,7 +167,6 @@ class FeedPuller:
                 await asyncio.to_thread(self.save_cursor, cursor)
             if not page.has_more:
                 break
-        await self.report_checkins(session, event_id)
         return changed
 
     async def report_checkins(self, session: aiohttp.ClientSession, event_id: str) -> int:

@@ -26,7 +26,9 @@ async def test_tickets_arrive_from_the_box_office_and_checkins_flow_back(
     tickets = buy(concert, buyer, seats=["A-2-1", "A-2-2"])["tickets"]
     feed_token = concert.feed_client().headers["Authorization"].removeprefix("Bearer ")
     store = ServerStore.open(f"sqlite:///{tmp_path / 'sync.sqlite'}")
-    runner = web.AppRunner(create_app(store, FeedSettings(server.url, feed_token, interval=0.2)))
+    runner = web.AppRunner(
+        create_app(store, FeedSettings(server.url, feed_token, interval=0.2, long_poll=0.5))
+    )
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -50,6 +52,16 @@ async def test_tickets_arrive_from_the_box_office_and_checkins_flow_back(
             return bool(shown.get("inside")) and shown.get("checked_in_gate") == "east-2"
 
         await wait_for(checked_in)
+
+        # a refund at the box office revokes the ticket here (and so at every gate)
+        refunded = buy(concert, buyer, seats=["A-3-1"])
+        await wait_for(lambda: sum(1 for _ in store.iter_tickets(event_id)) == 3)
+        answer = concert.org.post(f"/api/organiser/orders/{refunded['id']}/refund")
+        assert answer.status_code == 200, answer.text
+        gone = refunded["tickets"][0]["id"]
+        await wait_for(
+            lambda: any(r.ticket_id == gone and r.status == "revoked" for r in store.iter_tickets(event_id))
+        )
     finally:
         await runner.cleanup()
         store.close()
