@@ -3,9 +3,9 @@
 Sources: a device index (``0``), a ``/dev/video*`` path, a video file, an image file, an image
 folder, or a GStreamer pipeline (the Raspberry Pi camera via ``libcamerasrc``). The decoder
 chain tries each stage in order and stops at the first that finds a code; the default order
-(zxing-cpp on a denoised frame, then sharpened, then the textured region enlarged) is the one
-``bench/gate_camera.py`` measured best (see bench/RESULTS.md). A code seen in consecutive
-frames is reported once per repeat window.
+(zxing-cpp on a denoised frame, then on the textured region enlarged and sharpened, then on
+that region deblurred) is the one ``bench/gate_camera.py`` measured best (see bench/RESULTS.md).
+A code seen in consecutive frames is reported once per repeat window.
 """
 
 from __future__ import annotations

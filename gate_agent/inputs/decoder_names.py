@@ -7,10 +7,20 @@ The stages themselves live in :mod:`gate_agent.inputs.decoders`; the default ord
 
 from __future__ import annotations
 
-DECODER_NAMES = ("zxing", "zxing_denoise", "zxing_sharp", "zxing_roi", "zxing_sharp_up", "zxing_up", "pyzbar")
+DECODER_NAMES = (
+    "zxing",
+    "zxing_denoise",
+    "zxing_sharp",
+    "zxing_roi",
+    "zxing_deblur",
+    "zxing_sharp_up",
+    "zxing_up",
+    "pyzbar",
+)
 """Every stage a chain may use (config ``[decoders] order``, profile ``decoders``, ``--decoders``)."""
 
-DEFAULT_ORDER = ("zxing_denoise", "zxing_sharp", "zxing_roi")
-"""zxing-cpp on a lightly denoised frame; if nothing, on a denoised and sharpened frame; if still
-nothing, on the most textured region enlarged twice and sharpened. Measured in
-bench/gate_camera.py: the most codes of every chain tried at <= 3 ms a frame on average."""
+DEFAULT_ORDER = ("zxing_denoise", "zxing_roi", "zxing_deblur")
+"""zxing-cpp on a lightly denoised frame; if nothing, on the most textured region enlarged twice
+and sharpened; if still nothing, on that region deblurred (Wiener) and enlarged. The order that
+bench/gate_camera.py's search ranks first (most codes within its time budget); see
+bench/RESULTS.md, "Gate camera decoding"."""

@@ -18,6 +18,7 @@ Stages are built by factories so that each keeps its own zxing-cpp format set an
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import cv2
@@ -70,6 +71,41 @@ def textured_region(image: np.ndarray, step: int = 4, margin: float = 0.15) -> n
     return image[y0:y1, x0:x1]
 
 
+@functools.lru_cache(maxsize=16)
+def _wiener_gain(side: int, sigma: float, noise: float) -> np.ndarray:
+    """``H / (H^2 + noise)`` for a Gaussian blur of ``sigma`` px over a ``side`` x ``side`` spectrum.
+
+    Computing it costs more than the two transforms, so it is cached; crops are padded to one of
+    about ten square sizes (see :func:`_padded`), so after warm-up every call hits (~6 MB at most).
+    """
+    freq = np.fft.fftfreq(side)
+    line = np.exp(-2 * np.pi**2 * sigma**2 * freq**2)
+    blur = np.outer(line, line)  # a Gaussian's spectrum is separable
+    gain: np.ndarray = (blur / (blur * blur + noise)).astype(np.float32)[..., None]
+    return gain
+
+
+def _padded(rows: int, cols: int) -> int:
+    """The square FFT size for a crop: the longer side rounded up to 64, then to a fast size."""
+    return int(cv2.getOptimalDFTSize(-(-max(rows, cols) // 64) * 64))
+
+
+def wiener_deblur(image: np.ndarray, sigma: float, noise: float) -> np.ndarray:
+    """Undo a Gaussian blur of ``sigma`` px by Wiener deconvolution (``noise`` is the noise-to-signal
+    ratio that keeps it from amplifying noise). Unlike an unsharp mask it restores the contrast of
+    the finest module pattern, which is what a code blurred by half a module has lost."""
+    rows, cols = image.shape
+    side = _padded(rows, cols)
+    mean = float(image.mean())
+    centred = image.astype(np.float32) - mean
+    padded = cv2.copyMakeBorder(centred, 0, side - rows, 0, side - cols, cv2.BORDER_CONSTANT, value=0)
+    spectrum = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT)
+    spectrum *= _wiener_gain(side, sigma, noise)
+    restored = np.asarray(cv2.idft(spectrum, flags=cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT))
+    result: np.ndarray = np.clip(restored[:rows, :cols] + mean, 0, 255).astype(np.uint8)
+    return result
+
+
 def zxing_reader(*, try_downscale: bool = True, try_invert: bool = True) -> Decoder:
     """zxing-cpp restricted to QR Model 2 (what segno writes; Micro QR off: it misread noise).
 
@@ -120,6 +156,18 @@ def zxing_roi_decoder() -> Decoder:
     return decode
 
 
+def zxing_deblur_decoder() -> Decoder:
+    """The textured region, Wiener-deconvolved for a 1.9 px Gaussian blur, enlarged 1.5x: reads
+    codes blurred by about half a module, which sharpening cannot. The crop keeps the FFTs small."""
+    read = zxing_reader(try_downscale=False)
+
+    def decode(frame: np.ndarray) -> list[str]:
+        restored = wiener_deblur(textured_region(gray(frame)), 1.9, 0.02)
+        return read(cv2.resize(restored, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_LINEAR))
+
+    return decode
+
+
 def zxing_sharp_up_decoder() -> Decoder:
     """The whole frame denoised, enlarged 1.5x and sharpened: like ``zxing_roi`` without the
     crop, so it also finds codes the region guess missed, at about 3 ms."""
@@ -157,6 +205,7 @@ DECODERS: dict[str, Callable[[], Decoder]] = {
     "zxing_denoise": zxing_denoise_decoder,
     "zxing_sharp": zxing_sharp_decoder,
     "zxing_roi": zxing_roi_decoder,
+    "zxing_deblur": zxing_deblur_decoder,
     "zxing_sharp_up": zxing_sharp_up_decoder,
     "zxing_up": zxing_upscaled_decoder,
     "pyzbar": pyzbar_decoder,
