@@ -216,6 +216,7 @@ def measure(base: str, session_id: int, loads: int, frames: int, samples: int) -
     url = f"{base}/seatmap/{session_id}"
     first: list[float] = []
     doc_ms: list[float] = []
+    live_ms: list[float] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
@@ -224,7 +225,9 @@ def measure(base: str, session_id: int, loads: int, frames: int, samples: int) -
                 page = context.new_page()
                 page.goto(url)
                 page.wait_for_function("window.__seatmapTiming !== undefined", timeout=60000)
+                page.wait_for_function("window.__seatmapTiming.liveMs !== undefined", timeout=60000)
                 timing = page.evaluate("window.__seatmapTiming")
+                live_ms.append(timing["liveMs"])
                 first.append(timing["firstRender"])
                 doc_ms.append(timing["documentMs"])
                 context.close()
@@ -247,6 +250,7 @@ def measure(base: str, session_id: int, loads: int, frames: int, samples: int) -
     return {
         "first": first,
         "doc_ms": doc_ms,
+        "live_ms": live_ms,
         "full": full,
         "zoomed": zoomed,
         "zoomed_seen": zoomed_run["seen"],
@@ -318,6 +322,11 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
                 f"<= 1500 ms: **{verdict}**",
             ),
             row("of which: waiting for the seat document once the scripts ran", r["doc_ms"], ""),
+            row(
+                "navigation start to the live channel's first snapshot applied (then live)",
+                r["live_ms"],
+                "",
+            ),
             row(
                 f"frame (draw + raster) zooming/panning, all {r['full_seen']:,} seats in view",
                 r["full"],

@@ -555,6 +555,7 @@ function connectLive() {
   source.addEventListener("snapshot", (ev) => {
     const data = JSON.parse(ev.data);
     applyStatuses(data.seats);
+    window.__seatmapTiming.liveMs ??= performance.now(); // first snapshot from the live channel
     updateGa(data.ga);
     liveState("live");
   });
