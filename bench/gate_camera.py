@@ -454,7 +454,7 @@ enlarges only the most textured region (an edge-density map at 1/4 size finds th
 sharpens it. (e) From ~0.5 module of blur an unsharp mask no longer brings back the finest
 module pattern; `zxing_deblur` Wiener-deconvolves that region (Gaussian blur of 1.9 px, noise
 ratio 0.02, FFTs on the crop only, padded to a few cached sizes) and reads codes no other stage
-reads; alone it reads fewer (its ringing spoils sharp codes), so it runs last. Binarizer choices
+reads; alone it reads fewer (probably its ringing spoils sharp codes), so it runs last. Binarizer choices
 (GlobalHistogram, FixedThreshold, OpenCV adaptive threshold), CLAHE, normalisation, median,
 half-size and pyzbar all read fewer codes (table). The search ranks every order of up to four
 production stages by codes read within {BUDGET_MS} ms (estimated from the single-stage runs),
@@ -467,8 +467,8 @@ MTF), often less than the sensor noise, and few are read even after deconvolutio
 draws blur independently of code size, so about a fifth of its codes are in that band. What
 would read more (not done here): (1) a lens focused at the reading window, or autofocus, which
 removes most defocus; (2) 1280x960 frames, which double the module size (the research note
-measured zxing-cpp at ~2.3 ms a frame at 1280x960); (3) the four-stage chain in the table
-(`zxing_sharp` before the deblur stage), a point or two more for ~0.4 ms. The corpus scores
+measured zxing-cpp at ~2.3 ms a frame at 1280x960); (3) a fourth stage (the four-stage rows of the
+chains table): about a point more for a few tenths of a ms, left out to keep headroom. The corpus scores
 single frames; a live camera sees a presented code in many frames (motion blur stops when the
 hand does) and the agent decodes every frame, so the rate per presented ticket is higher than
 the rate per frame (not measured here).
