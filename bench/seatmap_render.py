@@ -355,6 +355,10 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
             "seat, scaled per frame; seats whose status changes are repainted into it one by one; zoomed "
             "in, only the seats in view are drawn, batched into one path per colour. Screenshot: "
             f"`{SHOT.relative_to(ROOT)}`.",
+            "The live channel's first snapshot arrives about 0.8 s after the map is drawn: the box office's "
+            "live channel builds it per subscriber from `catalog.seat_map` (one dict per seat, 50,000 here); "
+            "the map is usable meanwhile, and the snapshot corrects any seat that changed since the "
+            "document.",
             "Live latency is bounded by the box office's live channel polling interval (`live_interval`, "
             "250 ms by default) plus one frame.",
         ]
