@@ -185,6 +185,13 @@ def test_full_purchase_ends_with_a_ticket_the_gate_admits(
     lines.nth(1).locator("select.ticket-type").select_option("child")  # A-5-2 as a child: 240
     expect(page.locator("#co-total")).to_have_text("CN¥1,100.00")
     expect(page.locator("#co-email")).to_have_value("fan@example.test")
+    # a reload (or a crash of the tab) does not lose the hold: the page finds it again
+    page.reload()
+    page.wait_for_function("window.__seatmapTiming !== undefined")
+    expect(page.locator("#held")).to_be_visible()
+    lines = page.locator("fieldset.ticket-line")
+    expect(lines).to_have_count(3)
+    lines.nth(1).locator("select.ticket-type").select_option("child")
     shot(page, "purchase-1-checkout")
     page.click("#co-submit")
     expect(page.locator("#pay")).to_be_visible()

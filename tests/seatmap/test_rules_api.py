@@ -85,3 +85,30 @@ def test_page_routes_answer_bad_requests_with_4xx(box_office: BoxOffice) -> None
     assert page.status_code == 200 and 'data-session="7"' in page.text
     script = client.get("/seatmap/assets/seatmap.js")
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+
+
+def test_seatmap_document_follows_repricing_and_removal(box_office: BoxOffice) -> None:
+    """The cached geometry is rebuilt when seats change zone or leave the sale."""
+    concert = make_concert(box_office)
+    url = f"/api/sessions/{concert.session_id}/seatmap"
+    before = box_office.client().get(url).json()
+    org = concert.organiser()
+    moved = org.post(
+        f"/api/sessions/{concert.session_id}/seats/reprice", json={"seats": ["A-2-1"], "zone": "VIP"}
+    )
+    assert moved.status_code == 200, moved.text
+    removed = org.post(f"/api/sessions/{concert.session_id}/seats/remove", json={"seats": ["A-6-12"]})
+    assert removed.status_code == 200, removed.text
+    blocked = org.post(
+        f"/api/sessions/{concert.session_id}/seats/status", json={"seats": ["A-3-3"], "status": "blocked"}
+    )
+    assert blocked.status_code == 200, blocked.text
+    after = box_office.client().get(url).json()
+    seats = after["seats"]
+    zone_of = {
+        label: after["zones"][z]["code"] for label, z in zip(seats["label"], seats["zone"], strict=True)
+    }
+    assert zone_of["A-2-1"] == "VIP" and before["zones"][before["seats"]["zone"][12]]["code"] == "A"
+    assert "A-6-12" not in seats["label"] and len(seats["label"]) == len(before["seats"]["label"]) - 1
+    status = {seats["label"][i]: after["statuses"][k] for i, k in after["status"]}
+    assert status == {"A-3-3": "blocked"}
