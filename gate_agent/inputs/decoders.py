@@ -56,6 +56,8 @@ def textured_region(image: np.ndarray, step: int = 4, margin: float = 0.15) -> n
     gradient peaks on it; the connected area above half that peak, plus a margin, is the crop.
     """
     height, width = image.shape[:2]
+    if min(height, width) < 16 * step:  # too small to have a region worth cropping
+        return image
     small = cv2.resize(image, (width // step, height // step), interpolation=cv2.INTER_AREA)
     edges = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(np.float32)
     density = cv2.boxFilter(edges, -1, (9, 9))
