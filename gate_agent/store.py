@@ -364,7 +364,11 @@ class GateStore:
             conn.executemany(insert, rows)
             used = [(r[0], r[11], r[12]) for r in rows if r[11] is not None]
             for ticket_id, used_at, used_gate in used:
-                self._merge_used(conn, "SELECT ?, ?, ?", (ticket_id, used_at, used_gate))
+                self._merge_used(
+                    conn,
+                    "SELECT ? AS ticket_id, ? AS used_at, ? AS used_gate",
+                    (ticket_id, used_at, used_gate),
+                )
             meta: dict[str, str | None] = {"cursor": str(cursor)}
             if keyring is not None:
                 meta["keyring"] = json.dumps(dict(keyring))

@@ -94,3 +94,27 @@ def test_reopen_and_bad_file(tmp_path: Path, tickets: Tickets) -> None:
 
     with pytest.raises(StoreError):
         GateStore.open(junk)
+
+
+def test_delta_with_used_at_refuses_with_that_gate(
+    store: GateStore, tickets: Tickets, gate: GateConfig
+) -> None:
+    """Another gate's entry can arrive as a delta carrying ``used_at``/``used_gate``."""
+    token = tickets.new(ticket_id="d")
+    tickets.load_into(store)
+    store.apply_delta(
+        [
+            TicketRecord(
+                ticket_id="d",
+                version=1,
+                event_id="evt-1",
+                zone="A",
+                ticket_type="standard",
+                used_at=1.7e9,
+                used_gate="south",
+            )
+        ],
+        cursor="9",
+    )
+    result = ScanPipeline(store, gate).scan(token)
+    assert result.verdict == "already_used" and result.decision.details["used_gate"] == "south"
