@@ -219,9 +219,7 @@ def buy_tickets(
     with httpx.Client(base_url=base, timeout=30, headers=headers) as buyer:
         seats = [p for p in picks if isinstance(p, str)]
         ga = [p for p in picks if isinstance(p, dict)]
-        held = _check(
-            buyer.post(f"/api/sessions/{session}/holds", json={"seats": seats, "ga": ga}), "hold"
-        )
+        held = _check(buyer.post(f"/api/sessions/{session}/holds", json={"seats": seats, "ga": ga}), "hold")
         lines: list[dict[str, Any]] = [{"seat": s} for s in seats]
         for area in ga:
             lines += [{"area": area["area"]} for _ in range(area["quantity"])]
