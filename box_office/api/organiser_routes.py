@@ -23,6 +23,7 @@ from box_office.services import catalog, issuing, keys, orders
 from box_office.services.errors import Forbidden, Invalid
 
 router = APIRouter(prefix="/api", tags=["organisers"])
+MAX_DEMO_SEATS = 60_000
 
 
 @router.post(
@@ -223,6 +224,8 @@ def create_demo(body: schemas.DemoIn, organiser: OrganiserId, app: State) -> dic
     """A venue with ``sections`` x ``rows`` x ``seats_per_row`` seats and a standing floor, an event
     with zones VIP (first two rows), A (the rest) and FLOOR, adult/child types, a session tonight
     on sale now, and feed credentials for a sync server."""
+    if body.sections * body.rows * body.seats_per_row > MAX_DEMO_SEATS:
+        raise Invalid(f"a demo venue has at most {MAX_DEMO_SEATS} seats (sections x rows x seats_per_row)")
     codes = [chr(ord("A") + i) for i in range(body.sections)]
     ga = [("FLOOR", body.ga_capacity)] if body.ga_capacity else []
     layout = grid_layout("Demo Arena", codes, body.rows, body.seats_per_row, ga)

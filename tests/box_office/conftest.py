@@ -8,6 +8,7 @@ E-mail goes through a real SMTP server (aiosmtpd) on loopback; SMS are captured 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -56,9 +57,17 @@ def fresh_postgres(name: str) -> str:
 
 
 def database_url(backend: str, tmp: Path, name: str) -> str:
+    """A fresh database. PostgreSQL names carry the process id, so two test runs at once on
+    this machine (other engineers, CI) never drop each other's database."""
     if backend == "sqlite":
         return f"sqlite:///{tmp / (name + '.sqlite3')}"
-    return fresh_postgres(name)
+    return fresh_postgres(f"{name}_{os.getpid()}")
+
+
+def drop_postgres(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with contextlib.suppress(psycopg.OperationalError), psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class MailSink:
@@ -136,3 +145,5 @@ def server(
     yield Server(f"http://127.0.0.1:{port}", backend, sms, smtp, settings)
     uv.should_exit = True
     thread.join(timeout=10)
+    if backend == "postgres":
+        drop_postgres(url)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from box_office.store.db import Database
-from tests.box_office.conftest import database_url, free_port
+from tests.box_office.conftest import database_url, drop_postgres, free_port
 
 BUYERS = 200
 
@@ -67,6 +67,8 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     finally:
         process.terminate()
         process.wait(timeout=20)
+        if request.param == "postgres":
+            drop_postgres(url)
 
 
 def setup_concert(base: str) -> tuple[int, list[str], str]:
