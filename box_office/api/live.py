@@ -50,7 +50,7 @@ def _held_until(ctx: Context, session_id: int) -> dict[str, float]:
                 SessionSeat.hold_expires_at.is_not(None),
             )
         ).all()
-    return {r[0]: float(r[1]) for r in rows}
+    return {r[0]: float(r[1]) for r in rows if r[1] is not None}
 
 
 def _event(name: str, data: Any) -> str:
