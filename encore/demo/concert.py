@@ -270,6 +270,14 @@ def buy_tickets(
 
 
 def sell_demo_tickets(concert: DemoConcert) -> list[DemoTicket]:
-    """A handful of tickets across every zone, each naming its holder (real-name session)."""
-    picks: list[Any] = ["L-1-15", "C-6-14", "C-6-15", "R-10-3", {"area": "FLOOR", "quantity": 2}]
-    return buy_tickets(concert, picks, list(HOLDERS))
+    """Six tickets across every zone in three orders (so one can be refunded alone), each
+    naming its holder (real-name session)."""
+    orders: list[list[Any]] = [
+        ["L-1-15", {"area": "FLOOR", "quantity": 1}],
+        ["C-6-14", "C-6-15"],
+        ["R-10-3", {"area": "FLOOR", "quantity": 1}],
+    ]
+    tickets: list[DemoTicket] = []
+    for index, picks in enumerate(orders):
+        tickets += buy_tickets(concert, picks, list(HOLDERS[2 * index : 2 * index + 2]))
+    return tickets
