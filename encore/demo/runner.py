@@ -344,8 +344,9 @@ Try, in another terminal:
   encore demo scan 1 --gate A            # ticket 1 through gate A's serial scanner: identity_required
   encore demo show-id 1 --gate A         # the holder shows their ID: ok, the turnstile turns
   encore demo scan 1 --gate B            # the same ticket at gate B's camera: already_used
-  encore demo refund 2                   # refund ticket 2 at the box office ...
-  encore demo scan 2 --gate B            # ... and watch both gates refuse it
+  encore demo tickets                    # every ticket as JSON (token, holder, order)
+  encore demo refund 3                   # refund ticket 3's order (tickets 3 and 4) ...
+  encore demo scan 3 --gate B            # ... and watch both gates refuse it: revoked
   encore demo scan 'hello' --gate A      # garbage: malformed
 Press Ctrl-C to stop everything."""
     )
