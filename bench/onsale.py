@@ -39,6 +39,7 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from box_office.store.db import Database
 
+POLL_SECONDS = 0.25
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -227,7 +228,7 @@ async def buyer(
         return
     paid_from = time.perf_counter()
     for _ in range(600):
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(POLL_SECONDS)
         current = await stats.call(client, "order_poll", "GET", f"/api/orders/{order_id}", headers=headers)
         if current.status_code == 200 and current.json()["status"] == "ticketed":
             stats.latency["pay_to_ticketed"].append(time.perf_counter() - paid_from)
@@ -237,8 +238,10 @@ async def buyer(
 
 
 async def run_buyers(
-    base: str, session: int, count: int, layout: tuple[int, int, int]
+    base: str, session: int, count: int, layout: tuple[int, int, int], clients: int = 0
 ) -> tuple[Stats, float]:
+    """Every buyer at once, or (``clients`` > 0) at most that many buying at a time, like
+    a fixed pool of clients each buying again as soon as it is done (pretix's measurement)."""
     stats = Stats()
     limits = httpx.Limits(max_connections=count + 50, max_keepalive_connections=count + 50)
     async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
@@ -252,7 +255,13 @@ async def run_buyers(
             )
             tokens += [m.json()["token"] for m in made]
         gate = asyncio.Event()
-        tasks = [asyncio.create_task(buyer(client, stats, session, t, layout, gate)) for t in tokens]
+        pool = asyncio.Semaphore(clients or len(tokens))
+
+        async def one(token: str) -> None:
+            async with pool:
+                await buyer(client, stats, session, token, layout, gate)
+
+        tasks = [asyncio.create_task(one(t)) for t in tokens]
         await asyncio.sleep(0.5)
         began = time.perf_counter()
         stats.first_hold = None
@@ -322,8 +331,14 @@ def main() -> int:
     parser.add_argument("--buyers", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="5,000 places and 300 buyers")
+    parser.add_argument(
+        "--clients", type=int, default=0, help="buy through this many clients at a time (0: all at once)"
+    )
+    parser.add_argument("--poll", type=float, default=0.25, help="seconds between a buyer's order polls")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    global POLL_SECONDS
+    POLL_SECONDS = args.poll
     sections, rows, seats, floor = (30, 50, 30, 5000) if not args.quick else (5, 20, 45, 500)
     buyers = 300 if args.quick else args.buyers
     with tempfile.TemporaryDirectory(prefix="onsale-") as tmp_name:
@@ -334,7 +349,9 @@ def main() -> int:
             t0 = time.perf_counter()
             session = set_up(base, sections, rows, seats, floor)
             setup_seconds = time.perf_counter() - t0
-            stats, began = asyncio.run(run_buyers(base, session, buyers, (sections, rows, seats)))
+            stats, began = asyncio.run(
+                run_buyers(base, session, buyers, (sections, rows, seats), args.clients)
+            )
             ended = time.perf_counter()
             oversell = check_oversell(url, session)
         finally:
@@ -349,6 +366,7 @@ def main() -> int:
         "workers": args.workers,
         "places": places,
         "buyers": buyers,
+        "clients": args.clients or buyers,
         "setup_seconds": round(setup_seconds, 1),
         "holds": stats.holds,
         "holds_per_s": round(stats.holds / hold_window, 1),
