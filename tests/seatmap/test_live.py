@@ -34,6 +34,15 @@ class Listener:
         self._thread.start()
 
     def _run(self, url: str) -> None:
+        try:
+            self._read(url)
+        except httpx.TransportError as exc:
+            # A stream still open when the test ends times out or is cut by the server's shutdown;
+            # before that, the failure reaches the test as an event it does not expect.
+            if not self._stop.is_set():
+                self.events.put(("error", {"error": repr(exc)}))
+
+    def _read(self, url: str) -> None:
         with (
             httpx.Client(timeout=httpx.Timeout(30.0, read=60.0)) as client,
             client.stream("GET", url) as response,
