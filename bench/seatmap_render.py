@@ -38,15 +38,8 @@ from bench.results import machine_line, replace_section  # noqa: E402
 from box_office.api.app import create_app  # noqa: E402
 from box_office.config import Settings  # noqa: E402
 from box_office.store.migrate import upgrade  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SECTIONS, ROWS, PER_ROW = 40, 25, 50  # 50,000 seats
 SHOT = ROOT / "artifacts" / "seatmap" / "bench-stadium.png"
 
@@ -218,7 +211,7 @@ def measure(base: str, session_id: int, loads: int, frames: int, samples: int) -
     doc_ms: list[float] = []
     live_ms: list[float] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for _ in range(loads):
                 context = browser.new_context(viewport={"width": 1366, "height": 900})

@@ -27,19 +27,12 @@ from playwright.sync_api import Page, sync_playwright
 
 from encore.demo.concert import DemoTicket, add_session, buy_tickets, create_concert, resident_ids
 from encore.demo.mailbox import Mailbox
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.stack import Gate, Venue, free_port, wait_for, write_video
 from ticket_format.qr import save_qr
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(os.environ.get("ENCORE_ARTIFACTS", "artifacts")) / "e2e"
 
 
@@ -197,7 +190,7 @@ camera = {{ watch = true }}
 
     wait_for(lambda: venue.stats().get("entries") == 4, 30, "4 entries at the sync server")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1100})
         numbers = dashboard_numbers(page, venue, "dashboard-online.png")
         assert numbers == {"entries": "4", "sold": "20", "conflict-count": "0"}

@@ -16,13 +16,9 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from gate_agent.store import GateStore
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.gate_agent.agent_process import AgentProcess, Scanner, free_port, write_config
 from tests.gate_agent.conftest import HOLDER_ID, HOLDER_NAME, Tickets
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
 
 JSON = {"content-type": "application/json"}
 pytestmark = [pytest.mark.browser]
@@ -47,7 +43,7 @@ def running(tmp_path: Path, tickets: Tickets) -> Iterator[tuple[AgentProcess, Sc
 @pytest.fixture
 def page() -> Iterator[Page]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield browser.new_page()
         finally:

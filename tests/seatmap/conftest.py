@@ -31,14 +31,6 @@ from box_office.store.migrate import upgrade
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "seatmap"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def free_port() -> int:

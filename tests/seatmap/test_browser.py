@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.seatmap.conftest import ARTIFACTS, CHROMIUM_ARGS, ROOT, BoxOffice, Concert, make_concert
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.seatmap.conftest import ARTIFACTS, ROOT, BoxOffice, Concert, make_concert
 from tests.seatmap.pages import (
     click_seat,
     open_map,
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.browser]
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 

@@ -12,16 +12,8 @@ from playwright.async_api import async_playwright
 from sqlalchemy import func, select
 
 from sync_server import db
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.sync_server.conftest import Server, Tickets, post_json
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def scan(ticket_id: str, gate: str, verdict: str = "ok", at: float | None = None) -> dict[str, object]:
@@ -63,7 +55,7 @@ async def test_dashboard_shows_live_counts_that_match_the_database(
     assert (await post_json(f"{server.url}/api/scans", {"scans": burst_s}, south))[0] == 200
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 1000})
             await page.goto(server.url + "/")
