@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,15 @@ def free_base() -> int:
         if all(port_free(base + offset) for offset in (-75, 0, 100, 201, 202)):
             return base
     raise RuntimeError("no free port range")
+
+
+def wait(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def demo(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -80,6 +90,16 @@ def test_demo_runs_a_concert_and_stops_cleanly(tmp_path: Path) -> None:
         assert demo(root, "scan", "hello", "--gate", "A").returncode == 0
         bad = demo(root, "scan", "99", "--gate", "A")
         assert bad.returncode == 2 and "ticket number" in bad.stderr
+
+        def online() -> bool:
+            return bool(httpx.get(f"{gate_a}/api/status", timeout=5).json()["online"])
+
+        assert demo(root, "outage", "start").returncode == 0
+        assert wait(lambda: not online(), 60), "gate A notices the sync server is gone"
+        assert demo(root, "scan", "5", "--gate", "A").returncode == 0  # decided offline, journalled
+        assert demo(root, "outage", "end").returncode == 0
+        assert wait(online, 90), "gate A is back online"
+        assert wait(lambda: httpx.get(f"{gate_a}/api/status", timeout=5).json()["backlog"] == 0, 60)
 
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from encore.demo.runner import INFO_FILE, Ports, run_demo
+from encore.demo.runner import INFO_FILE, OUTAGE_FILE, Ports, run_demo
 from encore.demo.scanner_relay import send_scan
 from ticket_format.qr import save_qr
 
@@ -42,6 +42,8 @@ def register(groups: argparse._SubParsersAction[Any]) -> None:
     refund = actions.add_parser("refund", help="refund a demo ticket's order at the box office")
     refund.add_argument("ticket", help="a ticket number from the list the demo printed")
     actions.add_parser("tickets", help="list the demo's tickets")
+    outage = actions.add_parser("outage", help="stop ('start') or bring back ('end') the venue's sync server")
+    outage.add_argument("phase", choices=("start", "end"))
     demo.set_defaults(demo_command=None, base_port=8100)
 
 
@@ -56,6 +58,15 @@ def run(args: argparse.Namespace) -> int:
             return _show_id(info, args)
         if args.demo_command == "refund":
             return _refund(info, args.ticket)
+        if args.demo_command == "outage":
+            flag = args.dir / OUTAGE_FILE
+            if args.phase == "start":
+                flag.touch()
+                print("the sync server stops within a second; gates go offline and keep deciding")
+            else:
+                flag.unlink(missing_ok=True)
+                print("the sync server comes back; gates upload what they scanned offline")
+            return 0
         if args.demo_command == "tickets":
             for index, ticket in enumerate(info["concert"]["tickets"], 1):
                 print(json.dumps({"number": index, **ticket}, ensure_ascii=False))

@@ -32,6 +32,8 @@ from encore.demo.supervisor import Service, ServiceFailed, Supervisor
 from ticket_format.qr import save_qr
 
 INFO_FILE = "demo.json"
+OUTAGE_FILE = "sync-server.outage"
+"""While this file exists in the demo folder, the demo keeps its sync server stopped."""
 ORGANISER = "organiser"
 
 
@@ -79,6 +81,11 @@ def _run(argv: list[str], what: str, env: dict[str, str] | None = None) -> str:
     if result.returncode != 0:
         raise ServiceFailed(f"{what} failed: {result.stderr.strip() or result.stdout.strip()}")
     return result.stdout
+
+
+def _fresh(service: Service) -> Service:
+    """A not-yet-started copy of a service description (to start it again after an outage)."""
+    return Service(service.name, service.argv, service.log_path, service.health_url, dict(service.env))
 
 
 def prepare_dir(root: Path) -> None:
@@ -189,28 +196,26 @@ def run_demo(root: Path, ports: Ports, *, ready_timeout: float = 90.0) -> int:
             env={"SYNC_SERVER_PASSWORD": password},
         )
         _step(f"sync server on {sync_url}, pulling the box office feed")
-        supervisor.start(
-            Service(
-                "sync server",
-                [
-                    _bin("sync-server"),
-                    "--db",
-                    sync_db,
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports.sync_server),
-                    "--feed-url",
-                    bo_url,
-                    "--feed-token-file",
-                    str(token_file),
-                ],
-                root / "logs" / "sync-server.log",
-                health_url=f"{sync_url}/healthz",
-            ),
-            ready_timeout,
+        sync_service = Service(
+            "sync server",
+            [
+                _bin("sync-server"),
+                "--db",
+                sync_db,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports.sync_server),
+                "--feed-url",
+                bo_url,
+                "--feed-token-file",
+                str(token_file),
+            ],
+            root / "logs" / "sync-server.log",
+            health_url=f"{sync_url}/healthz",
         )
+        supervisor.start(_fresh(sync_service), ready_timeout)
         _wait_for_tickets(sync_url, password, len(tickets), ready_timeout)
 
         _step("provisioning gate A (serial scanner on a pty) and gate B (camera watching a folder)")
@@ -288,7 +293,15 @@ camera = {{ watch = true }}
         }
         (root / INFO_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
         _print_welcome(root, info, concert)
+        outage_flag = root / OUTAGE_FILE
         while True:
+            running = any(service.name == "sync server" for service in supervisor.services)
+            if outage_flag.exists() and running:
+                supervisor.stop("sync server")
+                _step("sync server stopped (outage): the gates decide offline and keep their scans")
+            elif not outage_flag.exists() and not running:
+                supervisor.start(_fresh(sync_service), ready_timeout)
+                _step("sync server back: the gates upload their backlog; conflicts show on the dashboard")
             supervisor.check_alive()
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -348,5 +361,7 @@ Try, in another terminal:
   encore demo refund 3                   # refund ticket 3's order (tickets 3 and 4) ...
   encore demo scan 3 --gate B            # ... and watch both gates refuse it: revoked
   encore demo scan 'hello' --gate A      # garbage: malformed
+  encore demo outage start               # stop the sync server: both gates keep deciding offline
+  encore demo outage end                 # bring it back: backlogs upload, conflicts are flagged
 Press Ctrl-C to stop everything."""
     )
