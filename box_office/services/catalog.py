@@ -552,6 +552,17 @@ def _taken(rows: Iterable[SessionSeat], now: float) -> list[str]:
 
 def remove_seats(ctx: Context, organiser_id: int, session_id: int, labels: list[str]) -> int:
     """Take unsold seats off sale for good; a sold or held seat cannot be removed."""
+    return _set_unsold(ctx, organiser_id, session_id, labels, "removed", "be removed", "removed")
+
+
+def _set_unsold(
+    ctx: Context, organiser_id: int, session_id: int, labels: list[str], status: str, verb: str, past: str
+) -> int:
+    """Give unsold seats (available, lapsed holds, reserved, blocked) a new status, all or none.
+
+    The conditional UPDATE re-checks every seat, so a seat sold between the read and the write
+    makes the whole change roll back rather than overwrite a sale.
+    """
 
     def work(db: Db) -> int:
         owned_session(db, organiser_id, session_id)
@@ -559,7 +570,7 @@ def remove_seats(ctx: Context, organiser_id: int, session_id: int, labels: list[
         rows = _session_seats(db, session_id, labels)
         taken = _taken(rows, now)
         if taken:
-            raise Conflict(f"sold or held seats cannot be removed: {', '.join(taken[:10])}", "seat_taken")
+            raise Conflict(f"sold or held seats cannot {verb}: {', '.join(taken[:10])}", "seat_taken")
         ids = [r.id for r in rows]
         done = changed(
             db.execute(
@@ -568,11 +579,11 @@ def remove_seats(ctx: Context, organiser_id: int, session_id: int, labels: list[
                     SessionSeat.id.in_(ids),
                     _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked")),
                 )
-                .values(status="removed", hold_id=None, hold_expires_at=None, changed_at=now)
+                .values(status=status, hold_id=None, hold_expires_at=None, changed_at=now)
             )
         )
         if done != len(ids):
-            raise Conflict("a seat was taken meanwhile; nothing was removed", "seat_taken")
+            raise Conflict(f"a seat was taken meanwhile; nothing was {past}", "seat_taken")
         return done
 
     return ctx.db.write(work)
@@ -619,30 +630,7 @@ def set_seat_status(ctx: Context, organiser_id: int, session_id: int, labels: li
     """Reserve (promoter/sponsor allocation), block, or release unsold seats back to sale."""
     if status not in ("available", "reserved", "blocked"):
         raise Invalid("status must be available, reserved or blocked")
-
-    def work(db: Db) -> int:
-        owned_session(db, organiser_id, session_id)
-        now = ctx.now()
-        rows = _session_seats(db, session_id, labels)
-        taken = _taken(rows, now)
-        if taken:
-            raise Conflict(f"sold or held seats cannot change status: {', '.join(taken[:10])}", "seat_taken")
-        ids = [r.id for r in rows]
-        done = changed(
-            db.execute(
-                update(SessionSeat)
-                .where(
-                    SessionSeat.id.in_(ids),
-                    _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked")),
-                )
-                .values(status=status, hold_id=None, hold_expires_at=None, changed_at=now)
-            )
-        )
-        if done != len(ids):
-            raise Conflict("a seat was taken meanwhile; nothing changed", "seat_taken")
-        return done
-
-    return ctx.db.write(work)
+    return _set_unsold(ctx, organiser_id, session_id, labels, status, "change status", "changed")
 
 
 def set_ga_quota(
