@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -31,29 +30,7 @@ from box_office.config import Settings
 from box_office.notify.mail import SmtpMailer
 from box_office.notify.sms import CapturingSms
 from box_office.store.migrate import upgrade
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-PG_URL = "postgresql://postgres@127.0.0.1:5432/{name}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def fresh_postgres(name: str) -> str:
-    """Drop and create database ``name``; skip (or fail under CI) if PostgreSQL is unreachable."""
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required under CI: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    return PG_URL.format(name=name)
+from tests.local_services import PG_ADMIN, free_port, fresh_postgres
 
 
 def database_url(backend: str, tmp: Path, name: str) -> str:

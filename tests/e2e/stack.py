@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,10 @@ import httpx
 import numpy as np
 
 from encore.demo.supervisor import Service, Supervisor
+from tests.local_services import free_port
 from ticket_format.qr import qr_png
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def run(*argv: str, env: dict[str, str] | None = None) -> str:

@@ -17,8 +17,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from gate_agent.store import GateStore
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.gate_agent.agent_process import AgentProcess, Scanner, free_port, write_config
+from tests.gate_agent.agent_process import AgentProcess, Scanner, write_config
 from tests.gate_agent.conftest import HOLDER_ID, HOLDER_NAME, Tickets
+from tests.local_services import free_port
 
 JSON = {"content-type": "application/json"}
 pytestmark = [pytest.mark.browser]

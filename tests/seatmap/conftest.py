@@ -8,8 +8,6 @@ Screenshots go to ``artifacts/seatmap/``.
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 import uuid
@@ -19,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import uvicorn
 from cryptography.fernet import Fernet
@@ -27,30 +24,10 @@ from cryptography.fernet import Fernet
 from box_office.api.app import create_app
 from box_office.config import Settings
 from box_office.store.migrate import upgrade
+from tests.local_services import free_port, fresh_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "seatmap"
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def postgres_url(name: str) -> str:
-    """A fresh database ``name``; skip (fail under CI=true) when PostgreSQL is unreachable."""
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required under CI: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
 @dataclass
@@ -110,7 +87,7 @@ def any_box_office(
         yield box_office
         return
     tmp = tmp_path_factory.mktemp("seatmap_postgres")
-    yield from run_box_office(postgres_url("seatmap_test"), tmp, "postgres")
+    yield from run_box_office(fresh_postgres("seatmap_test"), tmp, "postgres")
 
 
 def hall(rows: int = 6, seats: int = 12, ga: int = 50) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,16 +23,11 @@ from gate_agent.store import GateStore
 from gate_agent.sync.client import SyncClient, SyncSettings
 from sync_server.app import create_app
 from sync_server.store import ServerStore
+from tests.local_services import free_port
 from ticket_format import SigningKey, TicketClaims, issue
 from wire.snapshot import TicketRecord
 
 EVENT = "evt-sync"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
