@@ -5,7 +5,10 @@ seconds (and at start) it fetches the event's keyring, then feed pages after its
 ``has_more`` is false, storing each page's ticket states before saving the page's cursor, so
 a crash re-reads at most one page (re-applying a state is a no-op). Then it posts scans that
 settled as an entry, exit or admitted conflict back as check-ins (idempotent by scan id on
-the box office side), so the box office knows who is inside. Any failure is logged and the
+the box office side), so the box office knows who is inside. A scan reported as a plain
+check-in that later becomes an admitted conflict (an earlier offline scan of the same ticket
+arrived after the report) is reported once more, as a conflict record of its own: the box
+office keeps the first record of a scan id and ignores a re-post. Any failure is logged and the
 next round starts again from the saved cursor: a sync server with no box office keeps
 serving its gates.
 """
@@ -40,6 +43,43 @@ class FeedSettings:
     """``wait=`` sent once caught up: the box office holds the request until a change commits."""
 
 
+CONFLICT_SUFFIX = ":conflict"
+
+
+def conflict_checkin_id(scan_id: str) -> str:
+    """The check-in id of a conflict found after the scan itself was reported.
+
+    Derived from the scan id, so a lost answer and a re-post stay idempotent at the box office
+    (at most 64 + 9 characters; the box office takes 100).
+    """
+    return scan_id + CONFLICT_SUFFIX
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One check-in to post and the scan it reports; ``late`` for a conflict found after the
+    scan was reported as a plain check-in (posted under :func:`conflict_checkin_id`)."""
+
+    scan_id: str
+    checkin: CheckIn
+    late: bool
+
+
+def _report(row: Any, *, late: bool) -> Report:
+    checkin = CheckIn(
+        scan_id=conflict_checkin_id(row.scan_id) if late else row.scan_id,
+        ticket_id=row.ticket_id,
+        version=max(1, row.ticket_version or 1),
+        gate=row.gate,
+        direction=row.direction,
+        scanned_at=row.at,
+        device_id=row.device_id,
+        verdict=row.verdict,
+        conflict=row.outcome == CONFLICT,
+    )
+    return Report(row.scan_id, checkin, late)
+
+
 def _counter(conn: Any, name: str) -> int | None:
     value = conn.execute(select(db.counters.c.value).where(db.counters.c.name == name)).scalar_one_or_none()
     return None if value is None else int(value)
@@ -71,10 +111,17 @@ class FeedPuller:
                     update(db.counters).where(db.counters.c.name == "feed_cursor").values(value=cursor)
                 )
 
-    def unreported(self, event_id: str, limit: int = MAX_CHECKINS) -> list[CheckIn]:
+    def unreported(self, event_id: str, limit: int = MAX_CHECKINS) -> list[Report]:
+        """Check-ins the box office has not been told of yet, oldest arrival first.
+
+        First every settled scan never reported; then every scan reported as a plain check-in
+        that has since become an admitted conflict (an earlier offline scan of its ticket
+        arrived later). The box office keeps the first record of a scan id and ignores a
+        re-post, so such a conflict goes as its own record: :func:`conflict_checkin_id`.
+        """
         s = db.scans
         with self.store.engine.connect() as conn:
-            rows = conn.execute(
+            fresh = conn.execute(
                 select(s)
                 .where(
                     s.c.event_id == event_id,
@@ -85,24 +132,29 @@ class FeedPuller:
                 .order_by(s.c.received_at, s.c.scan_id)
                 .limit(limit)
             ).fetchall()
-        return [
-            CheckIn(
-                scan_id=row.scan_id,
-                ticket_id=row.ticket_id,
-                version=max(1, row.ticket_version or 1),
-                gate=row.gate,
-                direction=row.direction,
-                scanned_at=row.at,
-                device_id=row.device_id,
-                verdict=row.verdict,
-                conflict=row.outcome == CONFLICT,
-            )
-            for row in rows
-        ]
+            late = conn.execute(
+                select(s)
+                .where(
+                    s.c.event_id == event_id,
+                    s.c.outcome == CONFLICT,
+                    s.c.reported_at.is_not(None),
+                    s.c.conflict_reported_at.is_(None),
+                    s.c.ticket_id.is_not(None),
+                )
+                .order_by(s.c.received_at, s.c.scan_id)
+                .limit(max(0, limit - len(fresh)))
+            ).fetchall()
+        return [_report(row, late=False) for row in fresh] + [_report(row, late=True) for row in late]
 
-    def mark_reported(self, scan_ids: list[str], at: float) -> None:
+    def mark_reported(self, reports: list[Report], at: float) -> None:
+        s = db.scans
+        first = [r.scan_id for r in reports if not r.late]
+        conflicts = [r.scan_id for r in reports if r.checkin.conflict]
         with self.store.engine.begin() as conn:
-            conn.execute(update(db.scans).where(db.scans.c.scan_id.in_(scan_ids)).values(reported_at=at))
+            if first:
+                conn.execute(update(s).where(s.c.scan_id.in_(first)).values(reported_at=at))
+            if conflicts:
+                conn.execute(update(s).where(s.c.scan_id.in_(conflicts)).values(conflict_reported_at=at))
 
     # ---------------------------------------------------------------- HTTP side
 
@@ -172,14 +224,14 @@ class FeedPuller:
     async def report_checkins(self, session: aiohttp.ClientSession, event_id: str) -> int:
         sent = 0
         while True:
-            checkins = await asyncio.to_thread(self.unreported, event_id)
-            if not checkins:
+            reports = await asyncio.to_thread(self.unreported, event_id)
+            if not reports:
                 return sent
-            body = {"checkins": [c.to_json() for c in checkins]}
+            body = {"checkins": [r.checkin.to_json() for r in reports]}
             url = self.settings.url.rstrip("/") + "/api/feed/checkins"
             async with session.post(url, json=body) as resp:
                 if resp.status != 200:
                     raise FeedError(f"POST check-ins: {resp.status} {(await resp.text())[:200]}")
                 await resp.read()
-            await asyncio.to_thread(self.mark_reported, [c.scan_id for c in checkins], time.time())
-            sent += len(checkins)
+            await asyncio.to_thread(self.mark_reported, reports, time.time())
+            sent += len(reports)
