@@ -110,6 +110,7 @@ class Agent:
 
     def _refresh_status(self) -> None:
         self.status.backlog = self.store.backlog()
+        self.status.quarantined = self.store.quarantined_count()
         self.status.counts = self.store.counts()
         self.status.holding = self.pipeline.hold is not None
         self.status.inputs = {loop.name: loop.connected for loop in self.inputs}
@@ -224,7 +225,10 @@ class Agent:
                 log.exception("store does not answer: starving the watchdog")
                 return
             counts = self.status.counts
-            notify(f"WATCHDOG=1\nSTATUS=admitted {counts.get('admitted', 0)}, backlog {self.status.backlog}")
+            notify(
+                f"WATCHDOG=1\nSTATUS=admitted {counts.get('admitted', 0)}, backlog {self.status.backlog}"
+                f", quarantined {self.status.quarantined}"
+            )
             await asyncio.sleep(interval)
 
     async def _shutdown(self) -> None:

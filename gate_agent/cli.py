@@ -120,11 +120,22 @@ def cmd_status(args: argparse.Namespace) -> int:
                              "tickets": info.tickets, "loaded_at": info.loaded_at},
                 "keys": len(store.keyring()),
                 "backlog": store.backlog(),
+                "quarantined": [q.to_json() for q in store.quarantined(limit=args.recent)],
+                "quarantined_count": store.quarantined_count(),
                 "counts": store.counts(),
                 "recent": [entry.to_json() for entry in store.scans(limit=args.recent)],
                 "integrity": store.integrity_check(),
             }
         )  # fmt: skip
+    return 0
+
+
+def cmd_release_quarantined(args: argparse.Namespace) -> int:
+    """Put scans the server refused back in the upload queue, once the cause is fixed there."""
+    config = _config(args)
+    with _store(config) as store:
+        released = store.release_quarantined(args.scan_ids or None)
+        _print({"released": released, "quarantined": store.quarantined_count(), "backlog": store.backlog()})
     return 0
 
 
@@ -190,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(status)
     status.add_argument("--recent", type=int, default=10)
     status.set_defaults(func=cmd_status)
+
+    release = sub.add_parser(
+        "release-quarantined", help="put quarantined scans (all, or the given ids) back in the upload queue"
+    )
+    release.add_argument("scan_ids", nargs="*", metavar="SCAN_ID")
+    with_config(release)
+    release.set_defaults(func=cmd_release_quarantined)
 
     imp = sub.add_parser("import-snapshot", help="load a snapshot file (JSON Lines) into the store")
     imp.add_argument("file")

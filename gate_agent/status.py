@@ -1,8 +1,9 @@
 """The running agent's small mutable status: what the staff display shows besides verdicts.
 
-The sync client (``gate_agent.sync``) updates ``online``, ``last_sync`` and ``sync_error``; the
-agent updates the rest. Plain attributes, read and written on the agent's event loop (the sync
-client runs there too); call :meth:`changed` after an update to push it to the display at once.
+The sync client (``gate_agent.sync``) updates ``online``, ``last_sync``, ``sync_error`` and, when
+it parks a scan the server refused, ``quarantined``; the agent updates the rest. Plain
+attributes, read and written on the agent's event loop (the sync client runs there too); call
+:meth:`changed` after an update to push it to the display at once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class AgentStatus:
     last_sync: float | None = None
     sync_error: str | None = None
     backlog: int = 0
+    quarantined: int = 0
+    """Scans the sync server refused for good, parked in the journal for a person to look at."""
     counts: dict[str, int] = field(default_factory=dict)
     inputs: dict[str, bool] = field(default_factory=dict)
     last: dict[str, Any] | None = None
@@ -44,6 +47,7 @@ class AgentStatus:
             "last_sync": self.last_sync,
             "sync_error": self.sync_error,
             "backlog": self.backlog,
+            "quarantined": self.quarantined,
             "counts": self.counts,
             "inputs": self.inputs,
             "holding": self.holding,

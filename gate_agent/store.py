@@ -34,7 +34,7 @@ from gate_agent.rules import Usage
 from ticket_format import Keyring
 from wire.snapshot import SnapshotHeader, TicketRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TICKET_COLUMNS = (
     "ticket_id", "version", "event_id", "session_id", "zone", "seat", "ticket_type",
     "status", "real_name", "id_digest", "name_digest", "used_at", "used_gate",
@@ -66,6 +66,19 @@ class JournalEntry:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedScan:
+    """A journalled scan the server refused for good: parked, not lost (see ``quarantine``)."""
+
+    entry: JournalEntry
+    quarantined_at: float
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.entry.to_json()
+        return data | {"quarantined_at": self.quarantined_at, "quarantine_reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,29 +159,39 @@ class GateStore:
         if version == SCHEMA_VERSION:
             return
         with self.transaction():
-            self.db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
-            self._create_tickets("tickets")
-            self.db.table("usage").create(
-                {"ticket_id": str, "entries": int, "inside": int, "first_at": float, "first_gate": str,
-                 "last_at": float, "last_gate": str},
-                pk="ticket_id", if_not_exists=True,
-            )  # fmt: skip
-            self.conn.execute(
-                """CREATE TABLE IF NOT EXISTS scans (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    scan_id TEXT NOT NULL UNIQUE, at REAL NOT NULL, ticket_id TEXT,
-                    ticket_version INTEGER, verdict TEXT NOT NULL, reason TEXT NOT NULL,
-                    admit INTEGER, gate TEXT NOT NULL, device TEXT NOT NULL, direction TEXT NOT NULL,
-                    source TEXT NOT NULL, details TEXT, acked INTEGER NOT NULL DEFAULT 0, acked_at REAL)"""
-            )
-            self.conn.execute("CREATE INDEX IF NOT EXISTS scans_pending ON scans (seq) WHERE acked = 0")
-            self.conn.execute("CREATE INDEX IF NOT EXISTS scans_ticket ON scans (ticket_id)")
-            self.db.table("remote_scans").create(
-                {"scan_id": str, "ticket_id": str, "gate": str, "at": float, "direction": str,
-                 "verdict": str},
-                pk="scan_id", if_not_exists=True,
-            )  # fmt: skip
+            if version < 1:
+                self._create_schema_1()
+            if version < 2:
+                # quarantine: a scan the server refused for good waits here for a person, never
+                # blocking the uploads behind it and never deleted
+                self.conn.execute("ALTER TABLE scans ADD COLUMN quarantined_at REAL")
+                self.conn.execute("ALTER TABLE scans ADD COLUMN quarantine_reason TEXT")
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _create_schema_1(self) -> None:
+        """The tables of schema version 1 (the first release)."""
+        self.db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        self._create_tickets("tickets")
+        self.db.table("usage").create(
+            {"ticket_id": str, "entries": int, "inside": int, "first_at": float, "first_gate": str,
+             "last_at": float, "last_gate": str},
+            pk="ticket_id", if_not_exists=True,
+        )  # fmt: skip
+        self.conn.execute(
+            """CREATE TABLE IF NOT EXISTS scans (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                scan_id TEXT NOT NULL UNIQUE, at REAL NOT NULL, ticket_id TEXT,
+                ticket_version INTEGER, verdict TEXT NOT NULL, reason TEXT NOT NULL,
+                admit INTEGER, gate TEXT NOT NULL, device TEXT NOT NULL, direction TEXT NOT NULL,
+                source TEXT NOT NULL, details TEXT, acked INTEGER NOT NULL DEFAULT 0, acked_at REAL)"""
+        )
+        self.conn.execute("CREATE INDEX IF NOT EXISTS scans_pending ON scans (seq) WHERE acked = 0")
+        self.conn.execute("CREATE INDEX IF NOT EXISTS scans_ticket ON scans (ticket_id)")
+        self.db.table("remote_scans").create(
+            {"scan_id": str, "ticket_id": str, "gate": str, "at": float, "direction": str,
+             "verdict": str},
+            pk="scan_id", if_not_exists=True,
+        )  # fmt: skip
 
     def _create_tickets(self, name: str) -> None:
         self.db.table(name).create(
@@ -478,7 +501,7 @@ class GateStore:
             rows = self.conn.execute(
                 """SELECT scan_id, seq, at, verdict, reason, admit, gate, device, direction, source,
                           ticket_id, ticket_version, details, acked
-                   FROM scans WHERE acked = 0 ORDER BY seq LIMIT ?""",
+                   FROM scans WHERE acked = 0 AND quarantined_at IS NULL ORDER BY seq LIMIT ?""",
                 (limit,),
             ).fetchall()
         return [self._entry(row) for row in rows]
@@ -522,9 +545,68 @@ class GateStore:
         return changed
 
     def backlog(self) -> int:
-        """How many scans wait for the server's acknowledgement."""
+        """How many scans wait for the server's acknowledgement (quarantined ones not counted)."""
         with self.lock:
-            return int(self.conn.execute("SELECT count(*) FROM scans WHERE acked = 0").fetchone()[0])
+            return int(
+                self.conn.execute(
+                    "SELECT count(*) FROM scans WHERE acked = 0 AND quarantined_at IS NULL"
+                ).fetchone()[0]
+            )
+
+    # ------------------------------------------------------------ quarantine
+
+    def quarantine(self, scan_id: str, reason: str) -> bool:
+        """Park an unacknowledged scan that the server refused for good, with the server's reason.
+
+        It leaves the upload queue (so it no longer blocks the scans behind it) but stays in the
+        journal with everything it had: never deleted, never pruned, shown by ``status``, and
+        put back in the queue by :meth:`release_quarantined` once the cause is fixed.
+        Returns False if the scan is unknown, already acknowledged or already quarantined.
+        """
+        with self.transaction() as conn:
+            return bool(
+                conn.execute(
+                    """UPDATE scans SET quarantined_at = ?, quarantine_reason = ?
+                       WHERE scan_id = ? AND acked = 0 AND quarantined_at IS NULL""",
+                    (time.time(), reason[:1000], scan_id),
+                ).rowcount
+            )
+
+    def quarantined_count(self) -> int:
+        with self.lock:
+            return int(
+                self.conn.execute("SELECT count(*) FROM scans WHERE quarantined_at IS NOT NULL").fetchone()[0]
+            )
+
+    def quarantined(self, limit: int = 100) -> list[QuarantinedScan]:
+        """Quarantined scans, oldest first, with when and why."""
+        with self.lock:
+            rows = self.conn.execute(
+                """SELECT scan_id, seq, at, verdict, reason, admit, gate, device, direction, source,
+                          ticket_id, ticket_version, details, acked, quarantined_at, quarantine_reason
+                   FROM scans WHERE quarantined_at IS NOT NULL ORDER BY seq LIMIT ?""",
+                (limit,),
+            ).fetchall()
+        return [QuarantinedScan(self._entry(row[:14]), row[14], row[15] or "") for row in rows]
+
+    def release_quarantined(self, scan_ids: Iterable[str] | None = None) -> int:
+        """Put quarantined scans (all, or the given ones) back in the upload queue."""
+        with self.transaction() as conn:
+            if scan_ids is None:
+                return int(
+                    conn.execute(
+                        "UPDATE scans SET quarantined_at = NULL, quarantine_reason = NULL"
+                        " WHERE quarantined_at IS NOT NULL"
+                    ).rowcount
+                )
+            changed = 0
+            for scan_id in scan_ids:
+                changed += conn.execute(
+                    "UPDATE scans SET quarantined_at = NULL, quarantine_reason = NULL"
+                    " WHERE scan_id = ? AND quarantined_at IS NOT NULL",
+                    (scan_id,),
+                ).rowcount
+            return changed
 
     def prune_acknowledged(self, older_than: float) -> int:
         """Delete acknowledged scans older than a Unix time (only ever acknowledged ones)."""

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -229,6 +229,13 @@ async def scans(request: web.Request) -> web.Response:
     batch = ScanBatch.parse(await read_json(request))
     store, state = request.app[STORE], request.app[STATE]
     ack, new = await run_db(request, store.ingest, device, batch)
+    if batch.rejected:
+        ack = replace(ack, rejected=batch.rejected)
+        state.count("scans_rejected", len(batch.rejected))
+        for rejection in batch.rejected:
+            log.warning(
+                "device %s: scan %s rejected: %s", device.device_id, rejection.scan_id, rejection.error
+            )
     await run_db(
         request,
         store.touch,

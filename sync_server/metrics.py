@@ -83,6 +83,7 @@ def render_metrics(stats: Sequence[Mapping[str, Any]], counters: Mapping[str, fl
         "scan_batches",
         "scans_received",
         "scans_new",
+        "scans_rejected",
         "push_messages",
         "snapshots",
         "enrol_refused",

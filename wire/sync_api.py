@@ -12,7 +12,9 @@ Endpoints (all JSON unless noted; every request after enrolment carries
   resumes an interrupted download: the tickets after that id (ids ascend), with a fresh header.
 - ``GET /api/deltas?after=CURSOR[&limit=N]`` -> :class:`DeltaPage` (full ticket states changed
   after the cursor, oldest first).
-- ``POST /api/scans`` :class:`ScanBatch` -> :class:`ScanAck` (idempotent by ``scan_id``).
+- ``POST /api/scans`` :class:`ScanBatch` -> :class:`ScanAck` (idempotent by ``scan_id``). With
+  ``partial: true`` the valid scans are stored and the invalid ones named in ``rejected``
+  (200) instead of the whole batch being refused (400).
 - ``GET /api/push`` WebSocket: the server sends :class:`DeltaPage` messages (``type: delta``)
   as tickets change (revocations, other gates' entries); the device may send ``status``.
 """
@@ -68,6 +70,8 @@ def _text(data: Mapping[str, Any], name: str, *, required: bool = True, limit: i
         return None
     if not isinstance(value, str) or not value or len(value) > limit:
         raise WireError(f"{name!r} must be non-empty text of at most {limit} characters")
+    if "\x00" in value:
+        raise WireError(f"{name!r} must not contain NUL characters")
     return value
 
 
@@ -172,8 +176,11 @@ class Scan:
         if not isinstance(details, dict):
             raise WireError("'details' must be an object")
         reason = obj.get("reason") or ""
-        if not isinstance(reason, str):
-            raise WireError("'reason' must be text")
+        if not isinstance(reason, str) or "\x00" in reason:
+            raise WireError("'reason' must be text without NUL characters")
+        source = str(obj.get("source") or "")
+        if "\x00" in source:
+            raise WireError("'source' must not contain NUL characters")
         return cls(
             scan_id=str(_text(obj, "scan_id", limit=64)),
             at=_number(obj, "at"),
@@ -183,7 +190,7 @@ class Scan:
             direction=direction,
             admit=admit,
             reason=reason[:500],
-            source=str(obj.get("source") or "")[:100],
+            source=source[:100],
             ticket_id=_text(obj, "ticket_id", required=False),
             ticket_version=version,
             details=details,
@@ -191,21 +198,60 @@ class Scan:
 
 
 @dataclass(frozen=True, slots=True)
+class Rejection:
+    """A scan of a batch the server refused for good (it breaks this contract), with the reason.
+
+    ``index`` is its position in the batch; ``scan_id`` is given when it could be read.
+    """
+
+    index: int
+    scan_id: str | None
+    error: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "scan_id": self.scan_id, "error": self.error}
+
+    @classmethod
+    def parse(cls, data: object) -> Rejection:
+        obj = _obj(data, "rejection")
+        index = obj.get("index")
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise WireError("'index' must be a non-negative integer")
+        scan_id = obj.get("scan_id")
+        if scan_id is not None and not isinstance(scan_id, str):
+            raise WireError("'scan_id' must be text or null")
+        error = obj.get("error")
+        return cls(index, scan_id, str(error) if error else "rejected")
+
+
+@dataclass(frozen=True, slots=True)
 class ScanBatch:
-    """An upload: scans oldest first, plus the device's state for ``sync-server devices``."""
+    """An upload: scans oldest first, plus the device's state for ``sync-server devices``.
+
+    ``partial`` (added later, optional): the device asks the server to store the valid scans of
+    the batch and name the invalid ones in :attr:`ScanAck.rejected`, instead of refusing the
+    whole batch with 400. A server without it ignores the field and refuses the whole batch;
+    a device without it never sends it and gets the 400 as before. When parsing a partial
+    batch the invalid scans land in :attr:`rejected` rather than raising.
+    """
 
     scans: tuple[Scan, ...]
     cursor: str | None = None
     backlog: int | None = None
     software_version: str | None = None
+    partial: bool = False
+    rejected: tuple[Rejection, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "scans": [s.to_json() for s in self.scans],
             "cursor": self.cursor,
             "backlog": self.backlog,
             "software_version": self.software_version,
         }
+        if self.partial:
+            data["partial"] = True
+        return data
 
     @classmethod
     def parse(cls, data: object) -> ScanBatch:
@@ -215,12 +261,18 @@ class ScanBatch:
             raise WireError("'scans' must be a list")
         if len(scans) > MAX_BATCH:
             raise BatchTooLarge(f"at most {MAX_BATCH} scans per batch, got {len(scans)}")
+        partial = obj.get("partial", False)
+        if not isinstance(partial, bool):
+            raise WireError("'partial' must be true or false")
         parsed = []
+        rejected = []
         for index, scan in enumerate(scans):
             try:
                 parsed.append(Scan.parse(scan))
             except WireError as exc:
-                raise WireError(f"scans[{index}]: {exc}") from None
+                if not partial:
+                    raise WireError(f"scans[{index}]: {exc}") from None
+                rejected.append(Rejection(index, _scan_id_of(scan), f"scans[{index}]: {exc}"))
         backlog = obj.get("backlog")
         if backlog is not None and (isinstance(backlog, bool) or not isinstance(backlog, int)):
             raise WireError("'backlog' must be an integer")
@@ -230,7 +282,15 @@ class ScanBatch:
             None if cursor is None else str(cursor),
             backlog,
             _text(obj, "software_version", required=False),
+            partial,
+            tuple(rejected),
         )
+
+
+def _scan_id_of(scan: object) -> str | None:
+    """The id of a scan that failed validation, if it has a readable one (to name it back)."""
+    value = scan.get("scan_id") if isinstance(scan, Mapping) else None
+    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
 
 
 class BatchTooLarge(WireError):
@@ -239,13 +299,22 @@ class BatchTooLarge(WireError):
 
 @dataclass(frozen=True, slots=True)
 class ScanAck:
-    """The scan ids the server now holds durably (new and already known alike)."""
+    """The scan ids the server now holds durably (new and already known alike).
+
+    ``rejected`` (only ever non-empty for a ``partial`` batch): the scans refused for good;
+    the device must not send them again as they are (it parks them, see ``gate_agent``).
+    """
 
     acknowledged: tuple[str, ...]
     duplicates: int = 0
+    rejected: tuple[Rejection, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"acknowledged": list(self.acknowledged), "duplicates": self.duplicates}
+        return {
+            "acknowledged": list(self.acknowledged),
+            "duplicates": self.duplicates,
+            "rejected": [r.to_json() for r in self.rejected],
+        }
 
     @classmethod
     def parse(cls, data: object) -> ScanAck:
@@ -253,7 +322,10 @@ class ScanAck:
         ids = obj.get("acknowledged")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise WireError("'acknowledged' must be a list of scan ids")
-        return cls(tuple(ids), int(obj.get("duplicates") or 0))
+        rejected = obj.get("rejected") or []
+        if not isinstance(rejected, list):
+            raise WireError("'rejected' must be a list")
+        return cls(tuple(ids), int(obj.get("duplicates") or 0), tuple(Rejection.parse(r) for r in rejected))
 
 
 @dataclass(frozen=True, slots=True)

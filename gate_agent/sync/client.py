@@ -9,7 +9,9 @@ Two independent loops on the agent's event loop:
   recovers by itself.
 - **up**: the journal's unacknowledged scans, oldest first, in batches; a scan is marked
   acknowledged only when the server lists its id in the answer, so a dropped or stalled
-  upload is simply sent again (the server ignores scans it already holds).
+  upload is simply sent again (the server ignores scans it already holds). A scan the server
+  refuses for good is quarantined in the journal (kept, logged, counted on the status) so it
+  never blocks the scans behind it.
 
 The gate never waits for either loop to decide a scan.
 """
@@ -98,6 +100,10 @@ class SyncClient:
         self._session: aiohttp.ClientSession | None = None
         self.refused: str | None = None
         self.pushes = 0
+        self.quarantined = 0
+        """Scans this client quarantined since it started (the store keeps the full list)."""
+        self.partial_uploads = True
+        """Ask the server for per-scan results; False behaves like a client from before that."""
 
     # ------------------------------------------------------------ plumbing
 
@@ -377,26 +383,104 @@ class SyncClient:
                 backoff = min(backoff * 2, 10.0)
 
     async def upload_once(self) -> int:
-        """Upload one batch of unacknowledged scans; returns how many the server acknowledged."""
+        """Upload one batch of unacknowledged scans; returns how many left the upload queue.
+
+        A scan leaves the queue when the server acknowledges it, or when the server refuses it
+        for good (it breaks the wire contract): then it is quarantined in the journal with the
+        server's message, so one bad entry never blocks the scans behind it. The batch asks
+        for per-scan results (``partial``); a server that answers a permanent 4xx for the
+        whole batch instead (an older server, or a body too large) gets the batch in halves
+        until the refused scans stand alone. Transient failures (network, 5xx, 408, 429)
+        raise, and the up loop retries the same scans later.
+        """
         pending = await asyncio.to_thread(self.store.pending_scans, self.settings.batch_size)
         if not pending:
             return 0
+        cursor = await asyncio.to_thread(self.store.cursor)
+        # what will still wait once this batch is acknowledged (shown to venue IT)
+        backlog = max(0, await asyncio.to_thread(self.store.backlog) - len(pending))
+        return await self._upload(pending, cursor, backlog)
+
+    async def _upload(self, entries: list[Any], cursor: str | None, backlog: int) -> int:
         batch = {
-            "scans": [entry.to_json() for entry in pending],
-            "cursor": await asyncio.to_thread(self.store.cursor),
-            # what will still wait once this batch is acknowledged (shown to venue IT)
-            "backlog": max(0, await asyncio.to_thread(self.store.backlog) - len(pending)),
+            "scans": [entry.to_json() for entry in entries],
+            "cursor": cursor,
+            "backlog": backlog,
             "software_version": SOFTWARE_VERSION,
+            "partial": self.partial_uploads,
         }
-        ScanBatch.parse(batch)  # never send what the server would refuse as a whole
+        # never send what the server would refuse as a whole (the scans are the server's to judge)
+        ScanBatch.parse({**batch, "scans": []})
         session = self._session_for()
-        async with session.post(f"{self.settings.url}/api/scans", json=batch) as resp:
-            await self._check(resp)
-            ack = ScanAck.parse(await resp.json())
-        sent = {entry.scan_id for entry in pending}
+        try:
+            async with session.post(f"{self.settings.url}/api/scans", json=batch) as resp:
+                if _refuses_for_good(resp.status):
+                    raise UploadRefused(resp.status, await _error_message(resp))
+                await self._check(resp)
+                ack = ScanAck.parse(await resp.json())
+        except UploadRefused as refused:
+            if len(entries) == 1:
+                await self._quarantine(entries[0], f"{refused.status}: {refused.message}")
+                return 1
+            middle = len(entries) // 2
+            log.info("upload of %d scans refused (%s): retrying in halves", len(entries), refused)
+            first = await self._upload(entries[:middle], cursor, backlog)
+            return first + await self._upload(entries[middle:], cursor, backlog)
+        sent = {entry.scan_id for entry in entries}
         acked = [scan_id for scan_id in ack.acknowledged if scan_id in sent]
         await asyncio.to_thread(self.store.mark_acknowledged, acked)
-        return len(acked)
+        parked = 0
+        for rejection in ack.rejected:
+            if not 0 <= rejection.index < len(entries):
+                continue
+            entry = entries[rejection.index]
+            if rejection.scan_id is not None and rejection.scan_id != entry.scan_id:
+                continue  # the server names another scan: trust neither, send it again later
+            parked += await self._quarantine(entry, rejection.error)
+        return len(acked) + parked
+
+    async def _quarantine(self, entry: Any, message: str) -> int:
+        """Park one scan the server refused for good; logged, counted on the status."""
+        parked = await asyncio.to_thread(self.store.quarantine, entry.scan_id, message)
+        log.warning(
+            "scan %s quarantined: the sync server refused it: %s",
+            entry.scan_id,
+            message,
+            extra={"event": "scan_quarantined", "scan_id": entry.scan_id, "server_error": message},
+        )
+        self.quarantined += 1
+        if self.status is not None:
+            self.status.quarantined = await asyncio.to_thread(self.store.quarantined_count)
+            self.status.changed()
+        return int(parked)
+
+
+class UploadRefused(Exception):
+    """The server refused an upload for good (a 4xx about the request, not the link or device)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status} {message}")
+        self.status = status
+        self.message = message
+
+
+TRANSIENT_4XX = frozenset({401, 403, 404, 405, 408, 429})
+"""4xx answers that say nothing about the scans: the device (401/403, handled as refused), the
+address or a proxy in the way (404/405: bisecting would quarantine every scan), or the server's
+load (408/429). Every other 4xx refuses what was sent."""
+
+
+def _refuses_for_good(status: int) -> bool:
+    return 400 <= status < 500 and status not in TRANSIENT_4XX
+
+
+async def _error_message(resp: aiohttp.ClientResponse) -> str:
+    try:
+        data = await resp.json(content_type=None)
+        message = data.get("error") if isinstance(data, dict) else None
+    except ValueError:
+        message = None
+    return str(message or resp.reason or "refused")[:500]
 
 
 def _drain_and_fail(handoff: queue.Queue[Any], exc: BaseException) -> None:

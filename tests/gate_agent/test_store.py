@@ -118,3 +118,48 @@ def test_delta_with_used_at_refuses_with_that_gate(
     )
     result = ScanPipeline(store, gate).scan(token)
     assert result.verdict == "already_used" and result.decision.details["used_gate"] == "south"
+
+
+def test_quarantined_scans_leave_the_upload_queue_but_never_the_journal(
+    tmp_path: Path, tickets: Tickets, gate: GateConfig
+) -> None:
+    path = tmp_path / "gate.sqlite"
+    with GateStore.open(path) as store:
+        pipe = ScanPipeline(store, gate, monotonic=iter(range(0, 10**6, 100)).__next__)
+        tickets.load_into(store)
+        ids = [pipe.scan(f"garbage {i}").scan_id for i in range(4)]
+        assert store.quarantine(ids[1], "400: 'gate' must be non-empty text of at most 200 characters")
+        assert not store.quarantine(ids[1], "again")  # already parked
+        assert not store.quarantine("unknown", "no such scan")
+        assert [p.scan_id for p in store.pending_scans()] == [ids[0], ids[2], ids[3]]
+        assert store.backlog() == 3 and store.quarantined_count() == 1
+        store.mark_acknowledged([ids[0], ids[2], ids[3]])
+        assert not store.quarantine(ids[0], "acknowledged scans are the server's")
+        assert store.prune_acknowledged(older_than=1e12) == 3  # the quarantined one is kept
+
+    with GateStore.open(path) as store:  # durable across a restart
+        (parked,) = store.quarantined()
+        assert parked.entry.scan_id == ids[1] and not parked.entry.acked
+        assert parked.reason.startswith("400: 'gate'") and parked.quarantined_at > 0
+        assert parked.to_json()["quarantine_reason"] == parked.reason
+        assert store.pending_scans() == [] and store.backlog() == 0
+        assert store.release_quarantined([ids[1]]) == 1
+        assert [p.scan_id for p in store.pending_scans()] == [ids[1]]
+        assert store.quarantined_count() == 0
+
+
+def test_a_store_of_the_first_schema_gains_the_quarantine_columns(
+    tmp_path: Path, tickets: Tickets, gate: GateConfig
+) -> None:
+    path = tmp_path / "gate.sqlite"
+    with GateStore.open(path) as store:
+        tickets.load_into(store)
+        scan_id = ScanPipeline(store, gate).scan("garbage").scan_id
+        # turn the file back into what the first release wrote
+        store.conn.execute("ALTER TABLE scans DROP COLUMN quarantined_at")
+        store.conn.execute("ALTER TABLE scans DROP COLUMN quarantine_reason")
+        store.conn.execute("PRAGMA user_version=1")
+    with GateStore.open(path) as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert [p.scan_id for p in store.pending_scans()] == [scan_id]
+        assert store.quarantine(scan_id, "refused") and store.backlog() == 0
