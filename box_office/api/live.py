@@ -2,92 +2,55 @@
 
 Each subscriber first gets a ``snapshot`` event (every seat's status and GA stock), then a
 ``seats`` event whenever seats change and a ``ga`` event when GA stock changes. Changes are
-found by polling the inventory rows changed since the last look (every 250 ms by default), so
-it works whichever worker process made the change; held seats whose hold runs out are pushed
-as available at that moment, though no row changed.
+found by polling the inventory rows changed since the last look (every ``live_interval``,
+250 ms by default), so it works whichever worker process made the change; held seats whose
+hold runs out are pushed as available at that moment, though no row changed.
+
+The polling is done once per session per process by a shared hub
+(:mod:`box_office.api.live_hub`), started lazily by the first subscriber, not per subscriber.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State as StarletteState
 
 from box_office.api.deps import Id, State
-from box_office.core.seating import effective_status
+from box_office.api.live_hub import LiveHubs
 from box_office.services import catalog
 from box_office.services.context import Context
-from box_office.store.models import SessionSeat
 
 router = APIRouter(prefix="/api", tags=["catalog"])
-_OVERLAP = 5.0  # re-read rows changed this long before the last look: commits land late
+_DISCONNECT_CHECK = 1.0  # seconds without an event after which a quiet stream checks its client
 
 
-def _changed(ctx: Context, session_id: int, since: float) -> list[tuple[str, str, float | None]]:
-    with ctx.db.read() as db:
-        rows = db.execute(
-            select(SessionSeat.label, SessionSeat.status, SessionSeat.hold_expires_at).where(
-                SessionSeat.session_id == session_id, SessionSeat.changed_at >= since
-            )
-        ).all()
-    return [(r[0], r[1], r[2]) for r in rows]
+def hubs_of(app_state: StarletteState, ctx: Context) -> LiveHubs:
+    """The app's hubs, made on first use (from the event loop, so no two are ever made)."""
+    hubs: LiveHubs | None = getattr(app_state, "live_hubs", None)
+    if hubs is None:
+        hubs = LiveHubs(ctx)
+        app_state.live_hubs = hubs
+    return hubs
 
 
-def _held_until(ctx: Context, session_id: int) -> dict[str, float]:
-    """When each seat held right now runs out, so that a hold made before this subscriber
-    connected is still pushed as available the moment it expires (with no sweeper run)."""
-    with ctx.db.read() as db:
-        rows = db.execute(
-            select(SessionSeat.label, SessionSeat.hold_expires_at).where(
-                SessionSeat.session_id == session_id,
-                SessionSeat.status == "held",
-                SessionSeat.hold_expires_at.is_not(None),
-            )
-        ).all()
-    return {r[0]: float(r[1]) for r in rows if r[1] is not None}
-
-
-def _event(name: str, data: Any) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
-async def stream(ctx: Context, session_id: int, request: Request) -> AsyncIterator[str]:
-    started = ctx.now()
-    snapshot = await run_in_threadpool(catalog.seat_map, ctx, session_id)
-    known = {s["label"]: s["status"] for s in snapshot["seats"]}
-    expiry: dict[str, float] = await run_in_threadpool(_held_until, ctx, session_id)
-    ga = snapshot["ga"]
-    yield _event("snapshot", {"seats": known, "ga": ga})
-    last = started
-    while not await request.is_disconnected():
-        await asyncio.sleep(ctx.settings.live_interval)
-        now = ctx.now()
-        rows = await run_in_threadpool(_changed, ctx, session_id, last - _OVERLAP)
-        last = now
-        diff: dict[str, str] = {}
-        for label, raw, expires in rows:
-            current = effective_status(raw, expires, now)
-            if current == "held" and expires is not None:
-                expiry[label] = expires
-            if known.get(label) != current and raw != "removed":
-                diff[label] = known[label] = current
-        for label, expires in list(expiry.items()):
-            if expires < now:
-                del expiry[label]
-                if known.get(label) == "held":
-                    diff[label] = known[label] = "available"
-        if diff:
-            yield _event("seats", diff)
-        fresh = (await run_in_threadpool(catalog.seat_map_ga, ctx, session_id)) if ga else ga
-        if fresh != ga:
-            ga = fresh
-            yield _event("ga", ga)
+async def stream(hubs: LiveHubs, session_id: int, request: Request) -> AsyncIterator[str]:
+    async with hubs.subscribe(session_id) as subscription:
+        yield subscription.snapshot()
+        while True:
+            try:
+                event = await asyncio.wait_for(subscription.next_event(), _DISCONNECT_CHECK)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                continue
+            if event is None:
+                return
+            yield event
 
 
 @router.get(
@@ -96,11 +59,18 @@ async def stream(ctx: Context, session_id: int, request: Request) -> AsyncIterat
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-def live(session_id: Id, request: Request, app: State) -> StreamingResponse:
-    with app.ctx.db.read() as db:
-        catalog.load_session(db, session_id)
+async def live(session_id: Id, request: Request, app: State) -> StreamingResponse:
+    hubs = hubs_of(request.app.state, app.ctx)
+    if hubs.get(session_id) is None:  # a running hub already proved the session exists
+        await run_in_threadpool(_check_session, app.ctx, session_id)
     return StreamingResponse(
-        stream(app.ctx, session_id, request),
+        stream(hubs, session_id, request),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _check_session(ctx: Context, session_id: int) -> None:
+    """404 for an unknown session before the stream starts."""
+    with ctx.db.read() as db:
+        catalog.load_session(db, session_id)
