@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -31,9 +32,11 @@ from box_office.payments.sandbox import SandboxProvider
 from box_office.services import inventory, issuing, orders
 from box_office.services.context import Context
 from box_office.services.errors import ServiceError
+from box_office.services.order_watch import OrderWatch
 from box_office.web import routes as seatmap_page
 
 log = logging.getLogger(__name__)
+DATABASE_THREADS = 48
 
 DESCRIPTION = """Encore box office: venues and seat maps, events and sessions, inventory with expiring
 holds, orders and payment, ticket issuing and the venue feed (DESIGN.md, contract 5).
@@ -80,15 +83,16 @@ def create_app(
             else FileMailer(settings.state_dir / "mail")
         ),
         sms=sms or LogSms(settings.state_dir / "sms.log"),
+        order_watch=OrderWatch(partial(orders.order_statuses, ctx)),
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Sync routes run in anyio's thread pool (40 threads by default). Starting a payment
-        # waits on the provider over HTTP, and the sandbox provider is served by this same
-        # pool: with 40 threads an on-sale spike starves it. Database connections, not
-        # threads, are the real limit, and they queue in the SQLAlchemy pool.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = 200
+        # Sync routes run in anyio's thread pool. Calls that wait on the payment provider have
+        # threads of their own (AppState.with_provider), so these threads only ever wait on the
+        # database: a few more than the connection pool keeps it busy without the GIL
+        # thrashing between hundreds of threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = DATABASE_THREADS
         tasks = []
         if background:
             tasks = [
@@ -102,6 +106,7 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
+            state.provider_threads.shutdown(wait=False, cancel_futures=True)
             ctx.db.dispose()
 
     app = FastAPI(title="Encore box office", version="1.0", description=DESCRIPTION, lifespan=lifespan)

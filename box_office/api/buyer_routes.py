@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from box_office.api import schemas
 from box_office.api.deps import BuyerId, Id, State, TicketId
 from box_office.services import catalog, inventory, issuing, orders
 from box_office.services.errors import Conflict
+from box_office.services.order_watch import UNSETTLED
 from ticket_format.qr import qr_png
 
 router = APIRouter(prefix="/api", tags=["buyers"])
@@ -107,27 +109,50 @@ def list_orders(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
     return orders.list_orders(app.ctx, buyer)
 
 
-@router.get("/orders/{order_id}", summary="One order")
-def get_order(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return orders.get_order(app.ctx, buyer, order_id)
+@router.get("/orders/{order_id}", summary="One order; with wait=S, held until it settles (at most S s)")
+async def get_order(
+    order_id: Id,
+    buyer: BuyerId,
+    app: State,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=30,
+            description="Seconds to hold the answer while the order is pending_payment or paid: "
+            "it comes back the moment the tickets are issued (or the order expires), instead of polling",
+        ),
+    ] = 0,
+) -> dict[str, Any]:
+    view = await run_in_threadpool(orders.get_order, app.ctx, buyer, order_id)
+    if wait > 0 and view["status"] in UNSETTLED:
+        await app.order_watch.wait(order_id, wait)
+        view = await run_in_threadpool(orders.get_order, app.ctx, buyer, order_id)
+    return view
 
 
 @router.post(
     "/orders/{order_id}/payments", status_code=status.HTTP_201_CREATED, summary="Pay: get a payment URL / QR"
 )
-def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+async def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
     notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
-    return orders.start_payment(app.ctx, app.provider, buyer, order_id, notify_url)
+    return await app.with_provider(orders.start_payment, app.ctx, app.provider, buyer, order_id, notify_url)
 
 
 @router.post("/orders/{order_id}/reconcile", summary="Ask the provider about an open payment")
-def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return orders.reconcile_payment(app.ctx, app.provider, buyer, order_id)
+async def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    view = await app.with_provider(orders.reconcile_payment, app.ctx, app.provider, buyer, order_id)
+    app.order_watch.settled([order_id])
+    return view
 
 
 @router.post("/orders/{order_id}/cancel", summary="Cancel an unpaid order, or refund a paid one before entry")
-def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return orders.cancel_order(app.ctx, app.provider, order_id, account_id=buyer, organiser_id=None)
+async def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    view = await app.with_provider(
+        partial(orders.cancel_order, account_id=buyer, organiser_id=None), app.ctx, app.provider, order_id
+    )
+    app.order_watch.settled([order_id])
+    return view
 
 
 @router.get("/tickets", summary="The buyer's tickets with their status")
@@ -169,4 +194,6 @@ def change_holder(
 async def sandbox_notify(request: Request, app: State) -> dict[str, Any]:
     body = await request.body()
     headers = dict(request.headers)
-    return await run_in_threadpool(orders.handle_notification, app.ctx, app.provider, headers, body)
+    result = await app.with_provider(orders.handle_notification, app.ctx, app.provider, headers, body)
+    app.order_watch.settled([result["order_id"]])
+    return result

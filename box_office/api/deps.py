@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,6 +17,9 @@ from box_office.notify.sms import SmsGateway
 from box_office.payments.provider import PaymentProvider
 from box_office.services import catalog
 from box_office.services.context import Context
+from box_office.services.order_watch import OrderWatch
+
+T = TypeVar("T")
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TicketId = Annotated[str, Path(min_length=1, max_length=36)]
@@ -28,6 +35,16 @@ class AppState:
     provider: PaymentProvider
     mailer: Mailer
     sms: SmsGateway
+    order_watch: OrderWatch
+    # Calls that wait on the payment provider run on their own threads: a slow (or, for the
+    # sandbox, same-process) provider must never use up the threads that serve the database.
+    provider_threads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(32, thread_name_prefix="provider")
+    )
+
+    async def with_provider(self, work: Callable[..., T], *args: object) -> T:
+        """Run a use case that calls the payment provider, on the provider threads."""
+        return await asyncio.get_running_loop().run_in_executor(self.provider_threads, partial(work, *args))
 
 
 def state(request: Request) -> AppState:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, status
@@ -210,8 +211,12 @@ def create_feed_client(
 @router.post(
     "/organiser/orders/{order_id}/refund", summary="Refund an order (tickets revoked, seats back on sale)"
 )
-def refund_order(order_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
-    return orders.cancel_order(app.ctx, app.provider, order_id, account_id=None, organiser_id=organiser)
+async def refund_order(order_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    view = await app.with_provider(
+        partial(orders.cancel_order, account_id=None, organiser_id=organiser), app.ctx, app.provider, order_id
+    )
+    app.order_watch.settled([order_id])
+    return view
 
 
 @router.post("/tickets/{ticket_id}/reissue", summary="Re-issue a ticket with a new version (old QR revoked)")

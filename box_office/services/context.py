@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from box_office.config import Settings
+from box_office.services.catalog_cache import CatalogCache
 from box_office.store.db import Database
 from box_office.vault import Vault
 from ticket_format import SigningKey
@@ -23,6 +24,10 @@ class Context:
     identity_keys: dict[int, bytes] = field(default_factory=dict)
     known_tokens: dict[tuple[str, str], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    catalog: CatalogCache = field(default_factory=CatalogCache)
+
+    def __post_init__(self) -> None:
+        self.catalog.watch(self.db.writer_factory)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:

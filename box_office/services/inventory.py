@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session as Db
+from sqlalchemy.orm.attributes import set_committed_value
 
 from box_office.core.orders import RuleError, check_sale_window
 from box_office.core.seating import BoxRuleError, FreeSeat, best_available, check_boxes
-from box_office.services.catalog import load_session
+from box_office.services.catalog_cache import AreaFacts, SessionFacts
 from box_office.services.context import Context
 from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound
 from box_office.services.seat_rules import check_orphan_rule
@@ -80,43 +81,77 @@ def _hold(
     ctx: Context, db: Db, account_id: int, device_id: str | None, session_id: int, req: HoldRequest
 ) -> dict[str, Any]:
     now = ctx.now()
-    session = load_session(db, session_id)
+    facts = ctx.catalog.session(db, session_id)
     try:
-        check_sale_window(session.sale_starts_at, session.sale_ends_at, now)
+        check_sale_window(facts.sale_starts_at, facts.sale_ends_at, now)
     except RuleError as exc:
         raise Conflict(str(exc), exc.code) from None
     size = len(req.seats) + req.best_quantity + sum(q for _, q in req.ga)
-    if session.limit_per_account is not None and size > session.limit_per_account:
+    if facts.limit_per_account is not None and size > facts.limit_per_account:
         raise Conflict(
-            f"at most {session.limit_per_account} tickets per account for this session", "limit_account"
+            f"at most {facts.limit_per_account} tickets per account for this session", "limit_account"
         )
-    expires = now + session.hold_seconds
-    hold = Hold(
-        session_id=session_id,
-        account_id=account_id,
-        device_id=device_id,
-        status="active",
-        expires_at=expires,
-        extended=False,
-        seat_count=0,
-        created_at=now,
-    )
-    db.add(hold)
-    db.flush()
+    expires = now + facts.hold_seconds
+    hold_id: int = db.execute(
+        insert(Hold)
+        .values(
+            session_id=session_id,
+            account_id=account_id,
+            device_id=device_id,
+            status="active",
+            expires_at=expires,
+            extended=False,
+            seat_count=len(req.seats) + req.best_quantity,
+            created_at=now,
+        )
+        .returning(Hold.id)
+    ).scalar_one()
     labels = list(req.seats)
+    taken: list[_Taken] = []
     if labels:
-        _check_box_rule(db, session_id, labels)
-        _take_seats(db, session_id, hold.id, labels, expires, now, explicit=True)
+        taken += _take_seats(db, session_id, hold_id, labels, expires, now, explicit=True)
+        if any(t.box is not None for t in taken):
+            _check_box_rule(db, session_id, labels)
         if ctx.settings.extra.get("no_orphan_seats") == "on":
-            check_orphan_rule(db, session_id, labels, now)
+            check_orphan_rule(db, session_id, labels, now, picked=[(t.section, t.row, t.box) for t in taken])
     if req.best_quantity:
-        picked = _pick_best(db, session.event_id, session_id, req, now, exclude=set(labels))
-        _take_seats(db, session_id, hold.id, picked, expires, now, explicit=False)
-        labels.extend(picked)
-    hold.seat_count = len(labels)
-    for code, quantity in req.ga:
-        _take_ga(ctx, db, session_id, hold.id, code, quantity, now)
-    return hold_view(db, hold, now)
+        picked = _pick_best(db, facts, session_id, req, now, exclude=set(labels))
+        taken += _take_seats(db, session_id, hold_id, picked, expires, now, explicit=False)
+    ga = [_take_ga(ctx, db, facts, hold_id, code, quantity, now) for code, quantity in req.ga]
+    return {
+        "id": hold_id,
+        "session_id": session_id,
+        "status": "active",
+        "expires_at": expires,
+        "extended": False,
+        "seats": [
+            {
+                "label": t.label,
+                "zone": facts.zones[t.zone_id].code,
+                "price_cents": facts.zones[t.zone_id].price_cents,
+            }
+            for t in sorted(taken, key=lambda t: t.label)
+        ],
+        "ga": [
+            {
+                "area": area.code,
+                "zone": facts.zones[area.zone_id].code,
+                "quantity": quantity,
+                "price_cents": facts.zones[area.zone_id].price_cents,
+            }
+            for area, quantity in ga
+        ],
+    }
+
+
+class _Taken(NamedTuple):
+    """A seat just taken for a hold, as the conditional UPDATE returned it."""
+
+    label: str
+    zone_id: int
+    box: str | None
+    section: str
+    row: str
 
 
 def _check_box_rule(db: Db, session_id: int, labels: list[str]) -> None:
@@ -145,18 +180,23 @@ def _check_box_rule(db: Db, session_id: int, labels: list[str]) -> None:
 
 def _take_seats(
     db: Db, session_id: int, hold_id: int, labels: list[str], expires: float, now: float, *, explicit: bool
-) -> None:
+) -> list[_Taken]:
+    """Take every seat of ``labels`` for the hold in one conditional UPDATE, or raise."""
     wanted = sorted(labels)
-    count = changed(
-        db.execute(
+    taken = [
+        _Taken(*row)
+        for row in db.execute(
             update(SessionSeat)
             .where(SessionSeat.session_id == session_id, SessionSeat.label.in_(wanted), free_clause(now))
             .values(status="held", hold_id=hold_id, hold_expires_at=expires, changed_at=now)
+            .returning(
+                SessionSeat.label, SessionSeat.zone_id, SessionSeat.box, SessionSeat.section, SessionSeat.row
+            )
             .execution_options(**_NO_SYNC)
         )
-    )
-    if count == len(wanted):
-        return
+    ]
+    if len(taken) == len(wanted):
+        return taken
     if not explicit:
         raise _LostRace()
     rows = db.execute(
@@ -173,11 +213,12 @@ def _take_seats(
 
 
 def _pick_best(
-    db: Db, event_id: int, session_id: int, req: HoldRequest, now: float, exclude: set[str]
+    db: Db, facts: SessionFacts, session_id: int, req: HoldRequest, now: float, exclude: set[str]
 ) -> list[str]:
-    zone_id = db.scalar(select(Zone.id).where(Zone.event_id == event_id, Zone.code == req.best_zone))
-    if zone_id is None:
+    zone = facts.zone_by_code(req.best_zone)
+    if zone is None:
         raise NotFound(f"unknown zone {req.best_zone}", "unknown_zone")
+    zone_id = zone.id
     query = (
         select(
             SessionSeat.label, SessionSeat.section, SessionSeat.row, SessionSeat.position, SessionSeat.rank
@@ -248,9 +289,9 @@ def _finish_hold(db: Db, hold_id: int, status: str, now: float, *, only_if_expir
 
 
 def _take_ga(
-    ctx: Context, db: Db, session_id: int, hold_id: int, code: str, quantity: int, now: float
-) -> None:
-    area = db.scalar(select(SessionGa).where(SessionGa.session_id == session_id, SessionGa.code == code))
+    ctx: Context, db: Db, facts: SessionFacts, hold_id: int, code: str, quantity: int, now: float
+) -> tuple[AreaFacts, int]:
+    area = facts.area_by_code(code) or ctx.catalog.session(db, facts.id, fresh=True).area_by_code(code)
     if area is None:
         raise NotFound(f"no general-admission area {code} in this session", "unknown_area")
     stmt = (
@@ -263,10 +304,13 @@ def _take_ga(
     if not taken and reclaim_expired_ga(ctx, db, area.id, now):
         taken = changed(db.execute(stmt))
     if not taken:
-        db.refresh(area)
-        left = max(0, area.capacity - area.sold - area.held)
+        stock = db.execute(
+            select(SessionGa.capacity, SessionGa.sold, SessionGa.held).where(SessionGa.id == area.id)
+        ).one()
+        left = max(0, stock.capacity - stock.sold - stock.held)
         raise Conflict(f"only {left} places left in {code}", "sold_out")
-    db.add(HoldGa(hold_id=hold_id, ga_id=area.id, quantity=quantity))
+    db.execute(insert(HoldGa).values(hold_id=hold_id, ga_id=area.id, quantity=quantity))
+    return area, quantity
 
 
 def hold_view(db: Db, hold: Hold, now: float) -> dict[str, Any]:
@@ -326,12 +370,13 @@ def release_hold(ctx: Context, account_id: int, hold_id: int) -> dict[str, Any]:
     return ctx.db.write(work)
 
 
-def extend_hold(ctx: Context, db: Db, hold: Hold, now: float) -> None:
-    """Extend a live hold once (at checkout) by the session's hold time."""
+def extend_hold(ctx: Context, db: Db, hold: Hold, now: float, hold_seconds: int | None = None) -> float:
+    """Extend a live hold once (at checkout) by the session's hold time; returns its expiry."""
     if hold.extended:
-        return
-    session = load_session(db, hold.session_id)
-    new_expiry = now + session.hold_seconds
+        return hold.expires_at
+    if hold_seconds is None:
+        hold_seconds = ctx.catalog.session(db, hold.session_id).hold_seconds
+    new_expiry = now + hold_seconds
     if not changed(
         db.execute(
             update(Hold)
@@ -353,7 +398,10 @@ def extend_hold(ctx: Context, db: Db, hold: Hold, now: float) -> None:
     )
     if count != hold.seat_count:
         raise Conflict("the hold has expired and its seats were taken", "hold_expired")
-    db.refresh(hold)
+    # What the UPDATE wrote, told to the loaded object without another round trip.
+    set_committed_value(hold, "expires_at", new_expiry)
+    set_committed_value(hold, "extended", True)
+    return new_expiry
 
 
 def extend_hold_once(ctx: Context, account_id: int, hold_id: int) -> dict[str, Any]:

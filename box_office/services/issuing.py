@@ -70,30 +70,36 @@ def queue_delivery(ctx: Context, db: Db, order: Order) -> None:
 
 def issue_order(ctx: Context, order_id: int) -> bool:
     """Issue the tickets of a paid order; False if it was not (or no longer) waiting for tickets."""
+    return ctx.db.write(lambda db: issue_in(ctx, db, order_id))
 
-    def work(db: Db) -> bool:
-        now = ctx.now()
-        if not changed(
-            db.execute(
-                update(Order)
-                .where(Order.id == order_id, Order.status == "paid")
-                .values(status="ticketed", ticketed_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        ):
-            return False
-        order = db.get(Order, order_id)
-        assert order is not None
-        session = load_session(db, order.session_id)
-        tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.id)).all()
-        for ticket in tickets:
-            ticket.status = "valid"
-            sign_ticket(ctx, db, ticket, session)
-        queue_delivery(ctx, db, order)
-        feed.append(ctx, db, [("issued", t, session.real_name) for t in tickets])
-        return True
 
-    return ctx.db.write(work)
+def issue_in(ctx: Context, db: Db, order_id: int) -> bool:
+    """Issue a paid order's tickets inside the caller's transaction (``paid -> ticketed``).
+
+    The payment notification calls this in the same transaction that records the payment, so
+    a paid order becomes ticketed in one commit; the sweeper's :func:`issue_pending` calls it
+    for an order left ``paid`` (issuing failed, or the process died in between).
+    """
+    now = ctx.now()
+    if not changed(
+        db.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status == "paid")
+            .values(status="ticketed", ticketed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    ):
+        return False
+    order = db.get(Order, order_id)
+    assert order is not None
+    session = load_session(db, order.session_id)
+    tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.id)).all()
+    for ticket in tickets:
+        ticket.status = "valid"
+        sign_ticket(ctx, db, ticket, session)
+    queue_delivery(ctx, db, order)
+    feed.append(ctx, db, [("issued", t, session.real_name) for t in tickets])
+    return True
 
 
 def issue_pending(ctx: Context) -> int:

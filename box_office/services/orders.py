@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as Db
 
@@ -34,6 +35,7 @@ from box_office.core.orders import (
 from box_office.payments.provider import NotificationError, PaymentError, PaymentProvider
 from box_office.services import feed, issuing
 from box_office.services.catalog import load_session
+from box_office.services.catalog_cache import SessionFacts
 from box_office.services.context import Context
 from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable
 from box_office.services.inventory import _finish_hold, extend_hold, own_hold
@@ -49,12 +51,11 @@ from box_office.store.models import (
     SessionGa,
     SessionSeat,
     Ticket,
-    TicketType,
-    Zone,
 )
 from ticket_format.identity import IdentityError, id_digest, name_digest, normalize_name, parse_id
 
 _NO_SYNC = {"synchronize_session": False}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,54 +108,53 @@ def _move(db: Db, order: Order, old: str | Sequence[str], new: str, **values: An
 def create_order(
     ctx: Context, account_id: int, device_id: str | None, key: str, request: OrderRequest
 ) -> tuple[dict[str, Any], bool]:
-    """Create a pending order from a hold; returns (order, created). Same key + same request = same order."""
+    """Create a pending order from a hold; returns (order, created). Same key + same request = same order.
+
+    The happy path does not look for an earlier order with this key first: the unique
+    constraints (account + key, one order per hold) refuse a second insert, and that rarer
+    path looks the earlier order up.
+    """
     digest = _digest(request)
 
-    def work(db: Db) -> tuple[dict[str, Any], bool]:
-        existing = db.scalar(
-            select(Order).where(Order.account_id == account_id, Order.idempotency_key == key)
-        )
-        if existing is not None:
-            if existing.request_digest != digest:
-                raise Conflict(
-                    "this Idempotency-Key was used for a different order request", "idempotency_mismatch"
-                )
-            return order_view(ctx, db, existing), False
-        return _create(ctx, db, account_id, device_id, key, digest, request), True
+    def again(db: Db) -> tuple[dict[str, Any], bool]:
+        existing = _by_key(db, account_id, key)
+        if existing is None:
+            raise Conflict("this hold already has an order", "has_order") from None
+        if existing.request_digest != digest:
+            raise Conflict(
+                "this Idempotency-Key was used for a different order request", "idempotency_mismatch"
+            )
+        return order_view(ctx, db, existing), False
 
     try:
-        return ctx.db.write(work)
+        return ctx.db.write(lambda db: _create(ctx, db, account_id, device_id, key, digest, request))
+    except _Replay:
+        return ctx.db.write(again)
     except IntegrityError:
         # A concurrent request with the same key (or for the same hold) won the race.
-        def again(db: Db) -> tuple[dict[str, Any], bool]:
-            existing = db.scalar(
-                select(Order).where(Order.account_id == account_id, Order.idempotency_key == key)
-            )
-            if existing is None:
-                raise Conflict("this hold already has an order", "has_order") from None
-            if existing.request_digest != digest:
-                raise Conflict(
-                    "this Idempotency-Key was used for a different order request", "idempotency_mismatch"
-                )
-            return order_view(ctx, db, existing), False
-
         return ctx.db.write(again)
+
+
+class _Replay(Exception):
+    """The hold is no longer open because this very order (same key) was made from it."""
+
+
+def _by_key(db: Db, account_id: int, key: str) -> Order | None:
+    return db.scalar(select(Order).where(Order.account_id == account_id, Order.idempotency_key == key))
 
 
 def _create(
     ctx: Context, db: Db, account_id: int, device_id: str | None, key: str, digest: str, request: OrderRequest
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     now = ctx.now()
     hold = own_hold(db, account_id, request.hold_id)
     if hold.status != "active" or hold.expires_at < now:
+        if _by_key(db, account_id, key) is not None:
+            raise _Replay()
         raise Conflict("the hold has expired or was released: hold the seats again", "hold_expired")
-    if db.scalar(select(Order.id).where(Order.hold_id == hold.id)) is not None:
-        raise Conflict("this hold already has an order", "has_order")
-    session = load_session(db, hold.session_id)
-    event = db.get(Event, session.event_id)
-    assert event is not None
-    lines = _order_lines(db, session.event_id, hold, request.tickets, session.real_name)
-    id_key = identity_key(ctx, db, event.id) if session.real_name else b""
+    facts = ctx.catalog.session(db, hold.session_id)
+    lines = _order_lines(db, facts, hold, request.tickets)
+    id_key = identity_key(ctx, db, facts.event_id) if facts.real_name else b""
     holders: list[tuple[bytes | None, str | None, str | None, str | None]] = []
     id_counts: dict[str, list[int]] = {}
     masked_by_digest: dict[str, str] = {}
@@ -176,12 +176,127 @@ def _create(
         holders.append((sealed, masked, d_id, name_digest(id_key, holder.name)))
         id_counts.setdefault(d_id, [0, 0])[1] += 1
         masked_by_digest[d_id] = document.masked
-    limits = Limits(session.limit_per_account, session.limit_per_device, session.limit_per_id)
-    subjects = [f"acct:{session.id}:{account_id}"]
-    if device_id:
-        subjects.append(f"dev:{session.id}:{device_id}")
-    subjects += [f"id:{session.id}:{d}" for d in id_counts]
-    ctx.db.lock_subjects(db, subjects)
+    limits = Limits(facts.limit_per_account, facts.limit_per_device, facts.limit_per_id)
+    if limits != Limits(None, None, None):
+        subjects = [f"acct:{facts.id}:{account_id}"]
+        if device_id:
+            subjects.append(f"dev:{facts.id}:{device_id}")
+        subjects += [f"id:{facts.id}:{d}" for d in id_counts]
+        ctx.db.lock_subjects(db, subjects)
+        account_count, device_count, per_id = _counts(
+            db, facts.id, account_id, device_id, list(id_counts), now
+        )
+        for d, existing in per_id.items():
+            id_counts[d][0] = existing
+        try:
+            check_limits(
+                limits,
+                quantity=len(lines),
+                account_count=account_count,
+                device_count=device_count,
+                id_counts={masked_by_digest[d]: (c[0], c[1]) for d, c in id_counts.items()},
+            )
+        except RuleError as exc:
+            raise Conflict(str(exc), exc.code) from None
+    expires = extend_hold(ctx, db, hold, now, facts.hold_seconds)
+    total = sum(line["price"] for line in lines)
+    order_id: int = db.execute(
+        insert(Order)
+        .values(
+            session_id=facts.id,
+            account_id=account_id,
+            device_id=device_id,
+            hold_id=hold.id,
+            idempotency_key=key,
+            request_digest=digest,
+            status="pending_payment",
+            total_cents=total,
+            currency=facts.currency,
+            email=request.email,
+            phone=request.phone,
+            expires_at=expires,
+            created_at=now,
+        )
+        .returning(Order.id)
+    ).scalar_one()
+    tickets = [
+        Ticket(
+            id=str(uuid.uuid4()),
+            order_id=order_id,
+            event_id=facts.event_id,
+            session_id=facts.id,
+            seat_label=line["seat"],
+            ga_id=line["ga_id"],
+            zone=line["zone"],
+            ticket_type=line["type"],
+            price_cents=line["price"],
+            status="pending",
+            version=1,
+            holder_enc=sealed_holder,
+            holder_masked=masked_holder,
+            id_digest=digest_id,
+            name_digest=digest_name,
+            inside=False,
+            token=None,
+            checked_in_at=None,
+            checked_in_gate=None,
+        )
+        for line, (sealed_holder, masked_holder, digest_id, digest_name) in zip(lines, holders, strict=True)
+    ]
+    db.execute(insert(Ticket), [_ticket_row(t) for t in tickets])
+    tickets.sort(key=lambda t: (t.seat_label is None, t.seat_label or "", t.id))
+    return {
+        "id": order_id,
+        "session_id": facts.id,
+        "event_id": facts.event_id,
+        "status": "pending_payment",
+        "total_cents": total,
+        "currency": facts.currency,
+        "email": request.email,
+        "expires_at": expires,
+        "created_at": now,
+        "paid_at": None,
+        "ticketed_at": None,
+        "reason": None,
+        "tickets": [
+            ticket_view(t, facts.areas[t.ga_id].code if t.ga_id is not None else None) for t in tickets
+        ],
+        "payments": [],
+    }, True
+
+
+_TICKET_COLUMNS = [
+    "id",
+    "order_id",
+    "event_id",
+    "session_id",
+    "seat_label",
+    "ga_id",
+    "zone",
+    "ticket_type",
+    "price_cents",
+    "status",
+    "version",
+    "holder_enc",
+    "holder_masked",
+    "id_digest",
+    "name_digest",
+    "inside",
+]
+
+
+def _ticket_row(ticket: Ticket) -> dict[str, Any]:
+    return {column: getattr(ticket, column) for column in _TICKET_COLUMNS}
+
+
+def _counts(
+    db: Db, session_id: int, account_id: int, device_id: str | None, digests: list[str], now: float
+) -> tuple[int, int | None, dict[str, int]]:
+    """Live tickets of this session per account, device and ID digest, in one round trip.
+
+    Each count is its own scalar subquery so that each uses its index (orders by account,
+    orders by session and device, tickets by session and ID digest).
+    """
     live = or_(
         Order.status.in_(("paid", "ticketed")),
         (Order.status == "pending_payment") & (Order.expires_at >= now),
@@ -189,76 +304,27 @@ def _create(
     counted = (
         select(func.count(Ticket.id))
         .join(Order, Order.id == Ticket.order_id)
-        .where(Order.session_id == session.id, live)
+        .where(Order.session_id == session_id, live)
     )
-    account_count = db.scalar(counted.where(Order.account_id == account_id)) or 0
-    device_count = db.scalar(counted.where(Order.device_id == device_id)) or 0 if device_id else None
-    for d in id_counts:
-        id_counts[d][0] = (
-            db.scalar(counted.where(Ticket.session_id == session.id, Ticket.id_digest == d)) or 0
-        )
-    try:
-        check_limits(
-            limits,
-            quantity=len(lines),
-            account_count=account_count,
-            device_count=device_count,
-            id_counts={masked_by_digest[d]: (c[0], c[1]) for d, c in id_counts.items()},
-        )
-    except RuleError as exc:
-        raise Conflict(str(exc), exc.code) from None
-    extend_hold(ctx, db, hold, now)
-    order = Order(
-        session_id=session.id,
-        account_id=account_id,
-        device_id=device_id,
-        hold_id=hold.id,
-        idempotency_key=key,
-        request_digest=digest,
-        status="pending_payment",
-        total_cents=sum(line["price"] for line in lines),
-        currency=event.currency,
-        email=request.email,
-        phone=request.phone,
-        expires_at=hold.expires_at,
-        created_at=now,
-    )
-    db.add(order)
-    db.flush()
-    for line, (sealed_holder, masked_holder, digest_id, digest_name) in zip(lines, holders, strict=True):
-        db.add(
-            Ticket(
-                id=str(uuid.uuid4()),
-                order_id=order.id,
-                event_id=event.id,
-                session_id=session.id,
-                seat_label=line["seat"],
-                ga_id=line["ga_id"],
-                zone=line["zone"],
-                ticket_type=line["type"],
-                price_cents=line["price"],
-                status="pending",
-                version=1,
-                holder_enc=sealed_holder,
-                holder_masked=masked_holder,
-                id_digest=digest_id,
-                name_digest=digest_name,
-                inside=False,
-            )
-        )
-    db.flush()
-    return order_view(ctx, db, order)
+    columns = [counted.where(Order.account_id == account_id).scalar_subquery()]
+    if device_id:
+        columns.append(counted.where(Order.device_id == device_id).scalar_subquery())
+    columns += [
+        counted.where(Ticket.session_id == session_id, Ticket.id_digest == d).scalar_subquery()
+        for d in digests
+    ]
+    row = db.execute(select(*columns)).one()
+    values = [int(v or 0) for v in row]
+    account_count = values.pop(0)
+    device_count = values.pop(0) if device_id else None
+    return account_count, device_count, dict(zip(digests, values, strict=True))
 
 
 def _order_lines(
-    db: Db, event_id: int, hold: Hold, requested: Sequence[TicketRequest], real_name: bool
+    db: Db, facts: SessionFacts, hold: Hold, requested: Sequence[TicketRequest]
 ) -> list[dict[str, Any]]:
     """One priced line per held seat or GA place, matched with the buyer's ticket requests."""
-    types = {
-        t.code: t
-        for t in db.scalars(select(TicketType).where(TicketType.event_id == event_id).order_by(TicketType.id))
-    }
-    zones = {z.id: z for z in db.scalars(select(Zone).where(Zone.event_id == event_id))}
+    types = facts.types
     default_standard = next((t for t in types.values() if t.kind == "standard"), None)
     default_box = next((t for t in types.values() if t.kind == "box"), None)
     seats = db.execute(
@@ -268,11 +334,12 @@ def _order_lines(
     ).all()
     if len(seats) != hold.seat_count:
         raise Conflict("the hold has expired and some seats were taken", "hold_expired")
-    ga = db.execute(
-        select(SessionGa.id, SessionGa.code, SessionGa.zone_id, HoldGa.quantity)
-        .join(HoldGa, HoldGa.ga_id == SessionGa.id)
-        .where(HoldGa.hold_id == hold.id)
-    ).all()
+    ga = [
+        (facts.areas[ga_id], quantity)
+        for ga_id, quantity in db.execute(
+            select(HoldGa.ga_id, HoldGa.quantity).where(HoldGa.hold_id == hold.id)
+        )
+    ]
     by_seat: dict[str, TicketRequest] = {}
     by_area: dict[str, list[TicketRequest]] = {}
     for item in requested:
@@ -288,7 +355,7 @@ def _order_lines(
     stray = set(by_seat) - held_labels
     if stray:
         raise Invalid(f"seats not in the hold: {', '.join(sorted(stray))}")
-    held_areas = {g.code: g.quantity for g in ga}
+    held_areas = {area.code: quantity for area, quantity in ga}
     for code, items in by_area.items():
         if code not in held_areas:
             raise Invalid(f"GA area {code} is not in the hold")
@@ -304,7 +371,7 @@ def _order_lines(
         if chosen is None:
             wanted = item.ticket_type if item and item.ticket_type else ("box" if in_box else "standard")
             raise Invalid(f"{what}: no ticket type {wanted}")
-        zone = zones[zone_id]
+        zone = facts.zones[zone_id]
         try:
             price = price_of(
                 zone.code, zone.price_cents, TicketTypeRule(chosen.code, chosen.kind, chosen.prices), in_box
@@ -312,7 +379,7 @@ def _order_lines(
         except RuleError as exc:
             raise Invalid(f"{what}: {exc}", exc.code) from None
         holder = item.holder if item else None
-        if real_name and holder is None:
+        if facts.real_name and holder is None:
             raise Invalid(
                 f"{what}: this is a real-name session: give the holder's name and ID", "holder_required"
             )
@@ -322,12 +389,13 @@ def _order_lines(
     for seat in sorted(seats, key=lambda s: s.label):
         entry = line(f"seat {seat.label}", seat.zone_id, seat.box is not None, by_seat.get(seat.label))
         lines.append(entry | {"seat": seat.label, "ga_id": None})
-    for g in ga:
-        items = by_area.get(g.code, [])
-        for index in range(g.quantity):
+    for area, quantity in ga:
+        items = by_area.get(area.code, [])
+        for index in range(quantity):
             place = items[index] if index < len(items) else None
             lines.append(
-                line(f"{g.code} place {index + 1}", g.zone_id, False, place) | {"seat": None, "ga_id": g.id}
+                line(f"{area.code} place {index + 1}", area.zone_id, False, place)
+                | {"seat": None, "ga_id": area.id}
             )
     return lines
 
@@ -390,6 +458,16 @@ def ticket_view(ticket: Ticket, area: str | None) -> dict[str, Any]:
         "checked_in_gate": ticket.checked_in_gate,
         "inside": ticket.inside,
     }
+
+
+def order_statuses(ctx: Context, order_ids: list[int]) -> dict[int, str]:
+    """Effective status of each of these orders (one query): what :mod:`order_watch` looks at."""
+    now = ctx.now()
+    with ctx.db.read() as db:
+        rows = db.execute(
+            select(Order.id, Order.status, Order.expires_at).where(Order.id.in_(order_ids))
+        ).all()
+    return {row[0]: effective_order_status(row[1], row[2], now) for row in rows}
 
 
 def get_order(ctx: Context, account_id: int, order_id: int) -> dict[str, Any]:
@@ -583,6 +661,7 @@ def handle_notification(
         _move(db, order, "pending_payment", "paid", paid_at=now)
         payment.status = "succeeded"
         payment.settled_at = now
+        _issue_with_payment(ctx, db, order.id)
         return "paid", order.id
 
     def lost(db: Db) -> tuple[str, int]:
@@ -608,9 +687,21 @@ def handle_notification(
         raise Conflict("notification already processed (replay)", "replayed") from None
     if outcome == "refund":
         settle_refunds(ctx, provider, order_id)
-    elif outcome == "paid":
-        issuing.issue_order(ctx, order_id)
     return {"outcome": outcome, "order_id": order_id}
+
+
+def _issue_with_payment(ctx: Context, db: Db, order_id: int) -> None:
+    """Issue the tickets in the payment's own transaction: one commit instead of two per sale.
+
+    Issuing runs under a savepoint: if it fails (a key cannot be opened, say), the payment is
+    still recorded and the order stays ``paid``; the sweeper's ``issue_pending`` issues it later.
+    The money is never lost because issuing went wrong.
+    """
+    try:
+        with db.begin_nested():
+            issuing.issue_in(ctx, db, order_id)
+    except Exception:
+        log.exception("issuing order %s with its payment failed; the sweeper will retry", order_id)
 
 
 def settle_refunds(ctx: Context, provider: PaymentProvider, order_id: int | None = None) -> int:

@@ -11,6 +11,8 @@ judges the row as it was before the pick. It is on when the setting ``no_orphan_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session as Db
 
@@ -20,19 +22,30 @@ from box_office.services.errors import Conflict
 from box_office.store.models import SessionSeat
 
 
-def check_orphan_rule(db: Db, session_id: int, labels: list[str], now: float) -> None:
+def check_orphan_rule(
+    db: Db,
+    session_id: int,
+    labels: list[str],
+    now: float,
+    picked: Sequence[tuple[str, str, str | None]] | None = None,
+) -> None:
     """Refuse (409 ``orphan_seat``) a pick that would strand a single free seat in a row.
 
     Rows where the pick includes box seats are left to the box rule: a box sells whole.
+    ``picked`` is each picked seat's (section, row, box) when the caller already has them.
     """
-    picked = db.execute(
-        select(SessionSeat.section, SessionSeat.row, SessionSeat.box).where(
-            SessionSeat.session_id == session_id, SessionSeat.label.in_(labels)
-        )
-    ).all()
+    if picked is None:
+        picked = [
+            (r.section, r.row, r.box)
+            for r in db.execute(
+                select(SessionSeat.section, SessionSeat.row, SessionSeat.box).where(
+                    SessionSeat.session_id == session_id, SessionSeat.label.in_(labels)
+                )
+            )
+        ]
     wanted = set(labels)
-    row_keys = {(p.section, p.row) for p in picked if p.box is None}
-    row_keys -= {(p.section, p.row) for p in picked if p.box is not None}
+    row_keys = {(section, row) for section, row, box in picked if box is None}
+    row_keys -= {(section, row) for section, row, box in picked if box is not None}
     if not row_keys:
         return
     rows: dict[tuple[str, str], list[RowSeat]] = {}

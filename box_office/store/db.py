@@ -52,7 +52,9 @@ class Database:
             # No pre-ping: it costs a round trip per transaction; stale connections are recycled
             # instead, and a dropped one fails that transaction, which the client retries.
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=300)
-        self._writer = sessionmaker(self.engine.execution_options(encore_write=True), expire_on_commit=False)
+        self.writer_factory = sessionmaker(
+            self.engine.execution_options(encore_write=True), expire_on_commit=False
+        )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time anyway. Queueing writers on a lock (a thread lock in
         # this process, then an flock shared by every process on the same file) instead of
@@ -75,9 +77,9 @@ class Database:
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 if self._write_lock is None:
-                    with self._writer() as session, session.begin():
+                    with self.writer_factory() as session, session.begin():
                         return work(session)
-                with self._write_lock, self._writer() as session, session.begin():
+                with self._write_lock, self.writer_factory() as session, session.begin():
                     return work(session)
             except OperationalError as exc:
                 if attempt == _MAX_ATTEMPTS - 1 or not self._retryable(exc):
