@@ -1,23 +1,25 @@
 """Deliver queued e-mails and SMS from the outbox table, at least once, with retries.
 
-A message is claimed with a conditional UPDATE (so two workers never send the same one at
+Messages are claimed with a conditional UPDATE (so two workers never send the same one at
 the same moment), sent, then marked sent; a failure is recorded and retried with back-off.
+A crash after sending and before marking means a message may go out twice, never not at all.
 """
 
 from __future__ import annotations
 
 import logging
+from email.message import EmailMessage
 from functools import partial
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
 
-from box_office.notify.mail import Mailer, ticket_email, ticket_sms
+from box_office.notify.mail import Mailer, send_all, ticket_email, ticket_sms
 from box_office.notify.sms import SmsGateway
 from box_office.services.context import Context
-from box_office.services.orders import order_view
-from box_office.store.db import changed
-from box_office.store.models import Event, Order, OutboxMessage, Session
+from box_office.services.orders import ticket_view
+from box_office.store.models import Event, Order, OutboxMessage, Session, SessionGa, Ticket
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -25,80 +27,115 @@ CLAIM_SECONDS = 60.0
 
 
 def deliver_pending(ctx: Context, mailer: Mailer, sms: SmsGateway, limit: int = 50) -> int:
-    """Send up to ``limit`` due messages; returns how many were sent."""
+    """Send up to ``limit`` due messages; returns how many were sent.
+
+    A batch costs three transactions whatever its size: claim them all (one conditional
+    UPDATE), read every order they are about (two queries), then record what was sent and what
+    failed. E-mails of one batch share one SMTP connection.
+    """
     now = ctx.now()
-    with ctx.db.read() as db:
-        due = db.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        ).all()
-    sent = 0
-    for message_id in due:
-        claimed = ctx.db.write(partial(_claim, message_id=message_id, now=now))
-        if not claimed:
-            continue
+    claimed = ctx.db.write(partial(_claim, now=now, limit=limit))
+    if not claimed:
+        return 0
+    orders = _orders(ctx, sorted({row.order_id for row in claimed}))
+    sent: list[int] = []
+    failed: list[tuple[int, str]] = []
+    emails: list[tuple[int, EmailMessage]] = []
+    for row in claimed:
+        view, event_name, session_name = orders[row.order_id]
         try:
-            _send(ctx, message_id, mailer, sms)
+            if row.channel == "email":
+                email = ticket_email(ctx.settings.mail_from, row.recipient, view, event_name, session_name)
+                email["Message-ID"] = f"<outbox-{row.id}-order-{view['id']}@encore.invalid>"
+                emails.append((row.id, email))
+                continue
+            sms.send(row.recipient, ticket_sms(view, event_name, ctx.settings.public_url))
+            sent.append(row.id)
         except Exception as exc:  # any transport failure: record it and retry later
-            log.warning("delivery of message %s failed: %s", message_id, exc)
-            ctx.db.write(partial(_failed, message_id=message_id, error=str(exc), now=now))
-            continue
-        ctx.db.write(partial(_mark_sent, message_id=message_id, now=ctx.now()))
-        sent += 1
-    return sent
+            failed.append((row.id, str(exc)))
+    for (message_id, _), error in zip(emails, send_all(mailer, [e for _, e in emails]), strict=True):
+        if error is None:
+            sent.append(message_id)
+        else:
+            failed.append((message_id, error))
+    for message_id, error in failed:
+        log.warning("delivery of message %s failed: %s", message_id, error)
+    ctx.db.write(partial(_record, sent=sent, failed=failed, now=ctx.now()))
+    return len(sent)
 
 
-def _claim(db: Db, *, message_id: int, now: float) -> int:
-    """Take a due message for CLAIM_SECONDS; 0 if another worker took it first."""
-    return changed(
+class _Claimed(NamedTuple):
+    id: int
+    channel: str
+    recipient: str
+    order_id: int
+
+
+def _claim(db: Db, *, now: float, limit: int) -> list[_Claimed]:
+    """Take up to ``limit`` due messages for CLAIM_SECONDS; rows another worker holds are skipped."""
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    rows = db.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(due),
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + CLAIM_SECONDS, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.order_id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def _orders(ctx: Context, order_ids: list[int]) -> dict[int, tuple[dict[str, Any], str, str]]:
+    """Each order's view with its tickets, its event's and session's names, in two queries."""
+    with ctx.db.read() as db:
+        heads = db.execute(
+            select(Order.id, Order.session_id, Event.name, Session.name)
+            .join(Session, Session.id == Order.session_id)
+            .join(Event, Event.id == Session.event_id)
+            .where(Order.id.in_(order_ids))
+        ).all()
+        tickets = db.execute(
+            select(Ticket, SessionGa.code)
+            .outerjoin(SessionGa, SessionGa.id == Ticket.ga_id)
+            .where(Ticket.order_id.in_(order_ids))
+            .order_by(Ticket.order_id, Ticket.seat_label, Ticket.id)
+        ).all()
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for ticket, area in tickets:
+        by_order.setdefault(ticket.order_id, []).append(ticket_view(ticket, area))
+    return {
+        order_id: (
+            {"id": order_id, "session_id": session_id, "tickets": by_order.get(order_id, [])},
+            event,
+            session,
+        )
+        for order_id, session_id, event, session in heads
+    }
+
+
+def _record(db: Db, *, sent: list[int], failed: list[tuple[int, str]], now: float) -> None:
+    if sent:
         db.execute(
             update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=now + CLAIM_SECONDS, attempts=OutboxMessage.attempts + 1)
+            .where(OutboxMessage.id.in_(sent))
+            .values(status="sent", sent_at=now)
+            .execution_options(synchronize_session=False)
         )
-    )
-
-
-def _mark_sent(db: Db, *, message_id: int, now: float) -> None:
-    db.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="sent", sent_at=now))
-
-
-def _failed(db: Db, *, message_id: int, error: str, now: float) -> None:
-    row = db.get(OutboxMessage, message_id)
-    assert row is not None
-    row.last_error = error[:500]
-    if row.attempts >= MAX_ATTEMPTS:
-        row.status = "failed"
-    else:
-        row.next_attempt_at = now + min(3600.0, 2.0**row.attempts)
-
-
-def _send(ctx: Context, message_id: int, mailer: Mailer, sms: SmsGateway) -> None:
-    with ctx.db.read() as db:
-        message = db.get(OutboxMessage, message_id)
-        assert message is not None
-        order = db.get(Order, message.order_id)
-        assert order is not None
-        session = db.get(Session, order.session_id)
-        assert session is not None
-        event = db.get(Event, session.event_id)
-        assert event is not None
-        view = order_view(ctx, db, order)
-        channel, recipient, event_name, session_name = (
-            message.channel,
-            message.recipient,
-            event.name,
-            session.name,
-        )
-    if channel == "email":
-        email = ticket_email(ctx.settings.mail_from, recipient, view, event_name, session_name)
-        email["Message-ID"] = f"<outbox-{message_id}-order-{view['id']}@encore.invalid>"
-        mailer.send(email)
-    else:
-        sms.send(recipient, ticket_sms(view, event_name, ctx.settings.public_url))
+    for message_id, error in failed:
+        row = db.get(OutboxMessage, message_id)
+        assert row is not None
+        row.last_error = error[:500]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+        else:
+            row.next_attempt_at = now + min(3600.0, 2.0**row.attempts)

@@ -20,6 +20,22 @@ class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
+def send_all(mailer: Mailer, messages: list[EmailMessage]) -> list[str | None]:
+    """Send each message; per message ``None`` or why it failed. One connection when it can."""
+    many = getattr(mailer, "send_many", None)
+    if many is not None:
+        result: list[str | None] = many(messages)
+        return result
+    errors: list[str | None] = []
+    for message in messages:
+        try:
+            mailer.send(message)
+            errors.append(None)
+        except Exception as exc:  # reported per message; the caller retries it later
+            errors.append(str(exc) or type(exc).__name__)
+    return errors
+
+
 @dataclass
 class SmtpMailer:
     host: str
@@ -29,6 +45,27 @@ class SmtpMailer:
     def send(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.send_message(message)
+
+    def send_many(self, messages: list[EmailMessage]) -> list[str | None]:
+        """Send over one SMTP connection (one TCP and SMTP handshake for a whole batch)."""
+        if not messages:
+            return []
+        try:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            return [f"cannot reach {self.host}:{self.port}: {exc}"] * len(messages)
+        errors: list[str | None] = []
+        with smtp:
+            for message in messages:
+                try:
+                    smtp.send_message(message)
+                    errors.append(None)
+                except smtplib.SMTPServerDisconnected as exc:
+                    errors += [f"server disconnected: {exc}"] * (len(messages) - len(errors))
+                    break
+                except (OSError, smtplib.SMTPException) as exc:
+                    errors.append(str(exc))
+        return errors
 
 
 @dataclass

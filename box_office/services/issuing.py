@@ -7,24 +7,30 @@ between payment and issuing, :func:`issue_pending` (run by the sweeper) finishes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
 
 from box_office.core.orders import mask_name, ticket_window
 from box_office.services import feed
 from box_office.services.catalog import load_session, owned_event
+from box_office.services.catalog_cache import SessionFacts
 from box_office.services.context import Context
 from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound
 from box_office.services.keys import active_signing_key, identity_key
 from box_office.store.db import changed
 from box_office.store.models import Order, OutboxMessage, Session, Ticket
-from ticket_format import TicketClaims, issue
+from ticket_format import SigningKey, TicketClaims, issue
 from ticket_format.identity import IdentityError, id_digest, name_digest, normalize_name, parse_id
 
 
-def sign_ticket(ctx: Context, db: Db, ticket: Ticket, session: Session) -> None:
-    """(Re)sign the ticket's current version with the event's active key."""
-    key = active_signing_key(ctx, db, ticket.event_id)
+def sign_ticket(
+    ctx: Context, db: Db, ticket: Ticket, session: Session | SessionFacts, key: SigningKey | None = None
+) -> None:
+    """(Re)sign the ticket's current version with ``key`` or else the event's active key."""
+    if key is None:
+        key = active_signing_key(ctx, db, ticket.event_id)
     valid_from, valid_until = ticket_window(session.starts_at, session.ends_at)
     claims = TicketClaims(
         ticket_id=ticket.id,
@@ -76,29 +82,39 @@ def issue_order(ctx: Context, order_id: int) -> bool:
 def issue_in(ctx: Context, db: Db, order_id: int) -> bool:
     """Issue a paid order's tickets inside the caller's transaction (``paid -> ticketed``).
 
-    The payment notification calls this in the same transaction that records the payment, so
-    a paid order becomes ticketed in one commit; the sweeper's :func:`issue_pending` calls it
-    for an order left ``paid`` (issuing failed, or the process died in between).
+    For an order left ``paid`` (issuing failed, or the process died in between): the sweeper's
+    :func:`issue_pending` calls this. A payment notification issues through
+    :func:`issue_tickets` directly, in the transaction that records the payment.
+    """
+    order = db.get(Order, order_id)
+    if order is None or order.status != "paid":
+        return False
+    tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.id)).all()
+    return issue_tickets(ctx, db, order, tickets, ctx.catalog.session(db, order.session_id))
+
+
+def issue_tickets(ctx: Context, db: Db, order: Order, tickets: Sequence[Ticket], facts: SessionFacts) -> bool:
+    """Move the order ``paid -> ticketed``, sign its tickets, queue delivery, write the feed.
+
+    False (and nothing written) if the order was no longer ``paid``. The feed entries are the
+    last write, as :func:`feed.append` requires.
     """
     now = ctx.now()
     if not changed(
         db.execute(
             update(Order)
-            .where(Order.id == order_id, Order.status == "paid")
+            .where(Order.id == order.id, Order.status == "paid")
             .values(status="ticketed", ticketed_at=now)
             .execution_options(synchronize_session=False)
         )
     ):
         return False
-    order = db.get(Order, order_id)
-    assert order is not None
-    session = load_session(db, order.session_id)
-    tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.id)).all()
+    key = active_signing_key(ctx, db, facts.event_id)
     for ticket in tickets:
         ticket.status = "valid"
-        sign_ticket(ctx, db, ticket, session)
+        sign_ticket(ctx, db, ticket, facts, key)
     queue_delivery(ctx, db, order)
-    feed.append(ctx, db, [("issued", t, session.real_name) for t in tickets])
+    feed.append(ctx, db, [("issued", t, facts.real_name) for t in tickets])
     return True
 
 

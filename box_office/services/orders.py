@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as Db
+from sqlalchemy.orm.attributes import set_committed_value
 
 from box_office.core.orders import (
     Limits,
@@ -598,23 +600,29 @@ def handle_notification(
         db.add(PaymentNotification(notify_id=note.notify_id, payment_id=payment.id, received_at=ctx.now()))
 
     def work(db: Db) -> tuple[str, int]:
-        payment = db.scalar(
-            select(Payment).where(Payment.provider_ref == note.ref, Payment.provider == provider.name)
-        )
-        if payment is None:
+        found = db.execute(
+            select(Payment, Order)
+            .join(Order, Order.id == Payment.order_id)
+            .where(Payment.provider_ref == note.ref, Payment.provider == provider.name)
+        ).first()
+        if found is None:
             raise NotFound(f"no payment {note.ref}", "unknown_payment")
+        payment, order = found
         if note.amount_cents != payment.amount_cents or note.currency != payment.currency:
             raise Invalid(
                 f"amount mismatch: notified {note.amount_cents} {note.currency}, "
                 f"expected {payment.amount_cents} {payment.currency}",
                 "amount_mismatch",
             )
-        record(db, payment)
+        now = ctx.now()
+        # A replayed notification id breaks the primary key: IntegrityError, answered 409 below.
+        db.execute(
+            insert(PaymentNotification).values(
+                notify_id=note.notify_id, payment_id=payment.id, received_at=now
+            )
+        )
         if note.status != "paid" or payment.status != "created":
             return "ignored", payment.order_id
-        order = db.get(Order, payment.order_id)
-        assert order is not None
-        now = ctx.now()
         if effective_order_status(order.status, order.expires_at, now) != "pending_payment":
             if order.status == "pending_payment":
                 _move(
@@ -628,40 +636,48 @@ def handle_notification(
                 _finish_hold(db, order.hold_id, "expired", now)
             payment.status = "refund_due"
             return "refund", order.id
-        hold = db.get(Hold, order.hold_id)
-        assert hold is not None
-        if not changed(
-            db.execute(
-                update(Hold)
-                .where(Hold.id == hold.id, Hold.status == "active", Hold.expires_at >= now)
-                .values(status="converted")
-                .execution_options(**_NO_SYNC)
-            )
-        ):
+        seat_count = db.execute(
+            update(Hold)
+            .where(Hold.id == order.hold_id, Hold.status == "active", Hold.expires_at >= now)
+            .values(status="converted")
+            .returning(Hold.seat_count)
+            .execution_options(**_NO_SYNC)
+        ).scalar()
+        if seat_count is None:
             raise _HoldLost()
         sold = changed(
             db.execute(
                 update(SessionSeat)
-                .where(SessionSeat.hold_id == hold.id, SessionSeat.status == "held")
+                .where(SessionSeat.hold_id == order.hold_id, SessionSeat.status == "held")
                 .values(status="sold", order_id=order.id, hold_expires_at=None, changed_at=now)
                 .execution_options(**_NO_SYNC)
             )
         )
-        if sold != hold.seat_count:
+        if sold != seat_count:
             raise _HoldLost()
-        for ga_id, quantity in db.execute(
-            select(HoldGa.ga_id, HoldGa.quantity).where(HoldGa.hold_id == hold.id)
-        ).all():
+        tickets = db.scalars(select(Ticket).where(Ticket.order_id == order.id).order_by(Ticket.id)).all()
+        # One ticket was made per GA place held (create_order), so the tickets say what to move.
+        for ga_id, quantity in Counter(t.ga_id for t in tickets if t.ga_id is not None).items():
             db.execute(
                 update(SessionGa)
                 .where(SessionGa.id == ga_id)
                 .values(held=SessionGa.held - quantity, sold=SessionGa.sold + quantity, changed_at=now)
                 .execution_options(**_NO_SYNC)
             )
-        _move(db, order, "pending_payment", "paid", paid_at=now)
+        if not changed(
+            db.execute(
+                update(Order)
+                .where(Order.id == order.id, Order.status == "pending_payment")
+                .values(status="paid", paid_at=now)
+                .execution_options(**_NO_SYNC)
+            )
+        ):
+            raise Conflict(f"order {order.id} changed while its payment arrived", "bad_state")
+        set_committed_value(order, "status", "paid")
+        set_committed_value(order, "paid_at", now)
         payment.status = "succeeded"
         payment.settled_at = now
-        _issue_with_payment(ctx, db, order.id)
+        _issue_with_payment(ctx, db, order, tickets)
         return "paid", order.id
 
     def lost(db: Db) -> tuple[str, int]:
@@ -690,7 +706,7 @@ def handle_notification(
     return {"outcome": outcome, "order_id": order_id}
 
 
-def _issue_with_payment(ctx: Context, db: Db, order_id: int) -> None:
+def _issue_with_payment(ctx: Context, db: Db, order: Order, tickets: Sequence[Ticket]) -> None:
     """Issue the tickets in the payment's own transaction: one commit instead of two per sale.
 
     Issuing runs under a savepoint: if it fails (a key cannot be opened, say), the payment is
@@ -699,9 +715,9 @@ def _issue_with_payment(ctx: Context, db: Db, order_id: int) -> None:
     """
     try:
         with db.begin_nested():
-            issuing.issue_in(ctx, db, order_id)
+            issuing.issue_tickets(ctx, db, order, tickets, ctx.catalog.session(db, order.session_id))
     except Exception:
-        log.exception("issuing order %s with its payment failed; the sweeper will retry", order_id)
+        log.exception("issuing order %s with its payment failed; the sweeper will retry", order.id)
 
 
 def settle_refunds(ctx: Context, provider: PaymentProvider, order_id: int | None = None) -> int:
