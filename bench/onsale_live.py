@@ -124,6 +124,7 @@ def main() -> int:
         tmp = Path(tmp_name)
         url = database(args.db, tmp)
         process, base = start_server(url, tmp, 2)
+        subscribers: Subscribers | None = None
         try:
             session = set_up(base, 2, 10, 20, 100)
             idle_rate = quiet_rate(url)
@@ -139,15 +140,18 @@ def main() -> int:
                 label = f"S{(i // 20) % 2:02d}-{(i // 40) + 1}-{i % 20 + 1}"
                 response = client.post(f"/api/sessions/{session}/holds", json={"seats": [label]})
                 sent[label] = time.perf_counter()
-                response.raise_for_status()
+                if response.status_code != 201:
+                    raise SystemExit(f"hold {label}: {response.status_code} {response.text}")
                 time.sleep(0.05)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and any(len(seen) < count for seen in subscribers.seen):
                 time.sleep(0.1)
-            subscribers.close()
         finally:
+            if subscribers is not None:
+                subscribers.close()  # open streams would hold the server's graceful shutdown
             process.terminate()
             process.wait(timeout=30)
+    assert subscribers is not None
     delays = [seen[label] - at for seen in subscribers.seen for label, at in sent.items() if label in seen]
     expected = count * args.subscribers
     result: dict[str, Any] = {
