@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -32,6 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--state-dir", help="where the SQLite file, secret key and unsent mail live")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--no-background",
+        action="store_true",
+        help="do not start the background process (sweeps, delivery): run `box-office background` yourself",
+    )
+    background = commands.add_parser(
+        "background", help="run sweeps and ticket delivery (started by `serve` unless --no-background)"
+    )
+    background.add_argument("--database-url")
+    background.add_argument("--state-dir")
+    background.add_argument(
+        "--nice", type=int, default=10, help="lower scheduling priority by this much (default 10; 0: none)"
+    )
     migrate = commands.add_parser("migrate", help="bring the database schema up to date and exit")
     migrate.add_argument("--database-url")
     migrate.add_argument("--state-dir")
@@ -66,6 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         print(f"database at {settings.database_url} is up to date")
         return 0
+    if args.command == "background":
+        from box_office import background
+
+        if not 0 <= args.nice <= 19:
+            print("box-office: error: --nice must be 0-19", file=sys.stderr)
+            return 2
+        return background.main(settings, args.nice)
     if not 1 <= args.port <= 65535 or not 1 <= args.workers <= 64:
         print("box-office: error: --port must be 1-65535 and --workers 1-64", file=sys.stderr)
         return 2
@@ -74,15 +95,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("BOX_OFFICE_PUBLIC_URL", f"http://{args.host}:{args.port}")
     os.environ["BOX_OFFICE_STATE_DIR"] = str(settings.state_dir)
     print(f"box office on http://{args.host}:{args.port} (database {settings.database_url})", file=sys.stderr)
-    uvicorn.run(
-        "box_office.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=False,
-        timeout_keep_alive=75,  # longer than clients' idle pools, so they never reuse a closing connection
-    )
+    helper = None
+    if not args.no_background:
+        os.environ["BOX_OFFICE_BACKGROUND"] = "off"  # the HTTP workers leave it to the helper
+        helper = subprocess.Popen(
+            [sys.executable, "-m", "box_office.cli", "background"],
+            env=os.environ | {"BOX_OFFICE_PARENT_PID": str(os.getpid())},
+        )
+    try:
+        uvicorn.run(
+            "box_office.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=False,
+            # Longer than clients' idle pools, so they never reuse a closing connection.
+            timeout_keep_alive=75,
+        )
+    finally:
+        if helper is not None:
+            helper.terminate()
+            try:
+                helper.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                helper.kill()
     return 0
 
 

@@ -48,6 +48,10 @@ class Settings:
     delivery_interval: float = 1.0
     live_interval: float = 0.25
     sms_backend: str = "log"
+    # Admission control per worker process (api/admission.py): buying requests served at once,
+    # and waiting in line; beyond both, 429 with Retry-After.
+    max_inflight: int = 24
+    max_queue: int = 48
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -86,6 +90,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_port = int(source.get("BOX_OFFICE_SMTP_PORT", "25"))
     except ValueError:
         raise ConfigError("BOX_OFFICE_SMTP_PORT must be an integer") from None
+    try:
+        max_inflight = int(source.get("BOX_OFFICE_MAX_INFLIGHT", "24"))
+        max_queue = int(source.get("BOX_OFFICE_MAX_QUEUE", "48"))
+    except ValueError:
+        raise ConfigError("BOX_OFFICE_MAX_INFLIGHT and BOX_OFFICE_MAX_QUEUE must be integers") from None
+    if max_inflight < 1 or max_queue < 0:
+        raise ConfigError("BOX_OFFICE_MAX_INFLIGHT must be >= 1 and BOX_OFFICE_MAX_QUEUE >= 0")
     return Settings(
         database_url=url,
         secret_key=_secret_key(state_dir),
@@ -98,6 +109,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sandbox_secret=source.get("BOX_OFFICE_SANDBOX_SECRET") or "sandbox-merchant-secret",
         sandbox_url=source.get("BOX_OFFICE_SANDBOX_URL") or None,
         sms_backend=source.get("BOX_OFFICE_SMS", "log"),
+        max_inflight=max_inflight,
+        max_queue=max_queue,
         extra={"no_orphan_seats": source.get("BOX_OFFICE_NO_ORPHAN_SEATS", "on")},  # seat_rules.py
     )
 

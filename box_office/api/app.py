@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
 from box_office.api import buyer_routes, feed_routes, live, organiser_routes
+from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
 from box_office.config import Settings
 from box_office.notify.delivery import deliver_pending
@@ -36,7 +38,7 @@ from box_office.services.order_watch import OrderWatch
 from box_office.web import routes as seatmap_page
 
 log = logging.getLogger(__name__)
-DATABASE_THREADS = 48
+DATABASE_THREADS = int(os.environ.get("BOX_OFFICE_DB_THREADS", "48"))
 
 DESCRIPTION = """Encore box office: venues and seat maps, events and sessions, inventory with expiring
 holds, orders and payment, ticket issuing and the venue feed (DESIGN.md, contract 5).
@@ -64,6 +66,20 @@ async def _loop(interval: float, work: Any, *args: Any) -> None:
             log.exception("background task %s failed", getattr(work, "__name__", work))
 
 
+def default_mailer(settings: Settings) -> Mailer:
+    if settings.smtp_host:
+        return SmtpMailer(settings.smtp_host, settings.smtp_port)
+    return FileMailer(settings.state_dir / "mail")
+
+
+def default_provider(settings: Settings) -> PaymentProvider:
+    return SandboxProvider(settings.sandbox_base, settings.sandbox_secret)
+
+
+def default_sms(settings: Settings) -> SmsGateway:
+    return LogSms(settings.state_dir / "sms.log")
+
+
 def create_app(
     settings: Settings,
     *,
@@ -72,17 +88,14 @@ def create_app(
     provider: PaymentProvider | None = None,
     background: bool = True,
 ) -> FastAPI:
+    """The API. ``background=False`` leaves sweeps and delivery to ``box-office background``
+    (what ``box-office serve`` does: its HTTP workers only serve requests)."""
     ctx = Context.from_settings(settings)
     state = AppState(
         ctx=ctx,
-        provider=provider or SandboxProvider(settings.sandbox_base, settings.sandbox_secret),
-        mailer=mailer
-        or (
-            SmtpMailer(settings.smtp_host, settings.smtp_port)
-            if settings.smtp_host
-            else FileMailer(settings.state_dir / "mail")
-        ),
-        sms=sms or LogSms(settings.state_dir / "sms.log"),
+        provider=provider or default_provider(settings),
+        mailer=mailer or default_mailer(settings),
+        sms=sms or default_sms(settings),
         order_watch=OrderWatch(partial(orders.order_statuses, ctx)),
     )
 
@@ -111,6 +124,7 @@ def create_app(
 
     app = FastAPI(title="Encore box office", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.box_office = state
+    app.add_middleware(AdmissionMiddleware, limit=settings.max_inflight, queue=settings.max_queue)
     app.include_router(organiser_routes.router)
     app.include_router(buyer_routes.router)
     app.include_router(live.router)

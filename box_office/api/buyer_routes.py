@@ -74,7 +74,7 @@ def extend_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
 @router.post(
     "/orders", status_code=status.HTTP_201_CREATED, summary="Create an order from a hold (idempotent)"
 )
-def create_order(
+async def create_order(
     body: schemas.OrderIn,
     buyer: BuyerId,
     app: State,
@@ -98,9 +98,22 @@ def create_order(
             for t in body.tickets
         ),
     )
-    view, created = orders.create_order(app.ctx, buyer, x_device_id, idempotency_key, request)
+    view, created = await run_in_threadpool(
+        orders.create_order, app.ctx, buyer, x_device_id, idempotency_key, request
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
+    if body.pay_with is not None and view["status"] == "pending_payment":
+        notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
+        view["payment"] = await app.with_provider(
+            orders.start_payment,
+            app.ctx,
+            app.provider,
+            buyer,
+            view["id"],
+            notify_url,
+            view if created else None,
+        )
     return view
 
 

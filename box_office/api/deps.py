@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from box_office.notify.mail import Mailer
 from box_office.notify.sms import SmsGateway
@@ -47,7 +48,8 @@ class AppState:
         return await asyncio.get_running_loop().run_in_executor(self.provider_threads, partial(work, *args))
 
 
-def state(request: Request) -> AppState:
+async def state(request: Request) -> AppState:
+    # async (like the principals below): a plain def dependency costs a trip to a worker thread.
     value: AppState = request.app.state.box_office
     return value
 
@@ -59,20 +61,30 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return None if credentials is None else credentials.credentials
 
 
-def organiser(
+async def _principal(app: AppState, lookup: Callable[[Context, str | None], int], token: str | None) -> int:
+    """A token seen before is answered from memory on the event loop; a new one in a thread."""
+    known = catalog.remembered_principal(app.ctx, lookup, token)
+    if known is not None:
+        return known
+    return await run_in_threadpool(lookup, app.ctx, token)
+
+
+async def organiser(
     app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> int:
-    return catalog.organiser_for(app.ctx, _token(credentials))
+    return await _principal(app, catalog.organiser_for, _token(credentials))
 
 
-def buyer(app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> int:
-    return catalog.account_for(app.ctx, _token(credentials))
-
-
-def feed_client(
+async def buyer(
     app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> int:
-    return catalog.feed_client_for(app.ctx, _token(credentials))
+    return await _principal(app, catalog.account_for, _token(credentials))
+
+
+async def feed_client(
+    app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> int:
+    return await _principal(app, catalog.feed_client_for, _token(credentials))
 
 
 OrganiserId = Annotated[int, Depends(organiser)]

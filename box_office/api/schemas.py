@@ -129,6 +129,11 @@ class OrderIn(Strict):
     email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
     phone: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 -]+$")] | None = None
     tickets: list[TicketIn] = Field(default_factory=list, max_length=50)
+    pay_with: Literal["sandbox"] | None = Field(
+        default=None,
+        description="Also start the payment with this provider: the answer then carries `payment` "
+        "(pay_url / QR), saving the buyer the separate POST /orders/{id}/payments",
+    )
 
 
 class PaymentIn(Strict):

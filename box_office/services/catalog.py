@@ -76,6 +76,15 @@ def feed_client_for(ctx: Context, token: str | None) -> int:
 
 
 _MAX_KNOWN_TOKENS = 200_000
+_KINDS: dict[Any, str] = {organiser_for: "organiser", account_for: "buyer", feed_client_for: "feed client"}
+
+
+def remembered_principal(ctx: Context, lookup: Any, token: str | None) -> int | None:
+    """The owner of ``token`` if this process has already looked it up with ``lookup``
+    (one of :func:`organiser_for`, :func:`account_for`, :func:`feed_client_for`), else None."""
+    if not token:
+        return None
+    return ctx.known_tokens.get((_KINDS[lookup], token_hash(token)))
 
 
 def _principal(ctx: Context, column: Any, hash_column: Any, token: str | None, what: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as Db
@@ -59,19 +59,22 @@ def append(ctx: Context, db: Db, changes: list[tuple[str, Ticket, bool]]) -> Non
     ).scalar_one()
     first = last - len(changes) + 1
     now = ctx.now()
+    rows = []
     for offset, (kind, ticket, real_name) in enumerate(changes):
         record = ticket_record(ticket, real_name).to_json()
         record.pop("type", None)
-        db.add(
-            FeedRow(
-                cursor=first + offset,
-                event_id=ticket.event_id,
-                kind=kind,
-                ticket_id=ticket.id,
-                record=record,
-                created_at=now,
-            )
+        rows.append(
+            {
+                "cursor": first + offset,
+                "event_id": ticket.event_id,
+                "kind": kind,
+                "ticket_id": ticket.id,
+                "record": record,
+                "created_at": now,
+            }
         )
+    # Written at once (one executemany), not at commit: the counter's lock is held meanwhile.
+    db.execute(insert(FeedRow), rows)
 
 
 def read_page(db: Db, event_id: int, after: int, limit: int) -> FeedPage:

@@ -31,7 +31,7 @@ from box_office.store.db import changed
 from box_office.store.models import Hold, HoldGa, Order, SessionGa, SessionSeat, Zone
 
 MAX_HOLD_SIZE = 50
-_BEST_WINDOW = 3000
+_BEST_FIRST_WINDOW = 200  # free seats read first, nearest the stage; x4 each time it is not enough
 _NO_SYNC = {"synchronize_session": False}
 
 
@@ -233,18 +233,24 @@ def _pick_best(
     )
     if req.best_accessible:
         query = query.where(SessionSeat.accessible)
-    offset = 0
+    window = _BEST_FIRST_WINDOW
     while True:
-        rows = db.execute(query.limit(_BEST_WINDOW * (offset + 1))).all()
+        rows = db.execute(query.limit(window)).all()
+        complete = len(rows) < window
+        # The window may end inside a row: leave that row out (its seats beyond the window would
+        # change what is adjacent and what is an orphan) unless every free seat was read.
+        cut = None if complete else (rows[-1].section, rows[-1].row)
         free = [
-            FreeSeat(r.label, r.section, r.row, r.position, r.rank) for r in rows if r.label not in exclude
+            FreeSeat(r.label, r.section, r.row, r.position, r.rank)
+            for r in rows
+            if r.label not in exclude and (r.section, r.row) != cut
         ]
         picked = best_available(free, req.best_quantity)
         if picked is not None:
             return picked
-        if len(rows) < _BEST_WINDOW * (offset + 1):
+        if complete:
             raise Conflict(f"no {req.best_quantity} adjacent seats left in zone {req.best_zone}", "sold_out")
-        offset += 1
+        window *= 4
 
 
 def reclaim_expired_ga(ctx: Context, db: Db, ga_id: int, now: float, limit: int = 200) -> int:

@@ -7,6 +7,7 @@ between payment and issuing, :func:`issue_pending` (run by the sweeper) finishes
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from sqlalchemy import select, update
@@ -24,6 +25,8 @@ from box_office.store.models import Order, OutboxMessage, Session, Ticket
 from ticket_format import SigningKey, TicketClaims, issue
 from ticket_format.identity import IdentityError, id_digest, name_digest, normalize_name, parse_id
 
+log = logging.getLogger(__name__)
+
 
 def sign_ticket(
     ctx: Context, db: Db, ticket: Ticket, session: Session | SessionFacts, key: SigningKey | None = None
@@ -31,6 +34,11 @@ def sign_ticket(
     """(Re)sign the ticket's current version with ``key`` or else the event's active key."""
     if key is None:
         key = active_signing_key(ctx, db, ticket.event_id)
+    ticket.token, ticket.kid = _signed(ticket, session, key)
+
+
+def _signed(ticket: Ticket, session: Session | SessionFacts, key: SigningKey) -> tuple[str, str]:
+    """The token for the ticket's current version, and the key id it is signed with."""
     valid_from, valid_until = ticket_window(session.starts_at, session.ends_at)
     claims = TicketClaims(
         ticket_id=ticket.id,
@@ -43,8 +51,23 @@ def sign_ticket(
         valid_until=valid_until,
         version=ticket.version,
     )
-    ticket.token = issue(claims, key)
-    ticket.kid = key.kid.hex()
+    return issue(claims, key), key.kid.hex()
+
+
+def sign_all(
+    ctx: Context, db: Db, tickets: Sequence[Ticket], facts: SessionFacts
+) -> list[tuple[str, str]] | None:
+    """Every ticket's token and key id, written nowhere yet; None (and logged) if signing cannot
+    be done now (no usable key): the caller then records the payment and leaves issuing to
+    the sweeper, so money is never refused because tickets could not be signed."""
+    try:
+        key = active_signing_key(ctx, db, facts.event_id)
+        return [_signed(ticket, facts, key) for ticket in tickets]
+    except Exception:
+        log.exception(
+            "cannot sign the tickets of event %s now; issuing is left to the sweeper", facts.event_id
+        )
+        return None
 
 
 def queue_delivery(ctx: Context, db: Db, order: Order) -> None:
@@ -82,7 +105,7 @@ def issue_order(ctx: Context, order_id: int) -> bool:
 def issue_in(ctx: Context, db: Db, order_id: int) -> bool:
     """Issue a paid order's tickets inside the caller's transaction (``paid -> ticketed``).
 
-    For an order left ``paid`` (issuing failed, or the process died in between): the sweeper's
+    For an order left ``paid`` (signing failed, or the process died in between): the sweeper's
     :func:`issue_pending` calls this. A payment notification issues through
     :func:`issue_tickets` directly, in the transaction that records the payment.
     """
@@ -90,14 +113,22 @@ def issue_in(ctx: Context, db: Db, order_id: int) -> bool:
     if order is None or order.status != "paid":
         return False
     tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.id)).all()
-    return issue_tickets(ctx, db, order, tickets, ctx.catalog.session(db, order.session_id))
+    facts = ctx.catalog.session(db, order.session_id)
+    signed = sign_all(ctx, db, tickets, facts)
+    return signed is not None and issue_tickets(ctx, db, order, tickets, facts, signed)
 
 
-def issue_tickets(ctx: Context, db: Db, order: Order, tickets: Sequence[Ticket], facts: SessionFacts) -> bool:
-    """Move the order ``paid -> ticketed``, sign its tickets, queue delivery, write the feed.
-
-    False (and nothing written) if the order was no longer ``paid``. The feed entries are the
-    last write, as :func:`feed.append` requires.
+def issue_tickets(
+    ctx: Context,
+    db: Db,
+    order: Order,
+    tickets: Sequence[Ticket],
+    facts: SessionFacts,
+    signed: Sequence[tuple[str, str]],
+) -> bool:
+    """Move the order ``paid -> ticketed``, give its tickets their tokens (from :func:`sign_all`),
+    queue delivery, write the feed. False (and nothing written) if the order was no longer
+    ``paid``. The feed entries are the last write, as :func:`feed.append` requires.
     """
     now = ctx.now()
     if not changed(
@@ -109,10 +140,8 @@ def issue_tickets(ctx: Context, db: Db, order: Order, tickets: Sequence[Ticket],
         )
     ):
         return False
-    key = active_signing_key(ctx, db, facts.event_id)
-    for ticket in tickets:
-        ticket.status = "valid"
-        sign_ticket(ctx, db, ticket, facts, key)
+    for ticket, (token, kid) in zip(tickets, signed, strict=True):
+        ticket.status, ticket.token, ticket.kid = "valid", token, kid
     queue_delivery(ctx, db, order)
     feed.append(ctx, db, [("issued", t, facts.real_name) for t in tickets])
     return True

@@ -410,14 +410,13 @@ def order_view(ctx: Context, db: Db, order: Order) -> dict[str, Any]:
         select(Ticket).where(Ticket.order_id == order.id).order_by(Ticket.seat_label, Ticket.id)
     ).all()
     payments = db.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)).all()
-    areas = {
-        g.id: g.code for g in db.scalars(select(SessionGa).where(SessionGa.session_id == order.session_id))
-    }
-    session = load_session(db, order.session_id)
+    facts = ctx.catalog.session(db, order.session_id)
+    if any(t.ga_id is not None and t.ga_id not in facts.areas for t in tickets):
+        facts = ctx.catalog.session(db, order.session_id, fresh=True)
     return {
         "id": order.id,
         "session_id": order.session_id,
-        "event_id": session.event_id,
+        "event_id": facts.event_id,
         "status": effective_order_status(order.status, order.expires_at, ctx.now()),
         "total_cents": order.total_cents,
         "currency": order.currency,
@@ -427,7 +426,9 @@ def order_view(ctx: Context, db: Db, order: Order) -> dict[str, Any]:
         "paid_at": order.paid_at,
         "ticketed_at": order.ticketed_at,
         "reason": order.reason,
-        "tickets": [ticket_view(t, areas.get(t.ga_id) if t.ga_id else None) for t in tickets],
+        "tickets": [
+            ticket_view(t, facts.areas[t.ga_id].code if t.ga_id is not None else None) for t in tickets
+        ],
         "payments": [
             {
                 "id": p.id,
@@ -529,22 +530,36 @@ def get_ticket(
 
 
 def start_payment(
-    ctx: Context, provider: PaymentProvider, account_id: int, order_id: int, notify_url: str
+    ctx: Context,
+    provider: PaymentProvider,
+    account_id: int,
+    order_id: int,
+    notify_url: str,
+    new_order: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Create (or return the open) provider payment for an unpaid order."""
-    with ctx.db.read() as db:
-        order = _own_order(db, account_id, order_id)
-        status = effective_order_status(order.status, order.expires_at, ctx.now())
-        if status != "pending_payment":
-            raise Conflict(f"order {order_id} is {status}: nothing to pay", "bad_state")
-        open_payment = db.scalar(
-            select(Payment).where(
-                Payment.order_id == order_id, Payment.status == "created", Payment.provider == provider.name
+    """Create (or return the open) provider payment for an unpaid order.
+
+    ``new_order`` is the view of an order this request has just created (so it is the buyer's,
+    unpaid, and has no payment yet): the checks that read the order are skipped.
+    """
+    if new_order is not None:
+        amount, currency = new_order["total_cents"], new_order["currency"]
+    else:
+        with ctx.db.read() as db:
+            order = _own_order(db, account_id, order_id)
+            status = effective_order_status(order.status, order.expires_at, ctx.now())
+            if status != "pending_payment":
+                raise Conflict(f"order {order_id} is {status}: nothing to pay", "bad_state")
+            open_payment = db.scalar(
+                select(Payment).where(
+                    Payment.order_id == order_id,
+                    Payment.status == "created",
+                    Payment.provider == provider.name,
+                )
             )
-        )
-        if open_payment is not None:
-            return _payment_view(open_payment)
-        amount, currency = order.total_cents, order.currency
+            if open_payment is not None:
+                return _payment_view(open_payment)
+            amount, currency = order.total_cents, order.currency
     try:
         created = provider.create(f"order-{order_id}", amount, currency, notify_url)
     except PaymentError as exc:
@@ -656,6 +671,8 @@ def handle_notification(
         if sold != seat_count:
             raise _HoldLost()
         tickets = db.scalars(select(Ticket).where(Ticket.order_id == order.id).order_by(Ticket.id)).all()
+        facts = ctx.catalog.session(db, order.session_id)
+        signed = issuing.sign_all(ctx, db, tickets, facts)  # before any ticket write: may fail
         # One ticket was made per GA place held (create_order), so the tickets say what to move.
         for ga_id, quantity in Counter(t.ga_id for t in tickets if t.ga_id is not None).items():
             db.execute(
@@ -677,7 +694,8 @@ def handle_notification(
         set_committed_value(order, "paid_at", now)
         payment.status = "succeeded"
         payment.settled_at = now
-        _issue_with_payment(ctx, db, order, tickets)
+        if signed is not None:  # else the order stays paid and the sweeper issues it later
+            issuing.issue_tickets(ctx, db, order, tickets, facts, signed)
         return "paid", order.id
 
     def lost(db: Db) -> tuple[str, int]:
@@ -704,20 +722,6 @@ def handle_notification(
     if outcome == "refund":
         settle_refunds(ctx, provider, order_id)
     return {"outcome": outcome, "order_id": order_id}
-
-
-def _issue_with_payment(ctx: Context, db: Db, order: Order, tickets: Sequence[Ticket]) -> None:
-    """Issue the tickets in the payment's own transaction: one commit instead of two per sale.
-
-    Issuing runs under a savepoint: if it fails (a key cannot be opened, say), the payment is
-    still recorded and the order stays ``paid``; the sweeper's ``issue_pending`` issues it later.
-    The money is never lost because issuing went wrong.
-    """
-    try:
-        with db.begin_nested():
-            issuing.issue_tickets(ctx, db, order, tickets, ctx.catalog.session(db, order.session_id))
-    except Exception:
-        log.exception("issuing order %s with its payment failed; the sweeper will retry", order.id)
 
 
 def settle_refunds(ctx: Context, provider: PaymentProvider, order_id: int | None = None) -> int:

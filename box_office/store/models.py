@@ -163,6 +163,8 @@ class SessionSeat(Base):
         UniqueConstraint("session_id", "label"),
         Index("ix_session_seats_hold", "hold_id"),
         Index("ix_session_seats_changed", "session_id", "changed_at"),
+        Index("ix_session_seats_row", "session_id", "section", "row"),
+        Index("ix_session_seats_best", "session_id", "zone_id", "rank", "section", "row", "position"),
         CheckConstraint(
             "status in ('available','held','sold','reserved','blocked','removed')", name="seat_status"
         ),
@@ -234,7 +236,10 @@ class Order(Base):
     paid/ticketed -> refunded (cancelled after payment, money returned)."""
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("account_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key"),
+        Index("ix_orders_session_device", "session_id", "device_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)

@@ -1,0 +1,170 @@
+"""Admission control (the on-sale waiting room): the gate on its own, then a real server under a
+burst of buyers over HTTP: excess buyers are told 429 with Retry-After, never a 5xx, and
+buyers who got in are never refused halfway through their purchase."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from box_office.api.admission import Gate, kind_of
+from box_office.api.app import create_app
+from box_office.config import Settings
+from box_office.notify.sms import CapturingSms
+from box_office.store.migrate import upgrade
+from tests.box_office.conftest import MailSink, Server, start_uvicorn
+from tests.box_office.helpers import Concert, grid
+from tests.local_services import free_port
+
+
+def test_which_requests_are_metered() -> None:
+    assert kind_of("POST", "/api/sessions/3/holds") == "door"
+    assert kind_of("GET", "/api/sessions/3") == "door"
+    assert kind_of("POST", "/api/orders") == "inside"
+    assert kind_of("POST", "/api/orders/9/payments") == "inside"
+    for method, path in [
+        ("GET", "/api/orders/9"),  # waits hold nothing
+        ("POST", "/api/payments/sandbox/notify"),  # money arriving is never turned away
+        ("GET", "/api/sessions/3/live"),
+        ("GET", "/api/feed"),
+        ("POST", "/api/venues"),
+        ("GET", "/healthz"),
+    ]:
+        assert kind_of(method, path) is None, path
+
+
+async def test_gate_admits_queues_refuses_and_serves_inside_first() -> None:
+    gate = Gate(limit=2, queue=1)
+    assert await gate.enter("door") and await gate.enter("door")
+    assert gate.running == 2
+    queued_door = asyncio.create_task(gate.enter("door"))
+    await asyncio.sleep(0)
+    assert not await gate.enter("door"), "a second door request beyond the queue must be refused"
+    assert gate.retry_after() >= 1
+    queued_inside = asyncio.create_task(gate.enter("inside"))  # never refused, however long the line
+    await asyncio.sleep(0)
+    assert gate.waiting == 2
+    gate.leave()  # the freed place goes to the inside request first
+    await asyncio.sleep(0)
+    assert queued_inside.done() and await queued_inside and not queued_door.done()
+    gate.leave()
+    assert await asyncio.wait_for(queued_door, 1)
+    gate.leave()
+    gate.leave()
+    assert gate.running == 0 and gate.waiting == 0
+
+
+async def test_a_cancelled_waiter_gives_its_place_on() -> None:
+    gate = Gate(limit=1, queue=5)
+    assert await gate.enter("door")
+    first = asyncio.create_task(gate.enter("door"))
+    second = asyncio.create_task(gate.enter("door"))
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0)
+    gate.leave()
+    assert await asyncio.wait_for(second, 1)
+    gate.leave()
+    assert gate.running == 0
+
+
+def test_retry_after_grows_with_the_crowd() -> None:
+    now = [100.0]
+    gate = Gate(limit=1, queue=0, clock=lambda: now[0])
+
+    async def burst(refusals: int) -> None:
+        await gate.enter("door")
+        for _ in range(refusals):
+            assert not await gate.enter("door")
+        gate.leave()
+
+    asyncio.run(burst(1))
+    small = gate.retry_after()
+    now[0] += 2
+    asyncio.run(burst(40))
+    assert small == 1 and gate.retry_after() > small
+
+
+@pytest.fixture()
+def tight_server(tmp_path: Path, smtp: MailSink) -> Server:
+    url = f"sqlite:///{tmp_path / 'tight.sqlite3'}"
+    upgrade(url)
+    port = free_port()
+    settings = Settings(
+        database_url=url,
+        secret_key=Fernet.generate_key(),
+        state_dir=tmp_path,
+        public_url=f"http://127.0.0.1:{port}",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        sweep_interval=3600.0,
+        delivery_interval=3600.0,
+        max_inflight=1,
+        max_queue=1,
+    )
+    sms = CapturingSms()
+    uv, thread = start_uvicorn(create_app(settings, sms=sms), port)
+    yield Server(f"http://127.0.0.1:{port}", "sqlite", sms, smtp, settings)
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_burst_gets_429_with_retry_after_and_no_5xx(tight_server: Server) -> None:
+    concert = Concert(tight_server, layout=grid(rows=3, seats=20, ga=200))
+    tokens = [
+        tight_server.client().post("/api/accounts", json={"email": f"{i}@x.test"}).json()["token"]
+        for i in range(40)
+    ]
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=tight_server.url, timeout=30) as client:
+            return await asyncio.gather(
+                *[
+                    client.post(
+                        f"/api/sessions/{concert.session_id}/holds",
+                        json={"ga": [{"area": "FLOOR", "quantity": 1}]},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    for token in tokens
+                ]
+            )
+
+    answers = asyncio.run(burst())
+    codes = Counter(a.status_code for a in answers)
+    assert codes[429] > 0 and codes[201] > 0 and set(codes) <= {201, 429}, codes
+    busy = next(a for a in answers if a.status_code == 429)
+    assert int(busy.headers["Retry-After"]) >= 1
+    assert busy.json()["code"] == "busy" and "try again" in busy.json()["detail"]
+    # A buyer who got in is not refused further on, whatever the crowd at the door.
+    held = next(a for a in answers if a.status_code == 201).json()
+    owner = tokens[[a.status_code for a in answers].index(201)]
+    buyer = tight_server.client(owner)
+
+    async def crowd_and_order() -> tuple[list[httpx.Response], httpx.Response]:
+        async with httpx.AsyncClient(base_url=tight_server.url, timeout=30) as client:
+            door = [
+                client.post(
+                    f"/api/sessions/{concert.session_id}/holds",
+                    json={"ga": [{"area": "FLOOR", "quantity": 1}]},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                for token in tokens
+            ]
+            inside = client.post(
+                "/api/orders",
+                json={"hold_id": held["id"], "email": "in@x.test"},
+                headers={"Authorization": f"Bearer {owner}", "Idempotency-Key": uuid.uuid4().hex},
+            )
+            *doors, made = await asyncio.gather(*door, inside)
+            return doors, made
+
+    doors, made = asyncio.run(crowd_and_order())
+    assert made.status_code == 201, made.text
+    assert all(d.status_code in (201, 429) for d in doors)
+    assert buyer.get(f"/api/orders/{made.json()['id']}").json()["status"] == "pending_payment"
