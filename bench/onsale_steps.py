@@ -2,8 +2,8 @@
 
 Runs ``box-office serve --workers 1`` on a fresh database, sets up a small session, then
 makes N purchases one after another and charges the server process's CPU time (from
-``/proc``) to each kind of request: hold, order, payment, bank confirm, and the wait for the
-tickets. The bank's callback and the issuing it triggers run in the background of the
+``/proc``) to each kind of request: hold, order with its payment, bank confirm, and the wait for
+the tickets. The bank's callback and the issuing it triggers run in the background of the
 confirm; their CPU lands in the "ticketed" step. Sequential on purpose: no queueing, no
 contention, just what each step costs.
 
@@ -45,6 +45,22 @@ def cpu_seconds(pid: int, background: bool = False) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on this machine (the bench's database is the busy one)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -61,6 +77,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=200)
     args = parser.parse_args()
     cpu: dict[str, float] = defaultdict(float)
+    pg: dict[str, float] = defaultdict(float)
     wall: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory(prefix="onsale-steps-") as tmp_name:
         tmp = Path(tmp_name)
@@ -78,9 +95,12 @@ def main() -> int:
 
                 def step(kind: str, method: str, url: str, **kw: object) -> httpx.Response:
                     before_cpu, before = cpu_seconds(process.pid), time.perf_counter()
+                    before_pg = postgres_cpu_seconds() if args.db == "postgres" else 0.0
                     response = client.request(method, url, **kw)  # type: ignore[arg-type]
                     wall[kind] += time.perf_counter() - before
                     cpu[kind] += cpu_seconds(process.pid) - before_cpu
+                    if args.db == "postgres":
+                        pg[kind] += postgres_cpu_seconds() - before_pg
                     if response.status_code >= 400:
                         raise SystemExit(f"{kind}: {response.status_code} {response.text[:300]}")
                     return response
@@ -89,15 +109,14 @@ def main() -> int:
                     "hold", "POST", f"/api/sessions/{session}/holds", json={"seats": seats}, headers=headers
                 )
                 order = step(
-                    "order",
+                    "order_and_payment",
                     "POST",
                     "/api/orders",
-                    json={"hold_id": hold.json()["id"], "email": "fan@bench.test"},
+                    json={"hold_id": hold.json()["id"], "email": "fan@bench.test", "pay_with": "sandbox"},
                     headers=headers | {"Idempotency-Key": uuid.uuid4().hex},
                 )
                 order_id = order.json()["id"]
-                pay = step("payment", "POST", f"/api/orders/{order_id}/payments", json={}, headers=headers)
-                step("bank_confirm", "POST", pay.json()["pay_url"])
+                step("bank_confirm", "POST", order.json()["payment"]["pay_url"])
                 while True:
                     current = step("wait_ticketed", "GET", f"/api/orders/{order_id}?wait=10", headers=headers)
                     if current.json()["status"] == "ticketed":
@@ -111,11 +130,16 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=30)
     result = {
-        kind: {"cpu_ms": round(cpu[kind] / args.n * 1000, 2), "wall_ms": round(wall[kind] / args.n * 1000, 2)}
+        kind: {
+            "cpu_ms": round(cpu[kind] / args.n * 1000, 2),
+            "postgres_cpu_ms": round(pg[kind] / args.n * 1000, 2),
+            "wall_ms": round(wall[kind] / args.n * 1000, 2),
+        }
         for kind in cpu
     }
     result["total"] = {
         "cpu_ms": round(sum(cpu.values()) / args.n * 1000, 2),
+        "postgres_cpu_ms": round(sum(pg.values()) / args.n * 1000, 2),
         "wall_ms": round(sum(wall.values()) / args.n * 1000, 2),
     }
     result["background_delivery_and_sweeps"] = {
