@@ -24,7 +24,7 @@ from box_office.payments.provider import PaymentProvider
 from box_office.services.context import Context
 
 log = logging.getLogger(__name__)
-DEFAULT_NICE = 10
+DEFAULT_NICE = 19
 
 
 def run(settings: Settings, stop: threading.Event, parent: int | None = None) -> None:

@@ -44,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     background.add_argument("--database-url")
     background.add_argument("--state-dir")
     background.add_argument(
-        "--nice", type=int, default=10, help="lower scheduling priority by this much (default 10; 0: none)"
+        "--nice",
+        type=int,
+        default=19,
+        help="lower scheduling priority by this much (default 19, the lowest: sales go first; 0: none)",
     )
     migrate = commands.add_parser("migrate", help="bring the database schema up to date and exit")
     migrate.add_argument("--database-url")

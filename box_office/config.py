@@ -50,8 +50,8 @@ class Settings:
     sms_backend: str = "log"
     # Admission control per worker process (api/admission.py): buying requests served at once,
     # and waiting in line; beyond both, 429 with Retry-After.
-    max_inflight: int = 24
-    max_queue: int = 48
+    max_inflight: int = 6
+    max_queue: int = 4
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -91,8 +91,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     except ValueError:
         raise ConfigError("BOX_OFFICE_SMTP_PORT must be an integer") from None
     try:
-        max_inflight = int(source.get("BOX_OFFICE_MAX_INFLIGHT", "24"))
-        max_queue = int(source.get("BOX_OFFICE_MAX_QUEUE", "48"))
+        max_inflight = int(source.get("BOX_OFFICE_MAX_INFLIGHT", "6"))
+        max_queue = int(source.get("BOX_OFFICE_MAX_QUEUE", "4"))
     except ValueError:
         raise ConfigError("BOX_OFFICE_MAX_INFLIGHT and BOX_OFFICE_MAX_QUEUE must be integers") from None
     if max_inflight < 1 or max_queue < 0:
