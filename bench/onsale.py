@@ -2,16 +2,23 @@
 
 A stadium session (reserved seats plus a GA floor); N concurrent simulated buyers over HTTP
 each hold 1-4 seats (a block they picked on the seat map, best available when it is gone,
-or GA places), create an order, pay through the sandbox provider (payment URL, the bank's
-confirmation, the bank's signed asynchronous callback) and wait for their tickets.
+or GA places), create the order with its sandbox payment (one request, ``pay_with``),
+confirm on the bank's page, and wait for their tickets (``GET /api/orders/{id}?wait=20``: the
+server answers when the bank's signed callback has been processed and the tickets issued).
+A buyer turned away by the box office's waiting room (429) waits its ``Retry-After`` (with
+jitter) and tries again, as an app would.
 
-The server is ``box-office serve --workers 2`` in its own processes; the buyers run in this
-process with asyncio + httpx (on a 2-core machine they compete with the server for CPU, which
-the report says). Reports holds/s, paid orders/s, p50/p99 latency per request kind, 5xx count
-and oversold seats, checked in the database after the run.
+The server is ``box-office serve --workers 2`` in its own processes (plus its low-priority
+background process for delivery and sweeps); the buyers run in this process with asyncio +
+aiohttp (on a 2-core machine they compete with the server and the database for CPU, which
+the report says). Reports holds/s, paid orders/s, p50/p99 latency of served requests (429
+answers and long-poll waits apart), every buyer's time from the opening to its tickets, 5xx
+count, how long e-mail delivery needed to catch up, and oversold seats, checked in the
+database after the run.
 
     python bench/onsale.py --db sqlite            # 50,000 places, 2,000 buyers
     python bench/onsale.py --db postgres
+    python bench/onsale.py --db postgres --clients 20   # pretix's way: 20 clients buying in turn
     python bench/onsale.py --db sqlite --quick    # 5,000 places, 300 buyers: a smoke run
 """
 
