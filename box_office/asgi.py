@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import os
-import sys
 
 from box_office.api.app import create_app
 from box_office.config import load_settings
 
-if "BOX_OFFICE_SWITCH_INTERVAL" in os.environ:
-    sys.setswitchinterval(float(os.environ["BOX_OFFICE_SWITCH_INTERVAL"]))
 # ``box-office serve`` runs sweeps and delivery in its own background process and says so here.
 app = create_app(load_settings(), background=os.environ.get("BOX_OFFICE_BACKGROUND", "on") != "off")

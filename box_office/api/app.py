@@ -38,7 +38,7 @@ from box_office.services.order_watch import OrderWatch
 from box_office.web import routes as seatmap_page
 
 log = logging.getLogger(__name__)
-DATABASE_THREADS = int(os.environ.get("BOX_OFFICE_DB_THREADS", "48"))
+DATABASE_THREADS = 48
 
 DESCRIPTION = """Encore box office: venues and seat maps, events and sessions, inventory with expiring
 holds, orders and payment, ticket issuing and the venue feed (DESIGN.md, contract 5).
