@@ -51,12 +51,16 @@ def append(ctx: Context, db: Db, changes: list[tuple[str, Ticket, bool]]) -> Non
     if not changes:
         return
     db.flush()
-    last = db.execute(
-        update(FeedCounter)
-        .where(FeedCounter.id == 1)
-        .values(value=FeedCounter.value + len(changes))
-        .returning(FeedCounter.value)
-    ).scalar_one()
+    last = (
+        db.connection()
+        .execute(
+            update(FeedCounter)
+            .where(FeedCounter.id == 1)
+            .values(value=FeedCounter.value + len(changes))
+            .returning(FeedCounter.value)
+        )
+        .scalar_one()
+    )
     first = last - len(changes) + 1
     now = ctx.now()
     rows = []
@@ -74,7 +78,7 @@ def append(ctx: Context, db: Db, changes: list[tuple[str, Ticket, bool]]) -> Non
             }
         )
     # Written at once (one executemany), not at commit: the counter's lock is held meanwhile.
-    db.execute(insert(FeedRow), rows)
+    db.connection().execute(insert(FeedRow), rows)
 
 
 def read_page(db: Db, event_id: int, after: int, limit: int) -> FeedPage:
@@ -126,12 +130,16 @@ def record_checkins(ctx: Context, db: Db, event_id: int, checkins: list[CheckIn]
             "received_at": now,
         }
         table = cast(Table, CheckInRow.__table__)
-        inserted = db.execute(
-            insert(table)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["scan_id"])
-            .returning(table.c.scan_id)
-        ).first()
+        inserted = (
+            db.connection()
+            .execute(
+                insert(table)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["scan_id"])
+                .returning(table.c.scan_id)
+            )
+            .first()
+        )
         if inserted is None:
             result["duplicates"].append(item.scan_id)
             continue

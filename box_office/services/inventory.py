@@ -92,20 +92,24 @@ def _hold(
             f"at most {facts.limit_per_account} tickets per account for this session", "limit_account"
         )
     expires = now + facts.hold_seconds
-    hold_id: int = db.execute(
-        insert(Hold)
-        .values(
-            session_id=session_id,
-            account_id=account_id,
-            device_id=device_id,
-            status="active",
-            expires_at=expires,
-            extended=False,
-            seat_count=len(req.seats) + req.best_quantity,
-            created_at=now,
+    hold_id: int = (
+        db.connection()
+        .execute(
+            insert(Hold)
+            .values(
+                session_id=session_id,
+                account_id=account_id,
+                device_id=device_id,
+                status="active",
+                expires_at=expires,
+                extended=False,
+                seat_count=len(req.seats) + req.best_quantity,
+                created_at=now,
+            )
+            .returning(Hold.id)
         )
-        .returning(Hold.id)
-    ).scalar_one()
+        .scalar_one()
+    )
     labels = list(req.seats)
     taken: list[_Taken] = []
     if labels:
@@ -155,17 +159,21 @@ class _Taken(NamedTuple):
 
 
 def _check_box_rule(db: Db, session_id: int, labels: list[str]) -> None:
-    rows = db.execute(
-        select(SessionSeat.label, SessionSeat.box).where(
-            SessionSeat.session_id == session_id, SessionSeat.label.in_(labels)
+    rows = (
+        db.connection()
+        .execute(
+            select(SessionSeat.label, SessionSeat.box).where(
+                SessionSeat.session_id == session_id, SessionSeat.label.in_(labels)
+            )
         )
-    ).all()
+        .all()
+    )
     box_of = {r.label: r.box for r in rows}
     boxes = {b for b in box_of.values() if b is not None}
     if not boxes:
         return
     members: dict[str, set[str]] = {}
-    for label, box in db.execute(
+    for label, box in db.connection().execute(
         select(SessionSeat.label, SessionSeat.box).where(
             SessionSeat.session_id == session_id, SessionSeat.box.in_(boxes), SessionSeat.status != "removed"
         )
@@ -185,7 +193,7 @@ def _take_seats(
     wanted = sorted(labels)
     taken = [
         _Taken(*row)
-        for row in db.execute(
+        for row in db.connection().execute(
             update(SessionSeat)
             .where(SessionSeat.session_id == session_id, SessionSeat.label.in_(wanted), free_clause(now))
             .values(status="held", hold_id=hold_id, hold_expires_at=expires, changed_at=now)
@@ -199,11 +207,15 @@ def _take_seats(
         return taken
     if not explicit:
         raise _LostRace()
-    rows = db.execute(
-        select(SessionSeat.label, SessionSeat.status, SessionSeat.hold_id).where(
-            SessionSeat.session_id == session_id, SessionSeat.label.in_(wanted)
+    rows = (
+        db.connection()
+        .execute(
+            select(SessionSeat.label, SessionSeat.status, SessionSeat.hold_id).where(
+                SessionSeat.session_id == session_id, SessionSeat.label.in_(wanted)
+            )
         )
-    ).all()
+        .all()
+    )
     known = {r.label: r for r in rows}
     unknown = [label for label in wanted if label not in known or known[label].status == "removed"]
     if unknown:
@@ -235,7 +247,7 @@ def _pick_best(
         query = query.where(SessionSeat.accessible)
     window = _BEST_FIRST_WINDOW
     while True:
-        rows = db.execute(query.limit(window)).all()
+        rows = db.connection().execute(query.limit(window)).all()
         complete = len(rows) < window
         # The window may end inside a row: leave that row out (its seats beyond the window would
         # change what is adjacent and what is an orphan) unless every free seat was read.
@@ -273,19 +285,21 @@ def _finish_hold(db: Db, hold_id: int, status: str, now: float, *, only_if_expir
     if only_if_expired:
         where.append(Hold.expires_at < now)
     if not changed(
-        db.execute(update(Hold).where(*where).values(status=status).execution_options(**_NO_SYNC))
+        db.connection().execute(
+            update(Hold).where(*where).values(status=status).execution_options(**_NO_SYNC)
+        )
     ):
         return 0
-    for ga_id, quantity in db.execute(
-        select(HoldGa.ga_id, HoldGa.quantity).where(HoldGa.hold_id == hold_id)
-    ).all():
-        db.execute(
+    for ga_id, quantity in (
+        db.connection().execute(select(HoldGa.ga_id, HoldGa.quantity).where(HoldGa.hold_id == hold_id)).all()
+    ):
+        db.connection().execute(
             update(SessionGa)
             .where(SessionGa.id == ga_id)
             .values(held=SessionGa.held - quantity, changed_at=now)
             .execution_options(**_NO_SYNC)
         )
-    db.execute(
+    db.connection().execute(
         update(SessionSeat)
         .where(SessionSeat.hold_id == hold_id, SessionSeat.status == "held")
         .values(status="available", hold_id=None, hold_expires_at=None, changed_at=now)
@@ -306,32 +320,44 @@ def _take_ga(
         .values(held=SessionGa.held + quantity, changed_at=now)
         .execution_options(**_NO_SYNC)
     )
-    taken = changed(db.execute(stmt))
+    taken = changed(db.connection().execute(stmt))
     if not taken and reclaim_expired_ga(ctx, db, area.id, now):
-        taken = changed(db.execute(stmt))
+        taken = changed(db.connection().execute(stmt))
     if not taken:
-        stock = db.execute(
-            select(SessionGa.capacity, SessionGa.sold, SessionGa.held).where(SessionGa.id == area.id)
-        ).one()
+        stock = (
+            db.connection()
+            .execute(
+                select(SessionGa.capacity, SessionGa.sold, SessionGa.held).where(SessionGa.id == area.id)
+            )
+            .one()
+        )
         left = max(0, stock.capacity - stock.sold - stock.held)
         raise Conflict(f"only {left} places left in {code}", "sold_out")
-    db.execute(insert(HoldGa).values(hold_id=hold_id, ga_id=area.id, quantity=quantity))
+    db.connection().execute(insert(HoldGa).values(hold_id=hold_id, ga_id=area.id, quantity=quantity))
     return area, quantity
 
 
 def hold_view(db: Db, hold: Hold, now: float) -> dict[str, Any]:
-    seats = db.execute(
-        select(SessionSeat.label, Zone.code, Zone.price_cents)
-        .join(Zone, Zone.id == SessionSeat.zone_id)
-        .where(SessionSeat.hold_id == hold.id)
-        .order_by(SessionSeat.label)
-    ).all()
-    ga = db.execute(
-        select(SessionGa.code, Zone.code, HoldGa.quantity, Zone.price_cents)
-        .join(SessionGa, SessionGa.id == HoldGa.ga_id)
-        .join(Zone, Zone.id == SessionGa.zone_id)
-        .where(HoldGa.hold_id == hold.id)
-    ).all()
+    seats = (
+        db.connection()
+        .execute(
+            select(SessionSeat.label, Zone.code, Zone.price_cents)
+            .join(Zone, Zone.id == SessionSeat.zone_id)
+            .where(SessionSeat.hold_id == hold.id)
+            .order_by(SessionSeat.label)
+        )
+        .all()
+    )
+    ga = (
+        db.connection()
+        .execute(
+            select(SessionGa.code, Zone.code, HoldGa.quantity, Zone.price_cents)
+            .join(SessionGa, SessionGa.id == HoldGa.ga_id)
+            .join(Zone, Zone.id == SessionGa.zone_id)
+            .where(HoldGa.hold_id == hold.id)
+        )
+        .all()
+    )
     status = hold.status
     if status == "active" and hold.expires_at < now:
         status = "expired"
@@ -384,7 +410,7 @@ def extend_hold(ctx: Context, db: Db, hold: Hold, now: float, hold_seconds: int 
         hold_seconds = ctx.catalog.session(db, hold.session_id).hold_seconds
     new_expiry = now + hold_seconds
     if not changed(
-        db.execute(
+        db.connection().execute(
             update(Hold)
             .where(
                 Hold.id == hold.id, Hold.status == "active", Hold.expires_at >= now, Hold.extended.is_(False)
@@ -395,7 +421,7 @@ def extend_hold(ctx: Context, db: Db, hold: Hold, now: float, hold_seconds: int 
     ):
         raise Conflict("the hold has expired", "hold_expired")
     count = changed(
-        db.execute(
+        db.connection().execute(
             update(SessionSeat)
             .where(SessionSeat.hold_id == hold.id, SessionSeat.status == "held")
             .values(hold_expires_at=new_expiry, changed_at=now)  # so the live channel sees the new expiry

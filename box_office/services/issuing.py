@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session as Db
+from sqlalchemy.orm.attributes import set_committed_value
 
 from box_office.core.orders import mask_name, ticket_window
 from box_office.services import feed
@@ -71,30 +72,24 @@ def sign_all(
 
 
 def queue_delivery(ctx: Context, db: Db, order: Order) -> None:
+    """Queue the order's e-mail (and SMS if it has a phone) in the outbox, in this transaction."""
     now = ctx.now()
-    db.add(
-        OutboxMessage(
-            channel="email",
-            recipient=order.email,
-            order_id=order.id,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    channels = [("email", order.email)] + ([("sms", order.phone)] if order.phone else [])
+    db.connection().execute(
+        insert(OutboxMessage),
+        [
+            {
+                "channel": channel,
+                "recipient": recipient,
+                "order_id": order.id,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for channel, recipient in channels
+        ],
     )
-    if order.phone:
-        db.add(
-            OutboxMessage(
-                channel="sms",
-                recipient=order.phone,
-                order_id=order.id,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
 
 
 def issue_order(ctx: Context, order_id: int) -> bool:
@@ -132,7 +127,7 @@ def issue_tickets(
     """
     now = ctx.now()
     if not changed(
-        db.execute(
+        db.connection().execute(
             update(Order)
             .where(Order.id == order.id, Order.status == "paid")
             .values(status="ticketed", ticketed_at=now)
@@ -140,8 +135,17 @@ def issue_tickets(
         )
     ):
         return False
-    for ticket, (token, kid) in zip(tickets, signed, strict=True):
-        ticket.status, ticket.token, ticket.kid = "valid", token, kid
+    pairs = list(zip(tickets, signed, strict=True))
+    db.connection().execute(
+        update(Ticket)
+        .where(Ticket.id == bindparam("b_id"))
+        .values(status="valid", token=bindparam("b_token"), kid=bindparam("b_kid")),
+        [{"b_id": t.id, "b_token": token, "b_kid": kid} for t, (token, kid) in pairs],
+    )
+    for ticket, (token, kid) in pairs:  # tell the loaded objects what was written, without a flush
+        set_committed_value(ticket, "status", "valid")
+        set_committed_value(ticket, "token", token)
+        set_committed_value(ticket, "kid", kid)
     queue_delivery(ctx, db, order)
     feed.append(ctx, db, [("issued", t, facts.real_name) for t in tickets])
     return True

@@ -91,7 +91,7 @@ def _move(db: Db, order: Order, old: str | Sequence[str], new: str, **values: An
     """Conditionally move an order from ``old`` to ``new``; Conflict if someone else moved it first."""
     olds = (old,) if isinstance(old, str) else tuple(old)
     count = changed(
-        db.execute(
+        db.connection().execute(
             update(Order)
             .where(Order.id == order.id, Order.status.in_(olds))
             .values(status=new, **values)
@@ -202,25 +202,29 @@ def _create(
             raise Conflict(str(exc), exc.code) from None
     expires = extend_hold(ctx, db, hold, now, facts.hold_seconds)
     total = sum(line["price"] for line in lines)
-    order_id: int = db.execute(
-        insert(Order)
-        .values(
-            session_id=facts.id,
-            account_id=account_id,
-            device_id=device_id,
-            hold_id=hold.id,
-            idempotency_key=key,
-            request_digest=digest,
-            status="pending_payment",
-            total_cents=total,
-            currency=facts.currency,
-            email=request.email,
-            phone=request.phone,
-            expires_at=expires,
-            created_at=now,
+    order_id: int = (
+        db.connection()
+        .execute(
+            insert(Order)
+            .values(
+                session_id=facts.id,
+                account_id=account_id,
+                device_id=device_id,
+                hold_id=hold.id,
+                idempotency_key=key,
+                request_digest=digest,
+                status="pending_payment",
+                total_cents=total,
+                currency=facts.currency,
+                email=request.email,
+                phone=request.phone,
+                expires_at=expires,
+                created_at=now,
+            )
+            .returning(Order.id)
         )
-        .returning(Order.id)
-    ).scalar_one()
+        .scalar_one()
+    )
     tickets = [
         Ticket(
             id=str(uuid.uuid4()),
@@ -245,7 +249,7 @@ def _create(
         )
         for line, (sealed_holder, masked_holder, digest_id, digest_name) in zip(lines, holders, strict=True)
     ]
-    db.execute(insert(Ticket), [_ticket_row(t) for t in tickets])
+    db.connection().execute(insert(Ticket), [_ticket_row(t) for t in tickets])
     tickets.sort(key=lambda t: (t.seat_label is None, t.seat_label or "", t.id))
     return {
         "id": order_id,
@@ -315,7 +319,7 @@ def _counts(
         counted.where(Ticket.session_id == session_id, Ticket.id_digest == d).scalar_subquery()
         for d in digests
     ]
-    row = db.execute(select(*columns)).one()
+    row = db.connection().execute(select(*columns)).one()
     values = [int(v or 0) for v in row]
     account_count = values.pop(0)
     device_count = values.pop(0) if device_id else None
@@ -329,16 +333,20 @@ def _order_lines(
     types = facts.types
     default_standard = next((t for t in types.values() if t.kind == "standard"), None)
     default_box = next((t for t in types.values() if t.kind == "box"), None)
-    seats = db.execute(
-        select(SessionSeat.label, SessionSeat.zone_id, SessionSeat.box).where(
-            SessionSeat.hold_id == hold.id, SessionSeat.status == "held"
+    seats = (
+        db.connection()
+        .execute(
+            select(SessionSeat.label, SessionSeat.zone_id, SessionSeat.box).where(
+                SessionSeat.hold_id == hold.id, SessionSeat.status == "held"
+            )
         )
-    ).all()
+        .all()
+    )
     if len(seats) != hold.seat_count:
         raise Conflict("the hold has expired and some seats were taken", "hold_expired")
     ga = [
         (facts.areas[ga_id], quantity)
-        for ga_id, quantity in db.execute(
+        for ga_id, quantity in db.connection().execute(
             select(HoldGa.ga_id, HoldGa.quantity).where(HoldGa.hold_id == hold.id)
         )
     ]
@@ -467,9 +475,11 @@ def order_statuses(ctx: Context, order_ids: list[int]) -> dict[int, str]:
     """Effective status of each of these orders (one query): what :mod:`order_watch` looks at."""
     now = ctx.now()
     with ctx.db.read() as db:
-        rows = db.execute(
-            select(Order.id, Order.status, Order.expires_at).where(Order.id.in_(order_ids))
-        ).all()
+        rows = (
+            db.connection()
+            .execute(select(Order.id, Order.status, Order.expires_at).where(Order.id.in_(order_ids)))
+            .all()
+        )
     return {row[0]: effective_order_status(row[1], row[2], now) for row in rows}
 
 
@@ -631,7 +641,7 @@ def handle_notification(
             )
         now = ctx.now()
         # A replayed notification id breaks the primary key: IntegrityError, answered 409 below.
-        db.execute(
+        db.connection().execute(
             insert(PaymentNotification).values(
                 notify_id=note.notify_id, payment_id=payment.id, received_at=now
             )
@@ -651,17 +661,21 @@ def handle_notification(
                 _finish_hold(db, order.hold_id, "expired", now)
             payment.status = "refund_due"
             return "refund", order.id
-        seat_count = db.execute(
-            update(Hold)
-            .where(Hold.id == order.hold_id, Hold.status == "active", Hold.expires_at >= now)
-            .values(status="converted")
-            .returning(Hold.seat_count)
-            .execution_options(**_NO_SYNC)
-        ).scalar()
+        seat_count = (
+            db.connection()
+            .execute(
+                update(Hold)
+                .where(Hold.id == order.hold_id, Hold.status == "active", Hold.expires_at >= now)
+                .values(status="converted")
+                .returning(Hold.seat_count)
+                .execution_options(**_NO_SYNC)
+            )
+            .scalar()
+        )
         if seat_count is None:
             raise _HoldLost()
         sold = changed(
-            db.execute(
+            db.connection().execute(
                 update(SessionSeat)
                 .where(SessionSeat.hold_id == order.hold_id, SessionSeat.status == "held")
                 .values(status="sold", order_id=order.id, hold_expires_at=None, changed_at=now)
@@ -675,14 +689,14 @@ def handle_notification(
         signed = issuing.sign_all(ctx, db, tickets, facts)  # before any ticket write: may fail
         # One ticket was made per GA place held (create_order), so the tickets say what to move.
         for ga_id, quantity in Counter(t.ga_id for t in tickets if t.ga_id is not None).items():
-            db.execute(
+            db.connection().execute(
                 update(SessionGa)
                 .where(SessionGa.id == ga_id)
                 .values(held=SessionGa.held - quantity, sold=SessionGa.sold + quantity, changed_at=now)
                 .execution_options(**_NO_SYNC)
             )
         if not changed(
-            db.execute(
+            db.connection().execute(
                 update(Order)
                 .where(Order.id == order.id, Order.status == "pending_payment")
                 .values(status="paid", paid_at=now)
@@ -692,8 +706,11 @@ def handle_notification(
             raise Conflict(f"order {order.id} changed while its payment arrived", "bad_state")
         set_committed_value(order, "status", "paid")
         set_committed_value(order, "paid_at", now)
-        payment.status = "succeeded"
-        payment.settled_at = now
+        db.connection().execute(
+            update(Payment).where(Payment.id == payment.id).values(status="succeeded", settled_at=now)
+        )
+        set_committed_value(payment, "status", "succeeded")
+        set_committed_value(payment, "settled_at", now)
         if signed is not None:  # else the order stays paid and the sweeper issues it later
             issuing.issue_tickets(ctx, db, order, tickets, facts, signed)
         return "paid", order.id
@@ -732,7 +749,7 @@ def settle_refunds(ctx: Context, provider: PaymentProvider, order_id: int | None
         )
         if order_id is not None:
             query = query.where(Payment.order_id == order_id)
-        due = db.execute(query).all()
+        due = db.connection().execute(query).all()
     done = 0
     for payment_id, ref, amount in due:
         try:
@@ -745,7 +762,7 @@ def settle_refunds(ctx: Context, provider: PaymentProvider, order_id: int | None
 
 
 def _mark_refunded(db: Db, *, payment_id: int, now: float) -> None:
-    db.execute(
+    db.connection().execute(
         update(Payment)
         .where(Payment.id == payment_id, Payment.status == "refund_due")
         .values(status="refunded", settled_at=now)
@@ -846,20 +863,20 @@ def cancel_order(
             if ticket.status == "valid":
                 changes.append(("revoked", ticket, session.real_name))
             ticket.status = "revoked"
-        db.execute(
+        db.connection().execute(
             update(SessionSeat)
             .where(SessionSeat.order_id == order_id, SessionSeat.status == "sold")
             .values(status="available", order_id=None, hold_id=None, changed_at=now)
             .execution_options(**_NO_SYNC)
         )
         for ga_id, count in per_area.items():
-            db.execute(
+            db.connection().execute(
                 update(SessionGa)
                 .where(SessionGa.id == ga_id)
                 .values(sold=SessionGa.sold - count, changed_at=now)
                 .execution_options(**_NO_SYNC)
             )
-        db.execute(
+        db.connection().execute(
             update(Payment)
             .where(Payment.order_id == order_id, Payment.status == "succeeded")
             .values(status="refund_due")
@@ -883,7 +900,7 @@ def sweep_orders(ctx: Context, limit: int = 500) -> int:
 
     def work(db: Db) -> int:
         return changed(
-            db.execute(
+            db.connection().execute(
                 update(Order)
                 .where(Order.status == "pending_payment", Order.expires_at < now)
                 .values(status="expired", closed_at=now, reason="not paid in time")

@@ -37,7 +37,7 @@ def check_orphan_rule(
     if picked is None:
         picked = [
             (r.section, r.row, r.box)
-            for r in db.execute(
+            for r in db.connection().execute(
                 select(SessionSeat.section, SessionSeat.row, SessionSeat.box).where(
                     SessionSeat.session_id == session_id, SessionSeat.label.in_(labels)
                 )
@@ -49,7 +49,7 @@ def check_orphan_rule(
     if not row_keys:
         return
     rows: dict[tuple[str, str], list[RowSeat]] = {}
-    for seat in db.execute(
+    for seat in db.connection().execute(
         select(
             SessionSeat.section,
             SessionSeat.row,
