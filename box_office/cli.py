@@ -115,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             access_log=False,
             # Longer than clients' idle pools, so they never reuse a closing connection.
             timeout_keep_alive=75,
+            # Live seat-map streams never end on their own: give them 5 s, then stop anyway.
+            timeout_graceful_shutdown=5,
         )
     finally:
         if helper is not None:
