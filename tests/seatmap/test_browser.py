@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -113,6 +114,39 @@ def test_server_refusal_in_a_race_is_explained(
     expect(page.locator("#notice")).to_contain_text("seats no longer available: A-4-3")
     expect(page.locator("#held")).to_be_hidden()
     assert concert.statuses()["A-4-4"] == "available"  # all or nothing
+    no_script_errors(page)
+
+
+def test_waiting_room_429_makes_the_page_queue_and_retry(
+    box_office: BoxOffice, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """At an on-sale peak the box office answers a hold 429 + Retry-After. The page must tell
+    the buyer they are in the queue and try again by itself, not show an error. The first
+    hold answer is replaced by the waiting room's answer (the peak itself is in
+    tests/box_office/test_admission.py); the retry goes to the real box office."""
+    concert = make_concert(box_office)
+    page = open_map(new_page(browser, contexts), concert.page_url)
+    turned_away: list[str] = []
+
+    def waiting_room(route: Any) -> None:
+        if route.request.method == "POST" and not turned_away:
+            turned_away.append(route.request.url)
+            route.fulfill(
+                status=429,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body=json.dumps({"detail": "busy", "code": "busy", "retry_after": 1}),
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/sessions/*/holds", waiting_room)
+    click_seat(page, "A-5-3")
+    click_seat(page, "A-5-4")
+    page.click("#hold-btn")
+    sign_in_if_asked(page, "queued@example.test")
+    expect(page.locator("#notice")).to_contain_text("in the queue")
+    expect(page.locator("#held")).to_be_visible(timeout=10_000)
+    assert turned_away and concert.statuses()["A-5-3"] == "held"
     no_script_errors(page)
 
 

@@ -67,10 +67,18 @@ async function api(method, path, body, headers = {}) {
     init.body = JSON.stringify(body);
   }
   let response;
-  try {
-    response = await fetch(path, init);
-  } catch (err) {
-    throw new ApiError(0, String(err), "network");
+  // At an on-sale peak the box office's waiting room answers 429 with Retry-After: wait in
+  // line (telling the buyer) and try again, rather than showing an error.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(path, init);
+    } catch (err) {
+      throw new ApiError(0, String(err), "network");
+    }
+    if (response.status !== 429 || attempt >= 60) break;
+    const wait = Math.max(1, Number(response.headers.get("Retry-After")) || 1);
+    notice(i18n.t("busy", wait), "info");
+    await new Promise((resolve) => setTimeout(resolve, wait * (500 + Math.random() * 1000)));
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(response.status, data.detail || response.statusText, data.code);
