@@ -225,6 +225,8 @@ class Stats:
             if response.status_code != 429:
                 break
             self.latency["busy_429"].append(elapsed)
+            if "x-queue-ticket" in response.headers:  # keeps our place in line on the next try
+                kw["headers"] = kw.get("headers", {}) | {"X-Queue-Ticket": response.headers["x-queue-ticket"]}
             retry_after = float(response.headers.get("retry-after", "1"))
             await asyncio.sleep(retry_after * random.uniform(0.5, 1.5))
         self.latency[kind].append(elapsed)

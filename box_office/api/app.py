@@ -17,7 +17,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from box_office.api import buyer_routes, feed_routes, live, organiser_routes
@@ -123,7 +123,12 @@ def create_app(
 
     app = FastAPI(title="Encore box office", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.box_office = state
-    app.add_middleware(AdmissionMiddleware, limit=settings.max_inflight, queue=settings.max_queue)
+    app.add_middleware(
+        AdmissionMiddleware,
+        limit=settings.max_inflight,
+        queue=settings.max_queue,
+        secret=settings.secret_key,
+    )
     app.include_router(organiser_routes.router)
     app.include_router(buyer_routes.router)
     app.include_router(live.router)
@@ -141,6 +146,20 @@ def create_app(
         # that is bad input, not a server fault.
         return JSONResponse(
             {"detail": "a value in the request cannot be stored or looked up", "code": "invalid"}, 422
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The database refused or dropped the connection (restarting, out of connections):
+        # a temporary condition to retry, said as such, not an internal error with a traceback.
+        log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return JSONResponse(
+            {
+                "detail": "the box office cannot reach its database right now: try again shortly",
+                "code": "unavailable",
+            },
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(RequestValidationError)

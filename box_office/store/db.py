@@ -41,7 +41,7 @@ def changed(result: Result[Any]) -> int:
 class Database:
     """One engine plus session factories for reading and writing."""
 
-    def __init__(self, url: str, *, pool_size: int = 32) -> None:
+    def __init__(self, url: str, *, pool_size: int = 16) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -51,11 +51,13 @@ class Database:
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
             # No pre-ping: it costs a round trip per transaction; stale connections are recycled
             # instead, and a dropped one fails that transaction, which the client retries.
-            # A pool as large as the peak, and little overflow: an overflow connection is closed
-            # when given back, and under an on-sale spike that meant a new PostgreSQL backend
-            # (a fork) every few requests: measured, a fifth of the machine's CPU in the kernel.
-            # The pool only grows to what is used at once, so idle processes hold few.
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=4, pool_recycle=300)
+            # A fixed pool and no overflow: an overflow connection is closed when given back, and
+            # under an on-sale spike that meant a new PostgreSQL backend (a fork) every few
+            # requests: measured, a fifth of the machine's CPU in the kernel. Threads beyond the
+            # pool wait for a connection (admission control keeps that short) instead of
+            # opening more: a few processes must stay under PostgreSQL's max_connections (100
+            # by default). The pool only grows to what is used at once, so idle processes hold few.
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=300)
         self.writer_factory = sessionmaker(
             self.engine.execution_options(encore_write=True), expire_on_commit=False
         )

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from box_office.api.admission import Gate, kind_of
+from box_office.api.admission import TICKET_LIFETIME, Gate, QueueTickets, kind_of
 from box_office.api.app import create_app
 from box_office.config import Settings
 from box_office.notify.sms import CapturingSms
@@ -58,6 +58,41 @@ async def test_gate_admits_queues_refuses_and_serves_inside_first() -> None:
     gate.leave()
     gate.leave()
     assert gate.running == 0 and gate.waiting == 0
+
+
+async def test_door_is_first_come_first_served_and_an_earlier_ticket_takes_a_later_place() -> None:
+    gate = Gate(limit=1, queue=2)
+    assert await gate.enter("door", arrival=100.0)
+    late = asyncio.create_task(gate.enter("door", arrival=50.0))
+    later = asyncio.create_task(gate.enter("door", arrival=60.0))
+    await asyncio.sleep(0)
+    # The line is full; a buyer who first knocked at 10 (a ticket from an earlier refusal)
+    # takes the place of the latest one waiting (60), who is told 429.
+    earliest = asyncio.create_task(gate.enter("door", arrival=10.0))
+    assert await asyncio.wait_for(later, 1) is False
+    # A newcomer (arrival 70) behind a full line of earlier ones is refused at once.
+    assert not await gate.enter("door", arrival=70.0)
+    gate.leave()
+    assert await asyncio.wait_for(earliest, 1) is True
+    assert not late.done()
+    gate.leave()
+    assert await asyncio.wait_for(late, 1)
+    gate.leave()
+    assert gate.running == 0 and gate.waiting == 0
+
+
+def test_queue_tickets_are_signed_and_expire() -> None:
+    now = [1_000_000.0]
+    tickets = QueueTickets(b"secret", clock=lambda: now[0])
+    ticket = tickets.issue(now[0] - 30)
+    assert tickets.arrival(ticket) == pytest.approx(now[0] - 30)
+    stamp, signature = ticket.split(".")
+    assert tickets.arrival(f"{int(stamp) - 60_000}.{signature}") is None  # earlier time, same MAC
+    assert QueueTickets(b"another secret", clock=lambda: now[0]).arrival(ticket) is None
+    for junk in (None, "", "x", "1.2.3", "abc.def", "9" * 200):
+        assert tickets.arrival(junk) is None
+    now[0] += TICKET_LIFETIME + 60
+    assert tickets.arrival(ticket) is None
 
 
 async def test_a_cancelled_waiter_gives_its_place_on() -> None:
@@ -141,6 +176,8 @@ def test_a_burst_gets_429_with_retry_after_and_no_5xx(tight_server: Server) -> N
     busy = next(a for a in answers if a.status_code == 429)
     assert int(busy.headers["Retry-After"]) >= 1
     assert busy.json()["code"] == "busy" and "try again" in busy.json()["detail"]
+    ticket = busy.headers["X-Queue-Ticket"]
+    assert QueueTickets(tight_server.settings.secret_key).arrival(ticket) is not None
     # A buyer who got in is not refused further on, whatever the crowd at the door.
     held = next(a for a in answers if a.status_code == 201).json()
     owner = tokens[[a.status_code for a in answers].index(201)]

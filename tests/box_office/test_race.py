@@ -179,6 +179,7 @@ class _Patient:
             if response.status_code != 429:
                 return response
             self._statuses.append(429)
+            kw["headers"] = kw.get("headers", {}) | {"X-Queue-Ticket": response.headers["X-Queue-Ticket"]}
             await asyncio.sleep(float(response.headers["Retry-After"]) * random.uniform(0.3, 1.0))
 
 

@@ -127,16 +127,23 @@ def test_waiting_room_429_makes_the_page_queue_and_retry(
     concert = make_concert(box_office)
     page = open_map(new_page(browser, contexts), concert.page_url)
     turned_away: list[str] = []
+    tickets_sent: list[str | None] = []
 
     def waiting_room(route: Any) -> None:
         if route.request.method == "POST" and not turned_away:
             turned_away.append(route.request.url)
             route.fulfill(
                 status=429,
-                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                headers={
+                    "Retry-After": "1",
+                    "X-Queue-Ticket": "1700000000000.place-in-line",
+                    "Content-Type": "application/json",
+                },
                 body=json.dumps({"detail": "busy", "code": "busy", "retry_after": 1}),
             )
         else:
+            if route.request.method == "POST":
+                tickets_sent.append(route.request.headers.get("x-queue-ticket"))
             route.continue_()
 
     page.route("**/api/sessions/*/holds", waiting_room)
@@ -147,6 +154,7 @@ def test_waiting_room_429_makes_the_page_queue_and_retry(
     expect(page.locator("#notice")).to_contain_text("in the queue")
     expect(page.locator("#held")).to_be_visible(timeout=10_000)
     assert turned_away and concert.statuses()["A-5-3"] == "held"
+    assert tickets_sent == ["1700000000000.place-in-line"], "the retry must keep the buyer's place in line"
     no_script_errors(page)
 
 

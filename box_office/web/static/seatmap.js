@@ -76,6 +76,8 @@ async function api(method, path, body, headers = {}) {
       throw new ApiError(0, String(err), "network");
     }
     if (response.status !== 429 || attempt >= 60) break;
+    const ticket = response.headers.get("X-Queue-Ticket");
+    if (ticket) init.headers["X-Queue-Ticket"] = ticket; // keeps our place in line
     const wait = Math.max(1, Number(response.headers.get("Retry-After")) || 1);
     notice(i18n.t("busy", wait), "info");
     await new Promise((resolve) => setTimeout(resolve, wait * (500 + Math.random() * 1000)));
