@@ -5,8 +5,8 @@ its zones and ticket types again, four to six round trips out of about ten. They
 rarely (an organiser re-prices a zone, moves a sale window, changes a limit), so each process
 keeps them for :data:`TTL` seconds.
 
-How stale can it be? A change made through this process clears the copy at commit (a
-SQLAlchemy hook sees every write to these tables, ORM flush or bulk UPDATE). A change made by
+How stale can it be? A change made through this process clears the copy at commit (an engine
+hook sees every write to these tables: ORM flush, bulk or Core statement). A change made by
 another worker process is seen here within :data:`TTL` seconds. Nothing about stock depends on
 this copy: seats and GA places are always taken by conditional writes in the database, so the
 copy can never cause an oversell; at worst a price or limit change reaches a sale a second late.
@@ -20,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Update, event, select
-from sqlalchemy.orm import ORMExecuteState, sessionmaker
+from sqlalchemy import Connection, Delete, Engine, Insert, Update, event, select
 from sqlalchemy.orm import Session as Db
 
 from box_office.services.errors import NotFound
@@ -116,29 +115,25 @@ class CatalogCache:
             self._facts.clear()
             self._generation += 1
 
-    def watch(self, factory: sessionmaker[Db]) -> None:
-        """Clear this cache whenever a session from ``factory`` commits a catalog change."""
+    def watch(self, engine: Engine) -> None:
+        """Clear this cache whenever a transaction on ``engine`` commits a catalog change.
 
-        def flushed(session: Db, _context: Any) -> None:
-            for obj in (*session.new, *session.dirty, *session.deleted):
-                if getattr(obj, "__tablename__", None) in _CATALOG_TABLES:
-                    session.info["catalog_changed"] = True
-                    return
+        Hooked on the engine, not the ORM session, so that every write is seen: ORM flushes,
+        bulk statements and Core statements on the session's connection alike.
+        """
 
-        def executed(state: ORMExecuteState) -> None:
-            statement = state.statement
+        def executed(conn: Connection, statement: Any, *_: Any) -> None:
             table = statement.table if isinstance(statement, Insert | Update | Delete) else None
             if str(getattr(table, "name", "")) in _CATALOG_TABLES:
-                state.session.info["catalog_changed"] = True
+                conn.info["catalog_changed"] = True
 
-        def committed(session: Db) -> None:
-            if session.info.pop("catalog_changed", False):
+        def committed(conn: Connection) -> None:
+            if conn.info.pop("catalog_changed", False):
                 self.clear()
 
-        event.listen(factory, "after_flush", flushed)
-        event.listen(factory, "do_orm_execute", executed)
-        event.listen(factory, "after_commit", committed)
-        event.listen(factory, "after_rollback", lambda session: session.info.pop("catalog_changed", None))
+        event.listen(engine, "after_execute", executed)
+        event.listen(engine, "commit", committed)
+        event.listen(engine, "rollback", lambda conn: conn.info.pop("catalog_changed", None))
 
 
 def _read_facts(db: Db, session_id: int) -> SessionFacts:

@@ -27,7 +27,7 @@ class Context:
     catalog: CatalogCache = field(default_factory=CatalogCache)
 
     def __post_init__(self) -> None:
-        self.catalog.watch(self.db.writer_factory)
+        self.catalog.watch(self.db.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:

@@ -58,9 +58,7 @@ class Database:
             # opening more: a few processes must stay under PostgreSQL's max_connections (100
             # by default). The pool only grows to what is used at once, so idle processes hold few.
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=300)
-        self.writer_factory = sessionmaker(
-            self.engine.execution_options(encore_write=True), expire_on_commit=False
-        )
+        self._writer = sessionmaker(self.engine.execution_options(encore_write=True), expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time anyway. Queueing writers on a lock (a thread lock in
         # this process, then an flock shared by every process on the same file) instead of
@@ -83,9 +81,9 @@ class Database:
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 if self._write_lock is None:
-                    with self.writer_factory() as session, session.begin():
+                    with self._writer() as session, session.begin():
                         return work(session)
-                with self._write_lock, self.writer_factory() as session, session.begin():
+                with self._write_lock, self._writer() as session, session.begin():
                     return work(session)
             except OperationalError as exc:
                 if attempt == _MAX_ATTEMPTS - 1 or not self._retryable(exc):

@@ -49,9 +49,18 @@ def test_local_writes_clear_the_copy_and_remote_ones_age_out(server: Server) -> 
 
         here.db.write(set_price(21000))  # through this process: seen at once
         assert _price(here, concert.session_id, "A") == 21000
+        # also when written on the session's connection, below the ORM
+        here.db.write(
+            lambda db: db.connection().execute(
+                update(Zone)
+                .where(Zone.event_id == concert.event_id, Zone.code == "A")
+                .values(price_cents=21500)
+            )
+        )
+        assert _price(here, concert.session_id, "A") == 21500
 
         elsewhere.db.write(set_price(22000))  # another process: the copy here is still fresh
-        assert _price(here, concert.session_id, "A") == 21000
+        assert _price(here, concert.session_id, "A") == 21500
         clock[0] += TTL + 0.01
         assert _price(here, concert.session_id, "A") == 22000
 
