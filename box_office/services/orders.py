@@ -201,30 +201,24 @@ def _create(
         except RuleError as exc:
             raise Conflict(str(exc), exc.code) from None
     expires = extend_hold(ctx, db, hold, now, facts.hold_seconds)
-    total = sum(line["price"] for line in lines)
-    order_id: int = (
-        db.connection()
-        .execute(
-            insert(Order)
-            .values(
-                session_id=facts.id,
-                account_id=account_id,
-                device_id=device_id,
-                hold_id=hold.id,
-                idempotency_key=key,
-                request_digest=digest,
-                status="pending_payment",
-                total_cents=total,
-                currency=facts.currency,
-                email=request.email,
-                phone=request.phone,
-                expires_at=expires,
-                created_at=now,
-            )
-            .returning(Order.id)
-        )
-        .scalar_one()
-    )
+    fields: dict[str, Any] = {
+        "session_id": facts.id,
+        "account_id": account_id,
+        "device_id": device_id,
+        "hold_id": hold.id,
+        "idempotency_key": key,
+        "request_digest": digest,
+        "status": "pending_payment",
+        "total_cents": sum(line["price"] for line in lines),
+        "currency": facts.currency,
+        "email": request.email,
+        "phone": request.phone,
+        "expires_at": expires,
+        "created_at": now,
+    }
+    order_id: int = db.connection().execute(insert(Order).values(**fields).returning(Order.id)).scalar_one()
+    # Not added to the session: the view is rendered from what was just written.
+    order = Order(id=order_id, paid_at=None, ticketed_at=None, reason=None, **fields)
     tickets = [
         Ticket(
             id=str(uuid.uuid4()),
@@ -251,24 +245,7 @@ def _create(
     ]
     db.connection().execute(insert(Ticket), [_ticket_row(t) for t in tickets])
     tickets.sort(key=lambda t: (t.seat_label is None, t.seat_label or "", t.id))
-    return {
-        "id": order_id,
-        "session_id": facts.id,
-        "event_id": facts.event_id,
-        "status": "pending_payment",
-        "total_cents": total,
-        "currency": facts.currency,
-        "email": request.email,
-        "expires_at": expires,
-        "created_at": now,
-        "paid_at": None,
-        "ticketed_at": None,
-        "reason": None,
-        "tickets": [
-            ticket_view(t, facts.areas[t.ga_id].code if t.ga_id is not None else None) for t in tickets
-        ],
-        "payments": [],
-    }, True
+    return render_order(ctx, order, tickets, [], facts), True
 
 
 _TICKET_COLUMNS = [
@@ -421,6 +398,13 @@ def order_view(ctx: Context, db: Db, order: Order) -> dict[str, Any]:
     facts = ctx.catalog.session(db, order.session_id)
     if any(t.ga_id is not None and t.ga_id not in facts.areas for t in tickets):
         facts = ctx.catalog.session(db, order.session_id, fresh=True)
+    return render_order(ctx, order, tickets, payments, facts)
+
+
+def render_order(
+    ctx: Context, order: Order, tickets: Sequence[Ticket], payments: Sequence[Payment], facts: SessionFacts
+) -> dict[str, Any]:
+    """The buyer's view of an order, from rows already at hand (no queries)."""
     return {
         "id": order.id,
         "session_id": order.session_id,

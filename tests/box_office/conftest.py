@@ -83,6 +83,22 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30.0)
 
 
+def settings_for(url: str, state_dir: Path, port: int, **overrides: Any) -> Settings:
+    """Settings of a test box office on ``127.0.0.1:port``: a fresh secret key, no sweeper
+    (tests prove expiry works without one and call sweeps directly), quick delivery and live
+    loops; ``overrides`` replace any of them."""
+    values: dict[str, Any] = {
+        "database_url": url,
+        "secret_key": Fernet.generate_key(),
+        "state_dir": state_dir,
+        "public_url": f"http://127.0.0.1:{port}",
+        "sweep_interval": 3600.0,
+        "delivery_interval": 0.2,
+        "live_interval": 0.1,
+    }
+    return Settings(**(values | overrides))
+
+
 def start_uvicorn(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
@@ -105,17 +121,7 @@ def server(
     url = database_url(backend, tmp, "box_office_test")
     upgrade(url)
     port = free_port()
-    settings = Settings(
-        database_url=url,
-        secret_key=Fernet.generate_key(),
-        state_dir=tmp,
-        public_url=f"http://127.0.0.1:{port}",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        sweep_interval=3600.0,  # tests prove expiry works with no sweeper; they call sweeps directly
-        delivery_interval=0.2,
-        live_interval=0.1,
-    )
+    settings = settings_for(url, tmp, port, smtp_host="127.0.0.1", smtp_port=smtp.port)
     sms = CapturingSms()
     app = create_app(settings, sms=sms, mailer=SmtpMailer("127.0.0.1", smtp.port))
     uv, thread = start_uvicorn(app, port)

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from box_office.api.admission import TICKET_LIFETIME, Gate, QueueTickets, kind_of
 from box_office.api.app import create_app
-from box_office.config import Settings
 from box_office.notify.sms import CapturingSms
 from box_office.store.migrate import upgrade
-from tests.box_office.conftest import MailSink, Server, start_uvicorn
+from tests.box_office.conftest import MailSink, Server, settings_for, start_uvicorn
 from tests.box_office.helpers import Concert, grid
 from tests.local_services import free_port
 
@@ -131,14 +129,12 @@ def tight_server(tmp_path: Path, smtp: MailSink) -> Server:
     url = f"sqlite:///{tmp_path / 'tight.sqlite3'}"
     upgrade(url)
     port = free_port()
-    settings = Settings(
-        database_url=url,
-        secret_key=Fernet.generate_key(),
-        state_dir=tmp_path,
-        public_url=f"http://127.0.0.1:{port}",
+    settings = settings_for(
+        url,
+        tmp_path,
+        port,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
-        sweep_interval=3600.0,
         delivery_interval=3600.0,
         max_inflight=1,
         max_queue=1,

@@ -6,24 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from cryptography.fernet import Fernet
 
 from box_office.api.app import create_app
-from box_office.config import Settings
-from tests.box_office.conftest import start_uvicorn
+from tests.box_office.conftest import settings_for, start_uvicorn
 from tests.local_services import free_port
 
 
 def test_unreachable_database_gets_503_with_retry_after(tmp_path: Path) -> None:
     nobody = free_port()  # nothing listens there
     port = free_port()
-    settings = Settings(
-        database_url=f"postgresql://postgres@127.0.0.1:{nobody}/box_office",
-        secret_key=Fernet.generate_key(),
-        state_dir=tmp_path,
-        public_url=f"http://127.0.0.1:{port}",
-        sweep_interval=3600.0,
-        delivery_interval=3600.0,
+    settings = settings_for(
+        f"postgresql://postgres@127.0.0.1:{nobody}/box_office", tmp_path, port, delivery_interval=3600.0
     )
     server, thread = start_uvicorn(create_app(settings, background=False), port)
     try:
