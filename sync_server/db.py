@@ -52,8 +52,7 @@ tickets = Table(
     Column("ticket_type", String(200)),
     Column("status", String(20), nullable=False),
     Column("real_name", Boolean, nullable=False, default=False),
-    Column("id_digest", String(200)),
-    Column("name_digest", String(200)),
+    Column("identity_sealed", String(200)),  # holder digests sealed per ticket (contract 3)
     Column("used_at", Float),
     Column("used_gate", String(200)),
     Column("revoked_at", Float),

@@ -175,6 +175,9 @@ class Scan:
         details = obj.get("details") or {}
         if not isinstance(details, dict):
             raise WireError("'details' must be an object")
+        # gates before contract 3's scrub sent the first 40 characters of a non-ticket scan
+        # (often a typed ID number) as details.text: never stored (see gate_agent.samples)
+        details = {k: v for k, v in details.items() if k != "text"}
         reason = obj.get("reason") or ""
         if not isinstance(reason, str) or "\x00" in reason:
             raise WireError("'reason' must be text without NUL characters")
