@@ -323,6 +323,15 @@ class GateStore:
             text = self._meta("identity_key")
         return None if text is None else bytes.fromhex(text)
 
+    def staff_pin_hash(self) -> str | None:
+        """The display's staff PIN as an scrypt hash (``gate_agent.display.staff``), or None."""
+        with self.lock:
+            return self._meta("staff_pin")
+
+    def set_staff_pin_hash(self, pin_hash: str | None) -> None:
+        with self.transaction():
+            self._set_meta({"staff_pin": pin_hash})
+
     def record_gate_config(self, config: Mapping[str, Any]) -> None:
         """Keep the gate configuration in force beside the journal (for audits and the sync client)."""
         with self.transaction():
