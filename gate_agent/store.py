@@ -194,6 +194,10 @@ class GateStore:
                 self.conn.execute("ALTER TABLE scans ADD COLUMN quarantine_reason TEXT")
             if 1 <= version < 3:
                 self._migrate_to_sealed_identity()
+            if version < 3 and "exited_at" not in self.db.table("usage").columns_dict:
+                # when the holder last left: an entry older than it (another gate's, arriving
+                # late) no longer puts the holder back inside
+                self.conn.execute("ALTER TABLE usage ADD COLUMN exited_at REAL")
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         if 1 <= version < 3:
             # the old rows' pages are zeroed (secure_delete), VACUUM rewrites the file and the
@@ -537,10 +541,13 @@ class GateStore:
 
     @staticmethod
     def _mark_entry(conn: sqlite3.Connection, ticket_id: str, at: float, gate: str) -> None:
+        """Count an entry; the holder is inside unless they left after it (scans arrive out of
+        order from other gates, so the times decide, not the order of arrival)."""
         conn.execute(
             """INSERT INTO usage (ticket_id, entries, inside, first_at, first_gate, last_at, last_gate)
                VALUES (?, 1, 1, ?, ?, ?, ?)
-               ON CONFLICT(ticket_id) DO UPDATE SET entries = entries + 1, inside = 1,
+               ON CONFLICT(ticket_id) DO UPDATE SET entries = entries + 1,
+                 inside = CASE WHEN exited_at IS NULL OR excluded.last_at > exited_at THEN 1 ELSE inside END,
                  first_at = coalesce(min(first_at, excluded.first_at), excluded.first_at),
                  first_gate = CASE WHEN first_at IS NULL OR excluded.first_at < first_at
                                    THEN excluded.first_gate ELSE first_gate END,
@@ -552,10 +559,14 @@ class GateStore:
 
     @staticmethod
     def _mark_exit(conn: sqlite3.Connection, ticket_id: str, at: float, gate: str) -> None:
+        """The holder left at ``at``: outside, unless an entry came after it (a re-entry already
+        known here), so a late-arriving exit clears the "inside" that refused a re-entry."""
         conn.execute(
-            """INSERT INTO usage (ticket_id, entries, inside, last_at, last_gate) VALUES (?, 0, 0, ?, ?)
-               ON CONFLICT(ticket_id) DO UPDATE SET inside = 0""",
-            (ticket_id, at, gate),
+            """INSERT INTO usage (ticket_id, entries, inside, exited_at) VALUES (?, 0, 0, ?)
+               ON CONFLICT(ticket_id) DO UPDATE SET
+                 inside = CASE WHEN last_at IS NULL OR excluded.exited_at >= last_at THEN 0 ELSE inside END,
+                 exited_at = max(coalesce(exited_at, excluded.exited_at), excluded.exited_at)""",
+            (ticket_id, at),
         )
 
     # ------------------------------------------------------------ journal for the sync client
