@@ -123,6 +123,7 @@ scans = Table(
     Column("conflicts_with", String(64)),
     Column("reported_at", Float),
     Column("conflict_reported_at", Float),
+    Column("conflict_cleared_at", Float),  # when the box office was told the conflict is one no more
     Index("ix_scans_ticket", "ticket_id"),
     Index("ix_scans_unreported", "reported_at", "outcome"),
     Index("ix_scans_event_at", "event_id", "at"),

@@ -161,6 +161,16 @@ def record_checkins(ctx: Context, db: Db, event_id: int, checkins: list[CheckIn]
             result["duplicates"].append(item.scan_id)
             continue
         result["accepted"].append(item.scan_id)
+        if item.clears is not None:  # a conflict reported earlier is a legitimate re-entry after all
+            db.connection().execute(
+                update(table)
+                .where(
+                    table.c.ticket_id == item.ticket_id,
+                    table.c.scan_id.in_((item.clears, item.clears + ":conflict")),
+                )
+                .values(conflict=False)
+            )
+            continue
         if item.verdict not in ("ok", "exit_ok") and not item.conflict:
             continue
         if item.direction == "in":

@@ -9,6 +9,8 @@ signature, so neither a gate nor this server can test name guesses against them.
 ``id_digest``/``name_digest`` columns are dropped (the seals arrive with the next feed entry of
 each ticket); ``scans.details`` loses the ``text`` sample that gates of the first release
 uploaded for non-ticket scans (often an ID number typed by staff), keeping only its length.
+``scans.conflict_cleared_at``: when the box office was told that an admitted conflict became a
+legitimate re-entry (an exit between the two admissions arrived late).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("scans", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("conflict_cleared_at", sa.Float(), nullable=True))
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("identity_sealed", sa.String(length=200), nullable=True))
         batch_op.drop_column("id_digest")
@@ -45,6 +49,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("scans", schema=None) as batch_op:
+        batch_op.drop_column("conflict_cleared_at")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("name_digest", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("id_digest", sa.String(length=200), nullable=True))
