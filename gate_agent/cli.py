@@ -102,6 +102,12 @@ def cmd_devices(args: argparse.Namespace) -> int:
     from gate_agent.devices import list_devices
 
     dirs = _config(args).profile_dirs if args.config else ()
+    if args.profiles:
+        from gate_agent.profiles import all_profiles
+
+        for profile in all_profiles(dirs):
+            _print({"profile": profile.name, "transport": profile.transport, "path": str(profile.path)})
+        return 0
     for device in list_devices(dirs):
         _print(device)
     return 0
@@ -220,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     devices = sub.add_parser("devices", help="input devices present and the profile that matches each")
     with_config(devices, required=False)
+    devices.add_argument("--profiles", action="store_true", help="list the device profiles found instead")
     devices.set_defaults(func=cmd_devices)
 
     status = sub.add_parser("status", help="snapshot, backlog, counts and recent scans: JSON")
