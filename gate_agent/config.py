@@ -13,6 +13,8 @@ Example (every key documented in gate_agent/README.md)::
     clock_skew = 300                # seconds of tolerance on validity windows
     repeat_window = 3.0             # same code again within this many s is the same scan
     require_in_snapshot = false     # refuse signed tickets missing from the snapshot
+    static_codes = "allowed"        # allowed | refused: printed tickets (phones show live codes)
+    code_skew = 30                  # seconds a live code's period may be off this gate's clock
     keyring = "/etc/encore/keyring.json"  # optional extra trusted keys
 
     [state]
@@ -79,6 +81,11 @@ class GateConfig:
     clock_skew: float = 300.0
     repeat_window: float = 3.0
     require_in_snapshot: bool = False
+    static_codes: str = "allowed"
+    """``allowed``: printed (static) tickets enter; ``refused``: only live rotating codes do.
+    A ticket bound to a phone's device key never enters on its static code."""
+    code_skew: float = 30.0
+    """Seconds a rotating code's period may be off the gate's clock (phone and gate clocks)."""
     keyring_path: Path | None = None
     explicit: frozenset[str] = frozenset()
     """Keys set in the file; event-wide rules from the snapshot apply only to the others."""
@@ -93,7 +100,7 @@ class GateConfig:
                     changes[key] = tuple(str(v) for v in value)
                 elif kind is float and isinstance(value, int | float) and not isinstance(value, bool):
                     changes[key] = float(value)
-                elif (kind is str and value in REENTRY) or (kind is bool and isinstance(value, bool)):
+                elif (kind is str and value in _CHOICES[key]) or (kind is bool and isinstance(value, bool)):
                     changes[key] = value
         return replace(self, **changes) if changes else self
 
@@ -104,8 +111,12 @@ SNAPSHOT_RULES: dict[str, type] = {
     "allowed_zones": tuple,
     "allowed_ticket_types": tuple,
     "require_in_snapshot": bool,
+    "static_codes": str,
+    "code_skew": float,
 }
 """Rules a snapshot header may carry for the whole event (wire.snapshot.SnapshotHeader.rules)."""
+STATIC_CODES = ("allowed", "refused")
+_CHOICES: dict[str, tuple[str, ...]] = {"reentry": REENTRY, "static_codes": STATIC_CODES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +247,7 @@ def _gate(table: Table, base: Path) -> GateConfig:
         {
             "id", "device_id", "event_id", "session_id", "direction", "allowed_zones",
             "allowed_ticket_types", "reentry", "clock_skew", "repeat_window",
-            "require_in_snapshot", "keyring",
+            "require_in_snapshot", "keyring", "static_codes", "code_skew",
         }
     )  # fmt: skip
     keyring = table.text("keyring")
@@ -252,6 +263,8 @@ def _gate(table: Table, base: Path) -> GateConfig:
         clock_skew=table.number("clock_skew", 300.0),
         repeat_window=table.number("repeat_window", 3.0),
         require_in_snapshot=table.boolean("require_in_snapshot", False),
+        static_codes=table.choice("static_codes", STATIC_CODES, "allowed"),
+        code_skew=table.number("code_skew", 30.0),
         keyring_path=_resolve(base, keyring) if keyring else None,
         explicit=frozenset(_RENAMED.get(k, k) for k in table.data),
     )

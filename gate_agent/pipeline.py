@@ -31,6 +31,8 @@ from ticket_format.identity import (
     open_identity,
     parse_id,
 )
+from ticket_format.rotating import PREFIX as LIVE_PREFIX
+from ticket_format.rotating import verify_live_code
 from ticket_format.token import verify_signed
 from wire.snapshot import TicketRecord
 
@@ -78,6 +80,7 @@ class _Hold:
     """The held ticket's signature: the key to its sealed holder identity, kept in memory only."""
     source: str
     since: float
+    live: bool = False
 
 
 def clean_text(text: str) -> str:
@@ -125,21 +128,27 @@ class ScanPipeline:
             now = self.clock()
             claims: TicketClaims | None = None
             signature = b""
+            live = False
             if len(text) > MAX_TEXT:
                 decision = Decision(Verdict.MALFORMED, f"scan longer than {MAX_TEXT} characters")
             else:
+                live = text.startswith(LIVE_PREFIX)
                 try:
-                    claims, signature = verify_signed(text, self.store.keyring(), now)
+                    if live:
+                        code = verify_live_code(text, self.store.keyring(), now, self.gate.code_skew)
+                        claims, signature = code.claims, code.signature
+                    else:
+                        claims, signature = verify_signed(text, self.store.keyring(), now)
                 except TicketError as error:
                     decision = refuse_token(error)
                 else:
                     record, usage = self.store.lookup(claims.ticket_id)
-                    decision = decide(claims, record, usage, self.gate, now)
+                    decision = decide(claims, record, usage, self.gate, now, live=live)
             # never the text of a non-ticket scan: staff type ID numbers into the scan field
             sample = describe(text) if claims is None and text else {}
             outcome = self._journal(decision, source, now, claims, sample)
             if decision.verdict is Verdict.IDENTITY_REQUIRED and claims is not None:
-                self.hold = _Hold(claims, signature, source, now)
+                self.hold = _Hold(claims, signature, source, now, live)
             elif claims is not None or decision.verdict is not Verdict.MALFORMED:
                 self.hold = None
         self._last = (text, mono, outcome)
@@ -170,7 +179,7 @@ class ScanPipeline:
             now = self.clock()
             record, usage = self.store.lookup(hold.claims.ticket_id)
             holder = _open_holder(record, hold)
-            decision = decide(hold.claims, record, usage, self.gate, now, presented, holder)
+            decision = decide(hold.claims, record, usage, self.gate, now, presented, holder, live=hold.live)
             outcome = self._journal(decision, source, now, hold.claims, {"identity_source": source})
             if decision.verdict is not Verdict.IDENTITY_REQUIRED:
                 self.hold = None

@@ -16,6 +16,7 @@ from gate_agent.config import GateConfig
 from gate_agent.verdicts import Decision, Verdict
 from ticket_format import TicketClaims, TicketError
 from ticket_format.identity import HolderDigests, digests_match
+from ticket_format.rotating import device_key_of
 from wire.snapshot import TicketRecord
 
 
@@ -69,9 +70,14 @@ def decide(
     now: float,
     identity: PresentedIdentity | None = None,
     holder: HolderDigests | None = None,
+    *,
+    live: bool = False,
 ) -> Decision:
     """One verdict for a ticket whose signature verified.
 
+    ``live`` says the ticket came as a verified rotating code (``ticket_format.rotating``), not
+    its static token: a ticket bound to a phone's device key, or any ticket where the event
+    refuses static codes, is refused ``stale_code`` otherwise (a screenshot of the static part).
     ``holder`` is the real-name holder's digests, opened from the record's seal with the
     presented ticket's signature (the caller opens it only once an ID is presented); None
     when the record has no seal or the seal did not open.
@@ -99,6 +105,14 @@ def decide(
             return verdict(Verdict.BLOCKED, "blocked by the organiser")
     elif gate.require_in_snapshot:
         return verdict(Verdict.REVOKED, "not in this gate's ticket list")
+
+    if not live:
+        if device_key_of(claims) is not None:
+            return verdict(
+                Verdict.STALE_CODE, "bound to the buyer's phone: scan its live code, not a picture"
+            )
+        if gate.static_codes == "refused":
+            return verdict(Verdict.STALE_CODE, "this event admits live codes from the ticket page only")
 
     if claims.valid_from is not None and now < claims.valid_from - gate.clock_skew:
         return verdict(Verdict.NOT_YET_VALID, f"valid from {_clock(claims.valid_from)}")

@@ -22,6 +22,8 @@ class Verdict(StrEnum):
     IDENTITY_REQUIRED = "identity_required"
     IDENTITY_MISMATCH = "identity_mismatch"
     BLOCKED = "blocked"
+    STALE_CODE = "stale_code"
+    """A rotating code outside its window, or a still image of a ticket bound to a phone."""
 
     @property
     def admit(self) -> bool | None:

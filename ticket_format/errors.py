@@ -17,6 +17,8 @@ class ErrorKind(StrEnum):
     MALFORMED = "malformed"
     UNKNOWN_KEY = "unknown_key"
     INVALID_SIGNATURE = "invalid_signature"
+    STALE_CODE = "stale_code"
+    """A rotating code outside its time window (``ticket_format.rotating``): a screenshot."""
 
 
 class TicketError(Exception):

@@ -49,6 +49,7 @@ VERDICTS = (
     "identity_required",
     "identity_mismatch",
     "blocked",
+    "stale_code",
 )
 
 
