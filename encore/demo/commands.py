@@ -127,19 +127,19 @@ def _ticket(info: dict[str, Any], ticket: str) -> dict[str, Any]:
 
 def _show_id(info: dict[str, Any], args: argparse.Namespace) -> int:
     """What staff do on the display's ID form (or an ID reader does): present the holder's ID."""
-    import httpx
+    from gate_agent.display.client import StaffClient, StaffClientError
 
     chosen = _ticket(info, args.ticket)
     if args.wrong:
         others = [t for t in info["concert"]["tickets"] if t["id_number"] != chosen["id_number"]]
         chosen = others[0]
     body = {"id_type": chosen["id_type"], "id_number": chosen["id_number"], "name": chosen["holder"]}
-    try:
-        answer = httpx.post(f"{info['gates'][args.gate]['display']}/api/identity", json=body, timeout=10)
-    except httpx.HTTPError as exc:
-        raise DemoUsageError(f"gate {args.gate} not reachable: {exc}") from None
-    print(answer.text)
-    return 0 if answer.status_code < 400 else 1
+    try:  # as staff at the gate: signed in with the pairing code the display shows on the device
+        status, answer = StaffClient(info["gates"][args.gate]["display"]).call("POST", "/api/identity", body)
+    except StaffClientError as exc:
+        raise DemoUsageError(f"gate {args.gate}: {exc}") from None
+    print(json.dumps(answer, ensure_ascii=False))
+    return 0 if status < 400 else 1
 
 
 def _refund(info: dict[str, Any], ticket: str) -> int:

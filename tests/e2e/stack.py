@@ -96,13 +96,12 @@ class Gate:
         ]
 
     def present_id(self, id_type: str, id_number: str, name: str) -> dict[str, Any]:
-        answer = httpx.post(
-            f"{self.display}/api/identity",
-            json={"id_type": id_type, "id_number": id_number, "name": name},
-            timeout=10,
+        from gate_agent.display.client import StaffClient  # signs in as staff on the device
+
+        status, body = StaffClient(self.display).call(
+            "POST", "/api/identity", {"id_type": id_type, "id_number": id_number, "name": name}
         )
-        assert answer.status_code < 500, answer.text
-        body: dict[str, Any] = answer.json()
+        assert status < 500, body
         return body
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from gate_agent.display.client import StaffClient
 from gate_agent.store import GateStore
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.gate_agent.agent_process import AgentProcess, Scanner, write_config
@@ -218,9 +219,12 @@ def test_actions_need_the_staff_session(running: tuple[AgentProcess, Scanner, st
 def test_pairing_code_only_for_the_device_and_lockout(
     running: tuple[AgentProcess, Scanner, str, dict[str, str]],
 ) -> None:
-    _, _, url, _ = running
+    agent, _, url, _ = running
     staff = Staff(url)
     code = staff.call("GET", "/api/session")[1]["pairing_code"]
+    assert StaffClient(url).call("POST", "/api/release")[0] == 409  # the scripts' client signs in too
+    agent.verdicts()  # drains the agent's log so far
+    assert agent.log and str(code) not in json.dumps(agent.log)  # the code is a credential: never logged
     rebound = staff.call("GET", "/api/session", headers={"Host": "attacker.example"})[1]
     assert "pairing_code" not in rebound  # a DNS-rebound page is not "on the device"
     wrong = "000000" if code != "000000" else "111111"
