@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 from box_office.api.app import default_mailer, default_provider, default_sms, run_sweeps
 from box_office.config import Settings
+from box_office.context import Context
 from box_office.notify.delivery import deliver_pending
 from box_office.payments.provider import PaymentProvider
-from box_office.services.context import Context
 
 log = logging.getLogger(__name__)
 DEFAULT_NICE = 19

@@ -24,16 +24,16 @@ from box_office.api import buyer_routes, feed_routes, live, organiser_routes
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
 from box_office.config import Settings
+from box_office.context import Context
+from box_office.errors import ServiceError
 from box_office.notify.delivery import deliver_pending
 from box_office.notify.mail import FileMailer, Mailer, SmtpMailer
 from box_office.notify.sms import LogSms, SmsGateway
-from box_office.payments import sandbox_bank
 from box_office.payments.provider import PaymentProvider
-from box_office.payments.sandbox import SandboxProvider
-from box_office.services import inventory, issuing, orders
-from box_office.services.context import Context
-from box_office.services.errors import ServiceError
-from box_office.services.order_watch import OrderWatch
+from box_office.payments.sandbox import bank as sandbox_bank
+from box_office.payments.sandbox.client import SandboxProvider
+from box_office.sales import holds, issuing, settle, sweeper, views
+from box_office.sales.order_watch import OrderWatch
 from box_office.web import routes as seatmap_page
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,9 @@ Times are Unix seconds, money is integer cents. Errors are JSON `{"detail": ...,
 
 def run_sweeps(ctx: Context, provider: PaymentProvider) -> None:
     """One round of housekeeping: expire holds and orders, retry refunds, finish issuing."""
-    inventory.sweep_holds(ctx)
-    orders.sweep_orders(ctx)
-    orders.settle_refunds(ctx, provider)
+    holds.sweep_holds(ctx)
+    sweeper.sweep_orders(ctx)
+    settle.settle_refunds(ctx, provider)
     issuing.issue_pending(ctx)
 
 
@@ -95,7 +95,7 @@ def create_app(
         provider=provider or default_provider(settings),
         mailer=mailer or default_mailer(settings),
         sms=sms or default_sms(settings),
-        order_watch=OrderWatch(partial(orders.order_statuses, ctx)),
+        order_watch=OrderWatch(partial(views.order_statuses, ctx)),
     )
 
     @contextlib.asynccontextmanager

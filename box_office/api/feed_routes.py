@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from box_office.api import schemas
 from box_office.api.deps import FeedEventId, State
-from box_office.services import feed, keys
+from box_office.catalog import keys
+from box_office.feed import service as feed
 from wire.venue_feed import MAX_PAGE, CheckIn
 
 router = APIRouter(prefix="/api/feed", tags=["venue feed"])

@@ -22,8 +22,8 @@ from starlette.datastructures import State as StarletteState
 
 from box_office.api.deps import Id, State
 from box_office.api.live_hub import LiveHubs
-from box_office.services import catalog
-from box_office.services.context import Context
+from box_office.catalog import events
+from box_office.context import Context
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 _DISCONNECT_CHECK = 1.0  # seconds without an event after which a quiet stream checks its client
@@ -73,4 +73,4 @@ async def live(session_id: Id, request: Request, app: State) -> StreamingRespons
 def _check_session(ctx: Context, session_id: int) -> None:
     """404 for an unknown session before the stream starts."""
     with ctx.db.read() as db:
-        catalog.load_session(db, session_id)
+        events.load_session(db, session_id)

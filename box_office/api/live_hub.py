@@ -33,9 +33,9 @@ from typing import Any
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from box_office.catalog import seat_map
+from box_office.context import Context
 from box_office.core.live_status import SeatBoard, SeatRow
-from box_office.services import catalog
-from box_office.services.context import Context
 from box_office.store.models import SessionSeat
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def _load(ctx: Context, session_id: int) -> tuple[list[SeatRow], list[dict[str, 
             .where(SessionSeat.session_id == session_id, SessionSeat.status != "removed")
             .order_by(SessionSeat.id)
         ).all()
-    return [(r[0], r[1], r[2]) for r in rows], catalog.seat_map_ga(ctx, session_id)
+    return [(r[0], r[1], r[2]) for r in rows], seat_map.seat_map_ga(ctx, session_id)
 
 
 def _poll(ctx: Context, session_id: int, since: float, with_ga: bool) -> _Poll:
@@ -79,7 +79,7 @@ def _poll(ctx: Context, session_id: int, since: float, with_ga: bool) -> _Poll:
                 SessionSeat.session_id == session_id, SessionSeat.changed_at >= since
             )
         ).all()
-    ga = catalog.seat_map_ga(ctx, session_id) if with_ga else None
+    ga = seat_map.seat_map_ga(ctx, session_id) if with_ga else None
     return _Poll([(r[0], r[1], r[2]) for r in rows], ga)
 
 

@@ -15,10 +15,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
 
+from box_office.context import Context
 from box_office.notify.mail import Mailer, send_all, ticket_email, ticket_sms
 from box_office.notify.sms import SmsGateway
-from box_office.services.context import Context
-from box_office.services.orders import ticket_view
+from box_office.sales.views import ticket_view
 from box_office.store.models import Event, Order, OutboxMessage, Session, SessionGa, Ticket
 
 log = logging.getLogger(__name__)

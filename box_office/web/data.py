@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as Db
 
+from box_office.catalog import events, seat_map
+from box_office.context import Context
 from box_office.core.seating import STATUSES, effective_status
-from box_office.services import catalog
-from box_office.services.context import Context
 from box_office.store.models import Event, SessionSeat, TicketType, Venue, Zone
 
 _CACHE_SIZE = 16
@@ -111,7 +111,7 @@ def seatmap_json(ctx: Context, session_id: int) -> str:
     """
     now = ctx.now()
     with ctx.db.read() as db:
-        session = catalog.load_session(db, session_id)
+        session = events.load_session(db, session_id)
         event = db.get(Event, session.event_id)
         assert event is not None
         venue = db.get(Venue, event.venue_id)
@@ -134,12 +134,12 @@ def seatmap_json(ctx: Context, session_id: int) -> str:
         "now": now,
         "event": {"id": event.id, "name": event.name, "currency": event.currency},
         "venue": {"name": venue.name if venue else "", "stage": venue.stage if venue else None},
-        "session": catalog.session_summary(session),
+        "session": events.session_summary(session),
         "zones": [{"code": z.code, "name": z.name, "price_cents": z.price_cents} for z in zones],
         "ticket_types": [{"code": t.code, "name": t.name, "kind": t.kind, "prices": t.prices} for t in types],
         "statuses": list(STATUSES),
         "status": status,
-        "ga": catalog.seat_map_ga(ctx, session_id),
+        "ga": seat_map.seat_map_ga(ctx, session_id),
     }
     head = json.dumps(meta, separators=(",", ":"), ensure_ascii=False)
     return head[:-1] + ',"seats":' + geometry + "}"

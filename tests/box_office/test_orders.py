@@ -9,7 +9,7 @@ import time
 import httpx
 from sqlalchemy import text
 
-from box_office.payments.sandbox import signed_headers
+from box_office.payments.sandbox.client import signed_headers
 from box_office.store.db import Database
 from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, buy, hold, order, pay, wait_status

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Delete, Engine, Insert, Update, event, select
 from sqlalchemy.orm import Session as Db
 
-from box_office.services.errors import NotFound
+from box_office.errors import NotFound
 from box_office.store.models import Event, EventKey, Session, SessionGa, TicketType, Zone
 
 TTL = 1.0

@@ -21,12 +21,12 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session as Db
 from sqlalchemy.orm.attributes import set_committed_value
 
+from box_office.catalog.cache import AreaFacts, SessionFacts
+from box_office.context import Context
 from box_office.core.orders import RuleError, check_sale_window
 from box_office.core.seating import BoxRuleError, FreeSeat, best_available, check_boxes
-from box_office.services.catalog_cache import AreaFacts, SessionFacts
-from box_office.services.context import Context
-from box_office.services.errors import Conflict, Forbidden, Invalid, NotFound
-from box_office.services.seat_rules import check_orphan_rule
+from box_office.errors import Conflict, Forbidden, Invalid, NotFound
+from box_office.sales.seat_rules import check_orphan_rule
 from box_office.store.db import changed
 from box_office.store.models import Hold, HoldGa, Order, SessionGa, SessionSeat, Zone
 

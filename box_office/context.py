@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from box_office.catalog.cache import CatalogCache
 from box_office.config import Settings
-from box_office.services.catalog_cache import CatalogCache
 from box_office.store.db import Database
 from box_office.vault import Vault
 from ticket_format import SigningKey

@@ -12,8 +12,8 @@ import os
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
 
-from box_office.services.context import Context
-from box_office.services.errors import Conflict, NotFound
+from box_office.context import Context
+from box_office.errors import Conflict, NotFound
 from box_office.store.models import Event, EventKey
 from ticket_format import Keyring, SigningKey, TrustedKey
 

@@ -23,9 +23,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session as Db
 from starlette.concurrency import run_in_threadpool
 
+from box_office.context import Context
 from box_office.payments.provider import NotificationError
-from box_office.payments.sandbox import check_signature, signed_headers
-from box_office.services.context import Context
+from box_office.payments.sandbox.client import check_signature, signed_headers
 from box_office.store.db import changed
 from box_office.store.models import SandboxPayment
 

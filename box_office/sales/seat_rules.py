@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as Db
 
 from box_office.core.orphans import OrphanRuleError, RowSeat, check_no_orphans
 from box_office.core.seating import effective_status
-from box_office.services.errors import Conflict
+from box_office.errors import Conflict
 from box_office.store.models import SessionSeat
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as Db
 
-from box_office.services.context import Context
+from box_office.context import Context
 from box_office.store.models import CheckIn as CheckInRow
 from box_office.store.models import FeedCounter, Ticket
 from box_office.store.models import FeedEntry as FeedRow
