@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 
 from box_office.catalog.events import load_session
 from box_office.catalog.keys import identity_key
 from box_office.context import Context
-from box_office.core.orders import mask_name
+from box_office.core.errors import RuleError
+from box_office.core.holders import identify
+from box_office.core.limits import Limits, check_limits
 from box_office.errors import Conflict, Forbidden, Invalid
 from box_office.feed import service as feed
 from box_office.sales.issuing import _live_ticket, queue_delivery, sign_ticket
-from box_office.store.models import Order, Ticket
-from ticket_format.identity import IdentityError, id_digest, name_digest, normalize_name, parse_id
+from box_office.sales.limits import live_counts
+from box_office.store.models import Order
 
 
 def change_holder(
@@ -31,33 +32,27 @@ def change_holder(
         if not session.real_name:
             raise Invalid("this session is not real-name: tickets carry no holder", "not_real_name")
         try:
-            document = parse_id(id_type, id_number)
-            normalize_name(name)
-        except IdentityError as exc:
-            raise Invalid(str(exc), "bad_identity") from None
-        key = identity_key(ctx, db, ticket.event_id)
-        new_digest = id_digest(key, document)
-        if new_digest != ticket.id_digest and session.limit_per_id is not None:
-            ctx.db.lock_subjects(db, [f"id:{session.id}:{new_digest}"])
-            holding = len(
-                db.scalars(
-                    select(Ticket.id).where(
-                        Ticket.session_id == session.id,
-                        Ticket.id_digest == new_digest,
-                        Ticket.status.in_(("valid", "pending")),
-                    )
-                ).all()
-            )
-            if holding + 1 > session.limit_per_id:
-                raise Conflict(
-                    f"ID {document.masked} already holds {holding} ticket(s) for this session", "limit_id"
+            who = identify(identity_key(ctx, db, ticket.event_id), name, id_type, id_number)
+        except RuleError as exc:
+            raise Invalid(str(exc), exc.code) from None
+        if who.id_digest != ticket.id_digest and session.limit_per_id is not None:
+            ctx.db.lock_subjects(db, [f"id:{session.id}:{who.id_digest}"])
+            _, _, per_id = live_counts(db, session.id, None, None, [who.id_digest], ctx.now())
+            holding = per_id[who.id_digest]
+            try:
+                check_limits(
+                    Limits(None, None, session.limit_per_id),
+                    quantity=1,
+                    account_count=0,
+                    device_count=None,
+                    id_counts={who.masked_id: (holding, 1)},
                 )
-        ticket.holder_enc = ctx.vault.seal_json(
-            {"name": name.strip(), "id_type": document.id_type.value, "id_number": document.number}
-        )
-        ticket.holder_masked = f"{mask_name(name.strip())} {document.masked}"
-        ticket.id_digest = new_digest
-        ticket.name_digest = name_digest(key, name)
+            except RuleError as exc:
+                raise Conflict(str(exc), exc.code) from None
+        ticket.holder_enc = ctx.vault.seal_json(who.sealed)
+        ticket.holder_masked = who.masked
+        ticket.id_digest = who.id_digest
+        ticket.name_digest = who.name_digest
         ticket.version += 1
         sign_ticket(ctx, db, ticket, session)
         queue_delivery(ctx, db, order)

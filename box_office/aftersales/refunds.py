@@ -10,22 +10,17 @@ from sqlalchemy.orm import Session as Db
 
 from box_office.catalog.events import load_session
 from box_office.context import Context
-from box_office.core.orders import (
-    effective_order_status,
-)
+from box_office.core.orders import CANCELLED, PENDING_PAYMENT, REFUNDED, SOLD, effective_order_status
 from box_office.errors import Conflict, Forbidden, NotFound
 from box_office.feed import service as feed
-from box_office.payments.provider import PaymentProvider
-from box_office.sales.holds import _finish_hold
-from box_office.sales.order_state import _move
-from box_office.sales.settle import settle_refunds
+from box_office.payments.provider import ProviderRegistry
+from box_office.sales import ledger, order_state
+from box_office.sales.settle import close_open_payments, settle_refunds
 from box_office.sales.views import order_view
 from box_office.store.models import (
     Event,
     Order,
     Payment,
-    SessionGa,
-    SessionSeat,
     Ticket,
 )
 
@@ -35,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def cancel_order(
     ctx: Context,
-    provider: PaymentProvider,
+    providers: ProviderRegistry,
     order_id: int,
     *,
     account_id: int | None,
@@ -59,11 +54,11 @@ def cancel_order(
                 raise Forbidden(f"order {order_id} is for another organiser's event")
         now = ctx.now()
         status = effective_order_status(order.status, order.expires_at, now)
-        if status == "pending_payment":
-            _move(db, order, "pending_payment", "cancelled", closed_at=now, reason="cancelled")
-            _finish_hold(db, order.hold_id, "released", now)
+        if status == PENDING_PAYMENT:
+            order_state.move(db, order, PENDING_PAYMENT, CANCELLED, closed_at=now, reason="cancelled")
+            ledger.close_hold(db, order.hold_id, "released", now)
             return "cancelled"
-        if status not in ("paid", "ticketed"):
+        if status not in SOLD:
             raise Conflict(f"order {order_id} is {status}: nothing to cancel", "bad_state")
         tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id)).all()
         used = [t.seat_label or t.id for t in tickets if t.checked_in_at is not None]
@@ -71,7 +66,7 @@ def cancel_order(
             raise Conflict(
                 f"refund refused: ticket(s) already used at the venue ({', '.join(used[:5])})", "already_used"
             )
-        _move(db, order, ("paid", "ticketed"), "refunded", closed_at=now, reason="refunded")
+        order_state.move(db, order, SOLD, REFUNDED, closed_at=now, reason="refunded")
         session = load_session(db, order.session_id)
         changes: list[tuple[str, Ticket, bool]] = []
         per_area: dict[int, int] = {}
@@ -81,19 +76,7 @@ def cancel_order(
             if ticket.status == "valid":
                 changes.append(("revoked", ticket, session.real_name))
             ticket.status = "revoked"
-        db.connection().execute(
-            update(SessionSeat)
-            .where(SessionSeat.order_id == order_id, SessionSeat.status == "sold")
-            .values(status="available", order_id=None, hold_id=None, changed_at=now)
-            .execution_options(**_NO_SYNC)
-        )
-        for ga_id, count in per_area.items():
-            db.connection().execute(
-                update(SessionGa)
-                .where(SessionGa.id == ga_id)
-                .values(sold=SessionGa.sold - count, changed_at=now)
-                .execution_options(**_NO_SYNC)
-            )
+        ledger.return_sold(db, order_id, per_area, now)
         db.connection().execute(
             update(Payment)
             .where(Payment.order_id == order_id, Payment.status == "succeeded")
@@ -105,7 +88,10 @@ def cancel_order(
 
     outcome = ctx.db.write(work)
     if outcome == "refunded":
-        settle_refunds(ctx, provider, order_id)
+        for provider in providers:
+            settle_refunds(ctx, provider, order_id)
+    else:
+        close_open_payments(ctx, providers, order_id)
     with ctx.db.read() as db:
         order = db.get(Order, order_id)
         assert order is not None

@@ -23,18 +23,19 @@ from starlette.concurrency import run_in_threadpool
 from box_office.api import buyer_routes, feed_routes, live, organiser_routes
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
-from box_office.config import Settings
+from box_office.config import Settings, check_safe
 from box_office.context import Context
 from box_office.errors import ServiceError
 from box_office.notify.delivery import deliver_pending
-from box_office.notify.mail import FileMailer, Mailer, SmtpMailer
-from box_office.notify.sms import LogSms, SmsGateway
-from box_office.payments.provider import PaymentProvider
+from box_office.notify.mail import Mailer
+from box_office.notify.sms import SmsGateway
+from box_office.payments.provider import ProviderRegistry
 from box_office.payments.sandbox import bank as sandbox_bank
-from box_office.payments.sandbox.client import SandboxProvider
-from box_office.sales import holds, issuing, settle, sweeper, views
+from box_office.sales import views
 from box_office.sales.order_watch import OrderWatch
+from box_office.sales.sweeper import run_sweeps
 from box_office.web import routes as seatmap_page
+from box_office.wiring import default_mailer, default_providers, default_sms
 
 log = logging.getLogger(__name__)
 DATABASE_THREADS = 48
@@ -48,14 +49,6 @@ Times are Unix seconds, money is integer cents. Errors are JSON `{"detail": ...,
 """
 
 
-def run_sweeps(ctx: Context, provider: PaymentProvider) -> None:
-    """One round of housekeeping: expire holds and orders, retry refunds, finish issuing."""
-    holds.sweep_holds(ctx)
-    sweeper.sweep_orders(ctx)
-    settle.settle_refunds(ctx, provider)
-    issuing.issue_pending(ctx)
-
-
 async def _loop(interval: float, work: Any, *args: Any) -> None:
     while True:
         await asyncio.sleep(interval)
@@ -65,34 +58,21 @@ async def _loop(interval: float, work: Any, *args: Any) -> None:
             log.exception("background task %s failed", getattr(work, "__name__", work))
 
 
-def default_mailer(settings: Settings) -> Mailer:
-    if settings.smtp_host:
-        return SmtpMailer(settings.smtp_host, settings.smtp_port)
-    return FileMailer(settings.state_dir / "mail")
-
-
-def default_provider(settings: Settings) -> PaymentProvider:
-    return SandboxProvider(settings.sandbox_base, settings.sandbox_secret)
-
-
-def default_sms(settings: Settings) -> SmsGateway:
-    return LogSms(settings.state_dir / "sms.log")
-
-
 def create_app(
     settings: Settings,
     *,
     mailer: Mailer | None = None,
     sms: SmsGateway | None = None,
-    provider: PaymentProvider | None = None,
+    providers: ProviderRegistry | None = None,
     background: bool = True,
 ) -> FastAPI:
     """The API. ``background=False`` leaves sweeps and delivery to ``box-office background``
     (what ``box-office serve`` does: its HTTP workers only serve requests)."""
+    check_safe(settings)
     ctx = Context.from_settings(settings)
     state = AppState(
         ctx=ctx,
-        provider=provider or default_provider(settings),
+        providers=providers if providers is not None else default_providers(settings, ctx),
         mailer=mailer or default_mailer(settings),
         sms=sms or default_sms(settings),
         order_watch=OrderWatch(partial(views.order_statuses, ctx)),
@@ -108,7 +88,7 @@ def create_app(
         tasks = []
         if background:
             tasks = [
-                asyncio.create_task(_loop(settings.sweep_interval, run_sweeps, ctx, state.provider)),
+                asyncio.create_task(_loop(settings.sweep_interval, run_sweeps, ctx, state.providers)),
                 asyncio.create_task(
                     _loop(settings.delivery_interval, deliver_pending, ctx, state.mailer, state.sms)
                 ),
@@ -133,7 +113,8 @@ def create_app(
     app.include_router(buyer_routes.router)
     app.include_router(live.router)
     app.include_router(feed_routes.router)
-    app.include_router(sandbox_bank.build_router(ctx))
+    if settings.sandbox:  # a development tool: no /sandbox route, nor its OpenAPI paths, otherwise
+        app.include_router(sandbox_bank.build_router(ctx))
     app.include_router(seatmap_page.router)
 
     @app.exception_handler(ServiceError)
@@ -178,10 +159,7 @@ def create_app(
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
     def health() -> dict[str, str]:
-        from sqlalchemy import text
-
-        with ctx.db.read() as db:
-            db.execute(text("SELECT 1"))
+        ctx.db.ping()
         return {"status": "ok"}
 
     return app

@@ -10,11 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from box_office.aftersales import holders, refunds
 from box_office.api import schemas
-from box_office.api.deps import BuyerId, Id, State, TicketId
+from box_office.api.deps import BuyerId, Id, ProviderName, State, TicketId
 from box_office.catalog import events, principals, seat_map
+from box_office.core.orders import PENDING_PAYMENT, UNSETTLED
 from box_office.errors import Conflict
 from box_office.sales import checkout, holds, settle, views
-from box_office.sales.order_watch import UNSETTLED
 from ticket_format.qr import qr_png
 
 router = APIRouter(prefix="/api", tags=["buyers"])
@@ -84,6 +84,9 @@ async def create_order(
     idempotency_key: IdempotencyKey,
     x_device_id: DeviceId = None,
 ) -> dict[str, Any]:
+    provider = (
+        None if body.pay_with is None else settle.provider_named(app.providers, body.pay_with, "pay_with")
+    )
     request = checkout.OrderRequest(
         hold_id=body.hold_id,
         email=body.email,
@@ -105,15 +108,13 @@ async def create_order(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    if body.pay_with is not None and view["status"] == "pending_payment":
-        notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
+    if provider is not None and view["status"] == PENDING_PAYMENT:
         view["payment"] = await app.with_provider(
             settle.start_payment,
             app.ctx,
-            app.provider,
+            provider,
             buyer,
             view["id"],
-            notify_url,
             view if created else None,
         )
     return view
@@ -150,13 +151,13 @@ async def get_order(
     "/orders/{order_id}/payments", status_code=status.HTTP_201_CREATED, summary="Pay: get a payment URL / QR"
 )
 async def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
-    notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
-    return await app.with_provider(settle.start_payment, app.ctx, app.provider, buyer, order_id, notify_url)
+    provider = settle.provider_named(app.providers, body.provider, "provider")
+    return await app.with_provider(settle.start_payment, app.ctx, provider, buyer, order_id)
 
 
 @router.post("/orders/{order_id}/reconcile", summary="Ask the provider about an open payment")
 async def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    view = await app.with_provider(settle.reconcile_payment, app.ctx, app.provider, buyer, order_id)
+    view = await app.with_provider(settle.reconcile_payment, app.ctx, app.providers, buyer, order_id)
     app.order_watch.settled([order_id])
     return view
 
@@ -164,7 +165,7 @@ async def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
 @router.post("/orders/{order_id}/cancel", summary="Cancel an unpaid order, or refund a paid one before entry")
 async def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     view = await app.with_provider(
-        partial(refunds.cancel_order, account_id=buyer, organiser_id=None), app.ctx, app.provider, order_id
+        partial(refunds.cancel_order, account_id=buyer, organiser_id=None), app.ctx, app.providers, order_id
     )
     app.order_watch.settled([order_id])
     return view
@@ -202,13 +203,14 @@ def change_holder(
 
 
 @router.post(
-    "/payments/sandbox/notify",
+    "/payments/{provider}/notify",
     tags=["payments"],
-    summary="Signed payment notification from the sandbox provider",
+    summary="Signed payment notification from a payment provider",
 )
-async def sandbox_notify(request: Request, app: State) -> dict[str, Any]:
+async def payment_notify(provider: ProviderName, request: Request, app: State) -> dict[str, Any]:
+    payments = settle.provider_named(app.providers, provider)
     body = await request.body()
     headers = dict(request.headers)
-    result = await app.with_provider(settle.handle_notification, app.ctx, app.provider, headers, body)
+    result = await app.with_provider(settle.handle_notification, app.ctx, payments, headers, body)
     app.order_watch.settled([result["order_id"]])
     return result

@@ -17,7 +17,7 @@ from box_office.catalog import principals
 from box_office.context import Context
 from box_office.notify.mail import Mailer
 from box_office.notify.sms import SmsGateway
-from box_office.payments.provider import PaymentProvider
+from box_office.payments.provider import ProviderRegistry
 from box_office.sales.order_watch import OrderWatch
 
 T = TypeVar("T")
@@ -26,6 +26,7 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TicketId = Annotated[str, Path(min_length=1, max_length=36)]
 Kid = Annotated[str, Path(min_length=1, max_length=64)]
 AreaCode = Annotated[str, Path(min_length=1, max_length=40)]
+ProviderName = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[a-z][a-z0-9_]*$")]
 
 _bearer = HTTPBearer(auto_error=False, description="Bearer token of an organiser, a buyer or a feed client")
 
@@ -33,7 +34,7 @@ _bearer = HTTPBearer(auto_error=False, description="Bearer token of an organiser
 @dataclass
 class AppState:
     ctx: Context
-    provider: PaymentProvider
+    providers: ProviderRegistry
     mailer: Mailer
     sms: SmsGateway
     order_watch: OrderWatch

@@ -217,7 +217,7 @@ async def refund_order(order_id: Id, organiser: OrganiserId, app: State) -> dict
     view = await app.with_provider(
         partial(refunds.cancel_order, account_id=None, organiser_id=organiser),
         app.ctx,
-        app.provider,
+        app.providers,
         order_id,
     )
     app.order_watch.settled([order_id])

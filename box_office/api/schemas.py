@@ -129,15 +129,24 @@ class OrderIn(Strict):
     email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
     phone: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 -]+$")] | None = None
     tickets: list[TicketIn] = Field(default_factory=list, max_length=50)
-    pay_with: Literal["sandbox"] | None = Field(
+    pay_with: str | None = Field(
         default=None,
+        min_length=1,
+        max_length=20,
+        pattern=r"^[a-z][a-z0-9_]*$",
         description="Also start the payment with this provider: the answer then carries `payment` "
         "(pay_url / QR), saving the buyer the separate POST /orders/{id}/payments",
     )
 
 
 class PaymentIn(Strict):
-    provider: Literal["sandbox"] = "sandbox"
+    provider: str = Field(
+        default="sandbox",
+        min_length=1,
+        max_length=20,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="A payment provider configured here (the sandbox only where it is enabled)",
+    )
 
 
 class FeedClientIn(Strict):

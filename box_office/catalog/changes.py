@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as Db
 
@@ -14,7 +14,8 @@ from box_office.catalog.seat_map import ga_view
 from box_office.context import Context
 from box_office.core.seating import effective_status
 from box_office.errors import Conflict, Invalid, NotFound
-from box_office.store.db import changed
+from box_office.sales import ledger
+from box_office.sales.holds import reclaim_expired_ga
 from box_office.store.models import (
     GaArea,
     SessionGa,
@@ -61,27 +62,12 @@ def _set_unsold(
         if taken:
             raise Conflict(f"sold or held seats cannot {verb}: {', '.join(taken[:10])}", "seat_taken")
         ids = [r.id for r in rows]
-        done = changed(
-            db.execute(
-                update(SessionSeat)
-                .where(
-                    SessionSeat.id.in_(ids),
-                    _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked")),
-                )
-                .values(status=status, hold_id=None, hold_expires_at=None, changed_at=now)
-            )
-        )
+        done = ledger.set_unsold_status(db, ids, status, now)
         if done != len(ids):
             raise Conflict(f"a seat was taken meanwhile; nothing was {past}", "seat_taken")
         return done
 
     return ctx.db.write(work)
-
-
-def _free_clause(now: float) -> Any:
-    return (SessionSeat.status == "available") | (
-        (SessionSeat.status == "held") & (SessionSeat.hold_expires_at < now)
-    )
 
 
 def reprice_seats(ctx: Context, organiser_id: int, session_id: int, labels: list[str], zone_code: str) -> int:
@@ -98,16 +84,7 @@ def reprice_seats(ctx: Context, organiser_id: int, session_id: int, labels: list
         if taken:
             raise Conflict(f"sold or held seats cannot be re-priced: {', '.join(taken[:10])}", "seat_taken")
         ids = [r.id for r in rows]
-        done = changed(
-            db.execute(
-                update(SessionSeat)
-                .where(
-                    SessionSeat.id.in_(ids),
-                    _free_clause(now) | SessionSeat.status.in_(("reserved", "blocked")),
-                )
-                .values(zone_id=zone_id, changed_at=now)
-            )
-        )
+        done = ledger.rezone_unsold(db, ids, zone_id, now)
         if done != len(ids):
             raise Conflict("a seat was taken meanwhile; nothing was re-priced", "seat_taken")
         return done
@@ -137,16 +114,8 @@ def set_ga_quota(
         )
         if venue_capacity is not None and capacity > venue_capacity:
             raise Invalid(f"the area holds at most {venue_capacity}")
-        from box_office.sales.holds import reclaim_expired_ga
-
         reclaim_expired_ga(ctx, db, area.id, ctx.now())
-        done = changed(
-            db.execute(
-                update(SessionGa)
-                .where(SessionGa.id == area.id, SessionGa.sold + SessionGa.held <= capacity)
-                .values(capacity=capacity, changed_at=ctx.now())
-            )
-        )
+        done = ledger.set_ga_capacity(db, area.id, capacity, ctx.now())
         db.refresh(area)
         if not done:
             raise Conflict(

@@ -6,20 +6,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 
 from box_office.catalog import keys
 from box_office.catalog.venues import owned_venue
 from box_office.context import Context
 from box_office.errors import Forbidden, Invalid, NotFound
+from box_office.sales import ledger
 from box_office.store.models import (
     Event,
     GaArea,
     Seat,
     Session,
-    SessionGa,
-    SessionSeat,
     TicketType,
     Zone,
 )
@@ -202,14 +201,12 @@ def create_session(ctx: Context, organiser_id: int, event_id: int, spec: Session
                     "accessible": seat.accessible,
                     "box": seat.box,
                     "zone_id": zones[zone],
-                    "status": "available",
                     "changed_at": now,
                 }
             )
         if unzoned and spec.seat_zones:
             raise Invalid(f"{unzoned} seats match no zone rule: add a rule or a default_zone")
-        for start in range(0, len(rows), 5000):
-            db.execute(insert(SessionSeat), rows[start : start + 5000])
+        quotas = []
         areas = {a.code: a for a in db.scalars(select(GaArea).where(GaArea.venue_id == event.venue_id))}
         for quota in spec.ga:
             area = areas.get(quota.area)
@@ -222,18 +219,17 @@ def create_session(ctx: Context, organiser_id: int, event_id: int, spec: Session
                 raise Invalid(
                     f"quota {capacity} for {quota.area} exceeds the area's capacity {area.capacity}"
                 )
-            db.add(
-                SessionGa(
-                    session_id=session.id,
-                    code=area.code,
-                    name=area.name,
-                    zone_id=zones[quota.zone],
-                    capacity=capacity,
-                    held=0,
-                    sold=0,
-                    changed_at=now,
-                )
+            quotas.append(
+                {
+                    "session_id": session.id,
+                    "code": area.code,
+                    "name": area.name,
+                    "zone_id": zones[quota.zone],
+                    "capacity": capacity,
+                    "changed_at": now,
+                }
             )
+        ledger.stock_session(db, rows, quotas)
         return session.id
 
     return ctx.db.write(work)

@@ -10,23 +10,21 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as Db
 
 from box_office.catalog.cache import SessionFacts
 from box_office.catalog.keys import identity_key
 from box_office.context import Context
-from box_office.core.orders import (
-    Limits,
-    RuleError,
-    TicketTypeRule,
-    check_limits,
-    mask_name,
-    price_of,
-)
+from box_office.core.errors import RuleError
+from box_office.core.holders import identify
+from box_office.core.limits import Limits, check_limits
+from box_office.core.orders import OPENED
+from box_office.core.pricing import TicketTypeRule, price_of
 from box_office.errors import Conflict, Invalid
 from box_office.sales.holds import extend_hold, own_hold
+from box_office.sales.limits import live_counts
 from box_office.sales.views import order_view, render_order
 from box_office.store.models import (
     Hold,
@@ -35,7 +33,6 @@ from box_office.store.models import (
     SessionSeat,
     Ticket,
 )
-from ticket_format.identity import IdentityError, id_digest, name_digest, normalize_name, parse_id
 
 _NO_SYNC = {"synchronize_session": False}
 log = logging.getLogger(__name__)
@@ -127,18 +124,12 @@ def _create(
             holders.append((None, None, None, None))
             continue
         try:
-            document = parse_id(holder.id_type, holder.id_number)
-            normalize_name(holder.name)
-        except IdentityError as exc:
-            raise Invalid(f"holder of {line['what']}: {exc}", "bad_identity") from None
-        d_id = id_digest(id_key, document)
-        masked = f"{mask_name(holder.name.strip())} {document.masked}"
-        sealed = ctx.vault.seal_json(
-            {"name": holder.name.strip(), "id_type": document.id_type.value, "id_number": document.number}
-        )
-        holders.append((sealed, masked, d_id, name_digest(id_key, holder.name)))
-        id_counts.setdefault(d_id, [0, 0])[1] += 1
-        masked_by_digest[d_id] = document.masked
+            who = identify(id_key, holder.name, holder.id_type, holder.id_number)
+        except RuleError as exc:
+            raise Invalid(f"holder of {line['what']}: {exc}", exc.code) from None
+        holders.append((ctx.vault.seal_json(who.sealed), who.masked, who.id_digest, who.name_digest))
+        id_counts.setdefault(who.id_digest, [0, 0])[1] += 1
+        masked_by_digest[who.id_digest] = who.masked_id
     limits = Limits(facts.limit_per_account, facts.limit_per_device, facts.limit_per_id)
     if limits != Limits(None, None, None):
         subjects = [f"acct:{facts.id}:{account_id}"]
@@ -146,7 +137,7 @@ def _create(
             subjects.append(f"dev:{facts.id}:{device_id}")
         subjects += [f"id:{facts.id}:{d}" for d in id_counts]
         ctx.db.lock_subjects(db, subjects)
-        account_count, device_count, per_id = _counts(
+        account_count, device_count, per_id = live_counts(
             db, facts.id, account_id, device_id, list(id_counts), now
         )
         for d, existing in per_id.items():
@@ -169,7 +160,7 @@ def _create(
         "hold_id": hold.id,
         "idempotency_key": key,
         "request_digest": digest,
-        "status": "pending_payment",
+        "status": OPENED,
         "total_cents": sum(line["price"] for line in lines),
         "currency": facts.currency,
         "email": request.email,
@@ -231,37 +222,6 @@ _TICKET_COLUMNS = [
 
 def _ticket_row(ticket: Ticket) -> dict[str, Any]:
     return {column: getattr(ticket, column) for column in _TICKET_COLUMNS}
-
-
-def _counts(
-    db: Db, session_id: int, account_id: int, device_id: str | None, digests: list[str], now: float
-) -> tuple[int, int | None, dict[str, int]]:
-    """Live tickets of this session per account, device and ID digest, in one round trip.
-
-    Each count is its own scalar subquery so that each uses its index (orders by account,
-    orders by session and device, tickets by session and ID digest).
-    """
-    live = or_(
-        Order.status.in_(("paid", "ticketed")),
-        (Order.status == "pending_payment") & (Order.expires_at >= now),
-    )
-    counted = (
-        select(func.count(Ticket.id))
-        .join(Order, Order.id == Ticket.order_id)
-        .where(Order.session_id == session_id, live)
-    )
-    columns = [counted.where(Order.account_id == account_id).scalar_subquery()]
-    if device_id:
-        columns.append(counted.where(Order.device_id == device_id).scalar_subquery())
-    columns += [
-        counted.where(Ticket.session_id == session_id, Ticket.id_digest == d).scalar_subquery()
-        for d in digests
-    ]
-    row = db.connection().execute(select(*columns)).one()
-    values = [int(v or 0) for v in row]
-    account_count = values.pop(0)
-    device_count = values.pop(0) if device_id else None
-    return account_count, device_count, dict(zip(digests, values, strict=True))
 
 
 def _order_lines(

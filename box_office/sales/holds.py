@@ -12,22 +12,21 @@ Whoever changes a hold's status away from ``active`` owns the consequences for G
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 from sqlalchemy.orm.attributes import set_committed_value
 
 from box_office.catalog.cache import AreaFacts, SessionFacts
 from box_office.context import Context
-from box_office.core.orders import RuleError, check_sale_window
+from box_office.core.errors import RuleError
+from box_office.core.limits import check_sale_window
 from box_office.core.seating import BoxRuleError, FreeSeat, best_available, check_boxes
 from box_office.errors import Conflict, Forbidden, Invalid, NotFound
+from box_office.sales import ledger
 from box_office.sales.seat_rules import check_orphan_rule
-from box_office.store.db import changed
 from box_office.store.models import Hold, HoldGa, Order, SessionGa, SessionSeat, Zone
 
 MAX_HOLD_SIZE = 50
@@ -46,14 +45,6 @@ class HoldRequest:
 
 class _LostRace(Exception):
     """Best-available picked seats another buyer took in the meantime: pick again."""
-
-
-def free_clause(now: float) -> Any:
-    """SQL condition: the seat can be taken now (available, or its hold has expired)."""
-    return or_(
-        SessionSeat.status == "available",
-        and_(SessionSeat.status == "held", SessionSeat.hold_expires_at < now),
-    )
 
 
 def create_hold(
@@ -92,26 +83,11 @@ def _hold(
             f"at most {facts.limit_per_account} tickets per account for this session", "limit_account"
         )
     expires = now + facts.hold_seconds
-    hold_id: int = (
-        db.connection()
-        .execute(
-            insert(Hold)
-            .values(
-                session_id=session_id,
-                account_id=account_id,
-                device_id=device_id,
-                status="active",
-                expires_at=expires,
-                extended=False,
-                seat_count=len(req.seats) + req.best_quantity,
-                created_at=now,
-            )
-            .returning(Hold.id)
-        )
-        .scalar_one()
+    hold_id = ledger.open_hold(
+        db, session_id, account_id, device_id, len(req.seats) + req.best_quantity, expires, now
     )
     labels = list(req.seats)
-    taken: list[_Taken] = []
+    taken: list[ledger.Taken] = []
     if labels:
         taken += _take_seats(db, session_id, hold_id, labels, expires, now, explicit=True)
         if any(t.box is not None for t in taken):
@@ -148,16 +124,6 @@ def _hold(
     }
 
 
-class _Taken(NamedTuple):
-    """A seat just taken for a hold, as the conditional UPDATE returned it."""
-
-    label: str
-    zone_id: int
-    box: str | None
-    section: str
-    row: str
-
-
 def _check_box_rule(db: Db, session_id: int, labels: list[str]) -> None:
     rows = (
         db.connection()
@@ -188,21 +154,10 @@ def _check_box_rule(db: Db, session_id: int, labels: list[str]) -> None:
 
 def _take_seats(
     db: Db, session_id: int, hold_id: int, labels: list[str], expires: float, now: float, *, explicit: bool
-) -> list[_Taken]:
+) -> list[ledger.Taken]:
     """Take every seat of ``labels`` for the hold in one conditional UPDATE, or raise."""
     wanted = sorted(labels)
-    taken = [
-        _Taken(*row)
-        for row in db.connection().execute(
-            update(SessionSeat)
-            .where(SessionSeat.session_id == session_id, SessionSeat.label.in_(wanted), free_clause(now))
-            .values(status="held", hold_id=hold_id, hold_expires_at=expires, changed_at=now)
-            .returning(
-                SessionSeat.label, SessionSeat.zone_id, SessionSeat.box, SessionSeat.section, SessionSeat.row
-            )
-            .execution_options(**_NO_SYNC)
-        )
-    ]
+    taken = ledger.take_seats(db, session_id, hold_id, wanted, expires, now)
     if len(taken) == len(wanted):
         return taken
     if not explicit:
@@ -239,7 +194,7 @@ def _pick_best(
             SessionSeat.session_id == session_id,
             SessionSeat.zone_id == zone_id,
             SessionSeat.box.is_(None),
-            free_clause(now),
+            ledger.free_clause(now),
         )
         .order_by(SessionSeat.rank, SessionSeat.section, SessionSeat.row, SessionSeat.position)
     )
@@ -275,37 +230,8 @@ def reclaim_expired_ga(ctx: Context, db: Db, ga_id: int, now: float, limit: int 
     ).all()
     reclaimed = 0
     for hold_id in hold_ids:
-        reclaimed += _finish_hold(db, hold_id, "expired", now, only_if_expired=True)
+        reclaimed += ledger.close_hold(db, hold_id, "expired", now, only_if_expired=True)
     return reclaimed
-
-
-def _finish_hold(db: Db, hold_id: int, status: str, now: float, *, only_if_expired: bool = False) -> int:
-    """Move an active hold to expired/released and give back what it held. 1 if this call did it."""
-    where = [Hold.id == hold_id, Hold.status == "active"]
-    if only_if_expired:
-        where.append(Hold.expires_at < now)
-    if not changed(
-        db.connection().execute(
-            update(Hold).where(*where).values(status=status).execution_options(**_NO_SYNC)
-        )
-    ):
-        return 0
-    for ga_id, quantity in (
-        db.connection().execute(select(HoldGa.ga_id, HoldGa.quantity).where(HoldGa.hold_id == hold_id)).all()
-    ):
-        db.connection().execute(
-            update(SessionGa)
-            .where(SessionGa.id == ga_id)
-            .values(held=SessionGa.held - quantity, changed_at=now)
-            .execution_options(**_NO_SYNC)
-        )
-    db.connection().execute(
-        update(SessionSeat)
-        .where(SessionSeat.hold_id == hold_id, SessionSeat.status == "held")
-        .values(status="available", hold_id=None, hold_expires_at=None, changed_at=now)
-        .execution_options(**_NO_SYNC)
-    )
-    return 1
 
 
 def _take_ga(
@@ -314,15 +240,9 @@ def _take_ga(
     area = facts.area_by_code(code) or ctx.catalog.session(db, facts.id, fresh=True).area_by_code(code)
     if area is None:
         raise NotFound(f"no general-admission area {code} in this session", "unknown_area")
-    stmt = (
-        update(SessionGa)
-        .where(SessionGa.id == area.id, SessionGa.held + SessionGa.sold + quantity <= SessionGa.capacity)
-        .values(held=SessionGa.held + quantity, changed_at=now)
-        .execution_options(**_NO_SYNC)
-    )
-    taken = changed(db.connection().execute(stmt))
+    taken = ledger.take_ga(db, hold_id, area.id, quantity, now)
     if not taken and reclaim_expired_ga(ctx, db, area.id, now):
-        taken = changed(db.connection().execute(stmt))
+        taken = ledger.take_ga(db, hold_id, area.id, quantity, now)
     if not taken:
         stock = (
             db.connection()
@@ -333,7 +253,6 @@ def _take_ga(
         )
         left = max(0, stock.capacity - stock.sold - stock.held)
         raise Conflict(f"only {left} places left in {code}", "sold_out")
-    db.connection().execute(insert(HoldGa).values(hold_id=hold_id, ga_id=area.id, quantity=quantity))
     return area, quantity
 
 
@@ -394,7 +313,7 @@ def release_hold(ctx: Context, account_id: int, hold_id: int) -> dict[str, Any]:
         if db.scalar(select(Order.id).where(Order.hold_id == hold_id)) is not None:
             raise Conflict("this hold has an order: cancel the order instead", "has_order")
         now = ctx.now()
-        if not _finish_hold(db, hold_id, "released", now):
+        if not ledger.close_hold(db, hold_id, "released", now):
             raise Conflict(f"hold {hold_id} is already {hold.status}", "hold_closed")
         db.refresh(hold)
         return hold_view(db, hold, now)
@@ -409,25 +328,9 @@ def extend_hold(ctx: Context, db: Db, hold: Hold, now: float, hold_seconds: int 
     if hold_seconds is None:
         hold_seconds = ctx.catalog.session(db, hold.session_id).hold_seconds
     new_expiry = now + hold_seconds
-    if not changed(
-        db.connection().execute(
-            update(Hold)
-            .where(
-                Hold.id == hold.id, Hold.status == "active", Hold.expires_at >= now, Hold.extended.is_(False)
-            )
-            .values(expires_at=new_expiry, extended=True)
-            .execution_options(**_NO_SYNC)
-        )
-    ):
+    count = ledger.extend_hold(db, hold.id, new_expiry, now)
+    if count is None:
         raise Conflict("the hold has expired", "hold_expired")
-    count = changed(
-        db.connection().execute(
-            update(SessionSeat)
-            .where(SessionSeat.hold_id == hold.id, SessionSeat.status == "held")
-            .values(hold_expires_at=new_expiry, changed_at=now)  # so the live channel sees the new expiry
-            .execution_options(**_NO_SYNC)
-        )
-    )
     if count != hold.seat_count:
         raise Conflict("the hold has expired and its seats were taken", "hold_expired")
     # What the UPDATE wrote, told to the loaded object without another round trip.
@@ -448,24 +351,3 @@ def extend_hold_once(ctx: Context, account_id: int, hold_id: int) -> dict[str, A
         return hold_view(db, hold, now)
 
     return ctx.db.write(work)
-
-
-def sweep_holds(ctx: Context, limit: int = 500) -> int:
-    """Close expired holds (returning GA places and resetting seats); safe to run anywhere, any time."""
-    now = ctx.now()
-    with ctx.db.read() as db:
-        ids = db.scalars(
-            select(Hold.id)
-            .where(Hold.status == "active", Hold.expires_at < now)
-            .order_by(Hold.expires_at)
-            .limit(limit)
-        ).all()
-    done = 0
-    for start in range(0, len(ids), 50):
-        batch = ids[start : start + 50]
-        done += ctx.db.write(partial(_expire_batch, batch=batch, now=now))
-    return done
-
-
-def _expire_batch(db: Db, *, batch: Sequence[int], now: float) -> int:
-    return sum(_finish_hold(db, h, "expired", now, only_if_expired=True) for h in batch)

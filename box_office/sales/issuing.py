@@ -18,10 +18,11 @@ from box_office.catalog.cache import SessionFacts
 from box_office.catalog.events import load_session, owned_event
 from box_office.catalog.keys import active_signing_key
 from box_office.context import Context
-from box_office.core.orders import ticket_window
+from box_office.core.orders import PAID, TICKETED
+from box_office.core.tickets import ticket_window
 from box_office.errors import Conflict, NotFound
 from box_office.feed import service as feed
-from box_office.store.db import changed
+from box_office.sales import order_state
 from box_office.store.models import Order, OutboxMessage, Session, Ticket
 from ticket_format import SigningKey, TicketClaims, issue
 
@@ -104,7 +105,7 @@ def issue_in(ctx: Context, db: Db, order_id: int) -> bool:
     :func:`issue_tickets` directly, in the transaction that records the payment.
     """
     order = db.get(Order, order_id)
-    if order is None or order.status != "paid":
+    if order is None or order.status != PAID:
         return False
     tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.id)).all()
     facts = ctx.catalog.session(db, order.session_id)
@@ -125,14 +126,7 @@ def issue_tickets(
     ``paid``. The feed entries are the last write, as :func:`feed.append` requires.
     """
     now = ctx.now()
-    if not changed(
-        db.connection().execute(
-            update(Order)
-            .where(Order.id == order.id, Order.status == "paid")
-            .values(status="ticketed", ticketed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    ):
+    if not order_state.move_if(db, order.id, PAID, TICKETED, ticketed_at=now):
         return False
     pairs = list(zip(tickets, signed, strict=True))
     db.connection().execute(
@@ -153,7 +147,7 @@ def issue_tickets(
 def issue_pending(ctx: Context) -> int:
     """Finish issuing for orders left paid but not ticketed (a crash between the two steps)."""
     with ctx.db.read() as db:
-        ids = db.scalars(select(Order.id).where(Order.status == "paid").limit(200)).all()
+        ids = db.scalars(select(Order.id).where(Order.status == PAID).limit(200)).all()
     return sum(issue_order(ctx, order_id) for order_id in ids)
 
 

@@ -22,8 +22,7 @@ from collections.abc import Callable, Iterable
 
 from starlette.concurrency import run_in_threadpool
 
-UNSETTLED = frozenset({"pending_payment", "paid"})
-"""Statuses an order leaves on its own (payment arrives, tickets are issued, time runs out)."""
+from box_office.core.orders import UNSETTLED
 
 
 class OrderWatch:

@@ -1,9 +1,16 @@
-"""Payments: start one with a provider, settle its notification (sell, issue), reconcile, refund."""
+"""Payments through the provider registry: start one, settle what the provider vouches for, reconcile, refund.
+
+One settle step, :func:`settle`, applies a :class:`~box_office.payments.provider.Capture`
+whether it came from a verified notification (:func:`handle_notification`) or from the
+provider's answer to a query (:func:`reconcile_payment`); nothing is ever re-signed or forged
+to reach it. It sells only what the provider says was captured: state ``paid``, and the
+amount and currency of the payment this box office created. The sale itself (payment
+recorded, seats sold, tickets signed, delivery queued, feed written) is one transaction.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections import Counter
 from functools import partial
@@ -15,28 +22,40 @@ from sqlalchemy.orm import Session as Db
 from sqlalchemy.orm.attributes import set_committed_value
 
 from box_office.context import Context
-from box_office.core.orders import (
-    effective_order_status,
-)
+from box_office.core.orders import EXPIRED, PAID, PENDING_PAYMENT, effective_order_status
 from box_office.errors import Conflict, Invalid, NotFound, Unauthorized, Unavailable
-from box_office.payments.provider import NotificationError, PaymentError, PaymentProvider
-from box_office.sales import issuing
-from box_office.sales.holds import _finish_hold
-from box_office.sales.order_state import _move
-from box_office.sales.views import _own_order, _payment_view, get_order
-from box_office.store.db import changed
-from box_office.store.models import (
-    Hold,
-    Order,
-    Payment,
-    PaymentNotification,
-    SessionGa,
-    SessionSeat,
-    Ticket,
+from box_office.payments.provider import (
+    Capture,
+    NotificationError,
+    PaymentError,
+    PaymentProvider,
+    ProviderRegistry,
+    UnknownProvider,
 )
+from box_office.sales import issuing, ledger, order_state
+from box_office.sales.views import get_order, own_order, payment_view
+from box_office.store.models import Order, Payment, PaymentNotification, Ticket
 
-_NO_SYNC = {"synchronize_session": False}
 log = logging.getLogger(__name__)
+
+
+def provider_named(providers: ProviderRegistry, name: str, field: str | None = None) -> PaymentProvider:
+    """The configured provider of that name. If there is none: 422 ``unknown_provider`` for a
+    request ``field`` that named it, else (a URL's provider) 404."""
+    try:
+        return providers.get(name)
+    except UnknownProvider:
+        if field is not None:
+            configured = ", ".join(providers.names) or "none"
+            raise Invalid(
+                f"{field}: no payment provider {name} here (configured: {configured})", "unknown_provider"
+            ) from None
+        raise NotFound(f"no payment provider {name} here", "unknown_provider") from None
+
+
+def notify_url(ctx: Context, provider: PaymentProvider) -> str:
+    """Where the provider sends its notifications for this box office."""
+    return f"{ctx.settings.public_url.rstrip('/')}/api/payments/{provider.name}/notify"
 
 
 def start_payment(
@@ -44,7 +63,6 @@ def start_payment(
     provider: PaymentProvider,
     account_id: int,
     order_id: int,
-    notify_url: str,
     new_order: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Create (or return the open) provider payment for an unpaid order.
@@ -56,9 +74,9 @@ def start_payment(
         amount, currency = new_order["total_cents"], new_order["currency"]
     else:
         with ctx.db.read() as db:
-            order = _own_order(db, account_id, order_id)
+            order = own_order(db, account_id, order_id)
             status = effective_order_status(order.status, order.expires_at, ctx.now())
-            if status != "pending_payment":
+            if status != PENDING_PAYMENT:
                 raise Conflict(f"order {order_id} is {status}: nothing to pay", "bad_state")
             open_payment = db.scalar(
                 select(Payment).where(
@@ -68,10 +86,10 @@ def start_payment(
                 )
             )
             if open_payment is not None:
-                return _payment_view(open_payment)
+                return payment_view(open_payment)
             amount, currency = order.total_cents, order.currency
     try:
-        created = provider.create(f"order-{order_id}", amount, currency, notify_url)
+        created = provider.create(f"order-{order_id}", amount, currency, notify_url(ctx, provider))
     except PaymentError as exc:
         raise Unavailable(str(exc), "provider_unavailable") from None
 
@@ -88,41 +106,44 @@ def start_payment(
         )
         db.add(payment)
         db.flush()
-        return _payment_view(payment) | {"qr_text": created.qr_text}
+        return payment_view(payment) | {"qr_text": created.qr_text}
 
     return ctx.db.write(work)
+
+
+def handle_notification(
+    ctx: Context, provider: PaymentProvider, headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
+    """Verify a provider's notification and settle what it vouches for; forged, stale or
+    replayed ones are refused."""
+    try:
+        capture = provider.verify_notification(headers, body)
+    except NotificationError as exc:
+        raise Unauthorized(f"notification rejected: {exc}", "bad_notification") from None
+    return settle(ctx, provider, capture)
 
 
 class _HoldLost(Exception):
     pass
 
 
-def handle_notification(
-    ctx: Context, provider: PaymentProvider, headers: dict[str, str], body: bytes
-) -> dict[str, Any]:
-    """Verify and apply a provider's payment notification; forged, stale or replayed ones are refused."""
-    try:
-        note = provider.verify_notification(headers, body)
-    except NotificationError as exc:
-        raise Unauthorized(f"notification rejected: {exc}", "bad_notification") from None
-
-    def record(db: Db, payment: Payment) -> None:
-        if db.get(PaymentNotification, note.notify_id) is not None:
-            raise Conflict("notification already processed (replay)", "replayed")
-        db.add(PaymentNotification(notify_id=note.notify_id, payment_id=payment.id, received_at=ctx.now()))
+def settle(ctx: Context, provider: PaymentProvider, capture: Capture) -> dict[str, Any]:
+    """Apply one fact the provider vouches for: a paid payment sells its order's hold and issues
+    the tickets; a payment that arrives too late is marked for refund. Anything but a capture of
+    the exact amount and currency sells nothing."""
 
     def work(db: Db) -> tuple[str, int]:
         found = db.execute(
             select(Payment, Order)
             .join(Order, Order.id == Payment.order_id)
-            .where(Payment.provider_ref == note.ref, Payment.provider == provider.name)
+            .where(Payment.provider_ref == capture.ref, Payment.provider == provider.name)
         ).first()
         if found is None:
-            raise NotFound(f"no payment {note.ref}", "unknown_payment")
+            raise NotFound(f"no payment {capture.ref}", "unknown_payment")
         payment, order = found
-        if note.amount_cents != payment.amount_cents or note.currency != payment.currency:
+        if capture.amount_cents != payment.amount_cents or capture.currency != payment.currency:
             raise Invalid(
-                f"amount mismatch: notified {note.amount_cents} {note.currency}, "
+                f"amount mismatch: notified {capture.amount_cents} {capture.currency}, "
                 f"expected {payment.amount_cents} {payment.currency}",
                 "amount_mismatch",
             )
@@ -130,68 +151,24 @@ def handle_notification(
         # A replayed notification id breaks the primary key: IntegrityError, answered 409 below.
         db.connection().execute(
             insert(PaymentNotification).values(
-                notify_id=note.notify_id, payment_id=payment.id, received_at=now
+                notify_id=capture.event_id, payment_id=payment.id, received_at=now
             )
         )
-        if note.status != "paid" or payment.status != "created":
+        if capture.status != "paid" or payment.status != "created":
             return "ignored", payment.order_id
-        if effective_order_status(order.status, order.expires_at, now) != "pending_payment":
-            if order.status == "pending_payment":
-                _move(
-                    db,
-                    order,
-                    "pending_payment",
-                    "expired",
-                    closed_at=now,
-                    reason="paid after expiry: refunded",
-                )
-                _finish_hold(db, order.hold_id, "expired", now)
-            payment.status = "refund_due"
+        if effective_order_status(order.status, order.expires_at, now) != PENDING_PAYMENT:
+            _too_late(db, order, payment, now)
             return "refund", order.id
-        seat_count = (
-            db.connection()
-            .execute(
-                update(Hold)
-                .where(Hold.id == order.hold_id, Hold.status == "active", Hold.expires_at >= now)
-                .values(status="converted")
-                .returning(Hold.seat_count)
-                .execution_options(**_NO_SYNC)
-            )
-            .scalar()
-        )
-        if seat_count is None:
-            raise _HoldLost()
-        sold = changed(
-            db.connection().execute(
-                update(SessionSeat)
-                .where(SessionSeat.hold_id == order.hold_id, SessionSeat.status == "held")
-                .values(status="sold", order_id=order.id, hold_expires_at=None, changed_at=now)
-                .execution_options(**_NO_SYNC)
-            )
-        )
-        if sold != seat_count:
-            raise _HoldLost()
         tickets = db.scalars(select(Ticket).where(Ticket.order_id == order.id).order_by(Ticket.id)).all()
+        # One ticket was made per GA place held (checkout), so the tickets say what to move.
+        ga_places = Counter(t.ga_id for t in tickets if t.ga_id is not None)
+        if not ledger.sell_hold(db, order.hold_id, order.id, ga_places, now):
+            raise _HoldLost()
         facts = ctx.catalog.session(db, order.session_id)
         signed = issuing.sign_all(ctx, db, tickets, facts)  # before any ticket write: may fail
-        # One ticket was made per GA place held (create_order), so the tickets say what to move.
-        for ga_id, quantity in Counter(t.ga_id for t in tickets if t.ga_id is not None).items():
-            db.connection().execute(
-                update(SessionGa)
-                .where(SessionGa.id == ga_id)
-                .values(held=SessionGa.held - quantity, sold=SessionGa.sold + quantity, changed_at=now)
-                .execution_options(**_NO_SYNC)
-            )
-        if not changed(
-            db.connection().execute(
-                update(Order)
-                .where(Order.id == order.id, Order.status == "pending_payment")
-                .values(status="paid", paid_at=now)
-                .execution_options(**_NO_SYNC)
-            )
-        ):
+        if not order_state.move_if(db, order.id, PENDING_PAYMENT, PAID, paid_at=now):
             raise Conflict(f"order {order.id} changed while its payment arrived", "bad_state")
-        set_committed_value(order, "status", "paid")
+        set_committed_value(order, "status", PAID)
         set_committed_value(order, "paid_at", now)
         db.connection().execute(
             update(Payment).where(Payment.id == payment.id).values(status="succeeded", settled_at=now)
@@ -203,18 +180,15 @@ def handle_notification(
         return "paid", order.id
 
     def lost(db: Db) -> tuple[str, int]:
-        payment = db.scalar(select(Payment).where(Payment.provider_ref == note.ref))
+        """The hold lapsed and its seats went to someone else: record the payment, owe a refund."""
+        payment = db.scalar(select(Payment).where(Payment.provider_ref == capture.ref))
         assert payment is not None
-        record(db, payment)
+        if db.get(PaymentNotification, capture.event_id) is not None:
+            raise Conflict("notification already processed (replay)", "replayed")
+        db.add(PaymentNotification(notify_id=capture.event_id, payment_id=payment.id, received_at=ctx.now()))
         order = db.get(Order, payment.order_id)
         assert order is not None
-        now = ctx.now()
-        if order.status == "pending_payment":
-            _move(
-                db, order, "pending_payment", "expired", closed_at=now, reason="paid after expiry: refunded"
-            )
-        _finish_hold(db, order.hold_id, "expired", now)
-        payment.status = "refund_due"
+        _too_late(db, order, payment, ctx.now())
         return "refund", order.id
 
     try:
@@ -226,6 +200,16 @@ def handle_notification(
     if outcome == "refund":
         settle_refunds(ctx, provider, order_id)
     return {"outcome": outcome, "order_id": order_id}
+
+
+def _too_late(db: Db, order: Order, payment: Payment, now: float) -> None:
+    """Money for an order that can no longer be sold: close the order and its hold, owe a refund."""
+    if order.status == PENDING_PAYMENT:
+        order_state.move(
+            db, order, PENDING_PAYMENT, EXPIRED, closed_at=now, reason="paid after expiry: refunded"
+        )
+    ledger.close_hold(db, order.hold_id, "expired", now)
+    payment.status = "refund_due"
 
 
 def settle_refunds(ctx: Context, provider: PaymentProvider, order_id: int | None = None) -> int:
@@ -257,43 +241,49 @@ def _mark_refunded(db: Db, *, payment_id: int, now: float) -> None:
 
 
 def reconcile_payment(
-    ctx: Context, provider: PaymentProvider, account_id: int, order_id: int
+    ctx: Context, providers: ProviderRegistry, account_id: int, order_id: int
 ) -> dict[str, Any]:
-    """Ask the provider about the order's open payment, for a notification that never arrived."""
+    """Ask each open payment's provider how it stands, for a notification that never arrived;
+    what it answers goes through :func:`settle` like a notification."""
     with ctx.db.read() as db:
-        _own_order(db, account_id, order_id)
-        refs = db.scalars(
-            select(Payment.provider_ref).where(Payment.order_id == order_id, Payment.status == "created")
+        own_order(db, account_id, order_id)
+        open_payments = db.execute(
+            select(Payment.provider, Payment.provider_ref).where(
+                Payment.order_id == order_id, Payment.status == "created"
+            )
         ).all()
-    for ref in refs:
+    for name, ref in open_payments:
+        if name not in providers:
+            continue  # a provider no longer configured: its payments wait for it to come back
+        provider = providers.get(name)
         try:
             state = provider.query(ref)
         except PaymentError as exc:
             raise Unavailable(str(exc), "provider_unavailable") from None
         if state.status == "paid":
-            _apply_queried(ctx, provider, ref, state.amount_cents)
+            with contextlib.suppress(Conflict):  # settled meanwhile by the notification itself
+                settle(ctx, provider, state.capture())
     return get_order(ctx, account_id, order_id)
 
 
-def _apply_queried(ctx: Context, provider: PaymentProvider, ref: str, amount: int) -> None:
-    """Apply a payment found paid by a query, through the same path as a notification."""
-    from box_office.payments.sandbox.client import SandboxProvider, signed_headers
-
-    if not isinstance(provider, SandboxProvider):  # pragma: no cover - only the sandbox exists yet
-        return
+def close_open_payments(ctx: Context, providers: ProviderRegistry, order_id: int) -> None:
+    """Close the unpaid provider payments of an order that will not be paid (cancelled), so that
+    they can no longer be paid; a provider that cannot be reached is left for reconciliation."""
     with ctx.db.read() as db:
-        payment = db.scalar(select(Payment).where(Payment.provider_ref == ref))
-        assert payment is not None
-        currency, order_id = payment.currency, payment.order_id
-    body = json.dumps(
-        {
-            "notify_id": f"query:{ref}",
-            "ref": ref,
-            "merchant_order": f"order-{order_id}",
-            "status": "paid",
-            "amount_cents": amount,
-            "currency": currency,
-        }
-    ).encode()
-    with contextlib.suppress(Conflict):
-        handle_notification(ctx, provider, signed_headers(provider.secret, body), body)
+        open_payments = db.execute(
+            select(Payment.id, Payment.provider, Payment.provider_ref).where(
+                Payment.order_id == order_id, Payment.status == "created"
+            )
+        ).all()
+    for payment_id, name, ref in open_payments:
+        if name not in providers:
+            continue
+        with contextlib.suppress(PaymentError):
+            providers.get(name).close(ref)
+            ctx.db.write(partial(_mark, payment_id=payment_id, old="created", new="closed"))
+
+
+def _mark(db: Db, *, payment_id: int, old: str, new: str) -> None:
+    db.connection().execute(
+        update(Payment).where(Payment.id == payment_id, Payment.status == old).values(status=new)
+    )

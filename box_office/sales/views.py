@@ -106,10 +106,10 @@ def order_statuses(ctx: Context, order_ids: list[int]) -> dict[int, str]:
 
 def get_order(ctx: Context, account_id: int, order_id: int) -> dict[str, Any]:
     with ctx.db.read() as db:
-        return order_view(ctx, db, _own_order(db, account_id, order_id))
+        return order_view(ctx, db, own_order(db, account_id, order_id))
 
 
-def _own_order(db: Db, account_id: int, order_id: int) -> Order:
+def own_order(db: Db, account_id: int, order_id: int) -> Order:
     order = db.get(Order, order_id)
     if order is None:
         raise NotFound(f"no order {order_id}")
@@ -157,7 +157,7 @@ def get_ticket(
         return ticket_view(ticket, area), feed.ticket_checkins(db, ticket_id)
 
 
-def _payment_view(p: Payment) -> dict[str, Any]:
+def payment_view(p: Payment) -> dict[str, Any]:
     return {
         "id": p.id,
         "order_id": p.order_id,

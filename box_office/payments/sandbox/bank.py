@@ -1,9 +1,15 @@
 """The sandbox bank: the "remote" side of the sandbox provider, mounted at ``/sandbox``.
 
-It behaves like a real payment provider: merchants create payments with signed requests; the
-buyer opens the payment URL (or scans its QR) and confirms; the bank then notifies the
-merchant asynchronously with a signed callback, retrying until it gets a 2xx (or a 409, which
-means "already had it"); merchants can query and refund. Its books are its own table.
+A development tool: mounted only when the sandbox is enabled (``BOX_OFFICE_SANDBOX=on``; the
+tests and ``encore demo`` do). It behaves like a real payment provider: merchants create
+payments with signed requests; the buyer opens the payment URL (or scans its QR) and confirms;
+the bank then notifies the merchant asynchronously with a signed callback, retrying until it
+gets a 2xx (or a 409, which means "already had it"); merchants can query, close and refund.
+Its books are its own table (:mod:`box_office.payments.sandbox.table`).
+
+The pay URL carries a payment token made for that payment and given only to the merchant who
+created it (who shows it to its buyer): the page and the confirmation need it, so knowing a
+payment's reference is not enough to pay it.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ import html
 import json
 import logging
 import secrets
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import aiohttp
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import update
@@ -24,10 +30,11 @@ from sqlalchemy.orm import Session as Db
 from starlette.concurrency import run_in_threadpool
 
 from box_office.context import Context
-from box_office.payments.provider import NotificationError
+from box_office.payments.provider import NotificationError, PaymentState
 from box_office.payments.sandbox.client import check_signature, signed_headers
+from box_office.payments.sandbox.table import SandboxPayment
 from box_office.store.db import changed
-from box_office.store.models import SandboxPayment
+from box_office.vault import token_hash
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -75,6 +82,7 @@ def build_router(ctx: Context) -> APIRouter:
     async def create(request: Request) -> dict[str, Any]:
         body = _parse(CreateBody, await authenticated(request))
         ref = "sbx_" + secrets.token_hex(12)
+        pay_token = secrets.token_urlsafe(24)
         row = SandboxPayment(
             ref=ref,
             merchant_order=body.merchant_order,
@@ -84,9 +92,10 @@ def build_router(ctx: Context) -> APIRouter:
             status="created",
             refunded_cents=0,
             created_at=ctx.now(),
+            pay_token_hash=token_hash(pay_token),
         )
         await run_in_threadpool(ctx.db.write, lambda db: db.add(row))
-        pay_url = f"{ctx.settings.sandbox_base}/pay/{ref}"
+        pay_url = f"{ctx.settings.sandbox_base}/pay/{ref}?token={pay_token}"
         return {"ref": ref, "pay_url": pay_url, "qr_text": pay_url}
 
     @router.get("/api/payments/{ref}", summary="Query a payment (merchant, signed)")
@@ -114,9 +123,25 @@ def build_router(ctx: Context) -> APIRouter:
 
         return await run_in_threadpool(ctx.db.write, work)
 
+    @router.post("/api/payments/{ref}/close", summary="Close an unpaid payment (merchant, signed)")
+    async def close(ref: str, request: Request) -> dict[str, Any]:
+        await authenticated(request)
+
+        def work(db: Db) -> dict[str, Any]:
+            row = db.get(SandboxPayment, ref)
+            if row is None:
+                raise HTTPException(404, f"no payment {ref}")
+            if row.status == "created":
+                row.status = "closed"
+            elif row.status != "closed":
+                raise HTTPException(409, f"payment is already {row.status}")
+            return _state(row)
+
+        return await run_in_threadpool(ctx.db.write, work)
+
     @router.get("/pay/{ref}", response_class=HTMLResponse, summary="The buyer's payment page")
-    async def page(ref: str) -> str:
-        state = await run_in_threadpool(lambda: _read(ctx, ref))
+    async def page(ref: str, token: Annotated[str, Query(max_length=100)] = "") -> str:
+        state = await run_in_threadpool(lambda: _read(ctx, ref, token))
         amount = f"{state['amount_cents'] / 100:.2f} {html.escape(state['currency'])}"
         return (
             "<!doctype html><title>Sandbox payment</title><h1>Sandbox bank</h1>"
@@ -124,20 +149,26 @@ def build_router(ctx: Context) -> APIRouter:
             f'<form method="post"><button type="submit">Pay</button></form>'
         )
 
-    @router.post("/pay/{ref}", summary="The buyer confirms the payment")
-    async def pay(ref: str, tasks: BackgroundTasks) -> dict[str, Any]:
+    @router.post("/pay/{ref}", summary="The buyer confirms the payment (with the pay URL's token)")
+    async def pay(
+        ref: str, tasks: BackgroundTasks, token: Annotated[str, Query(max_length=100)] = ""
+    ) -> dict[str, Any]:
         def work(db: Db) -> dict[str, Any]:
             count = changed(
                 db.execute(
                     update(SandboxPayment)
-                    .where(SandboxPayment.ref == ref, SandboxPayment.status == "created")
+                    .where(
+                        SandboxPayment.ref == ref,
+                        SandboxPayment.status == "created",
+                        SandboxPayment.pay_token_hash == token_hash(token),
+                    )
                     .values(status="paid", paid_at=ctx.now())
                     .execution_options(synchronize_session=False)
                 )
             )
             row = db.get(SandboxPayment, ref)
-            if row is None:
-                raise HTTPException(404, f"no payment {ref}")
+            if row is None or not _token_matches(row, token):
+                raise HTTPException(404, f"no payment {ref} with this token")
             if not count:
                 raise HTTPException(409, f"payment is already {row.status}")
             return _state(row) | {"notify_url": row.notify_url}
@@ -149,12 +180,26 @@ def build_router(ctx: Context) -> APIRouter:
     return router
 
 
-def _read(ctx: Context, ref: str) -> dict[str, Any]:
+def _token_matches(row: SandboxPayment, token: str) -> bool:
+    return row.pay_token_hash is not None and secrets.compare_digest(row.pay_token_hash, token_hash(token))
+
+
+def _read(ctx: Context, ref: str, token: str | None = None) -> dict[str, Any]:
+    """The payment's state; with ``token`` (the buyer's page), 404 unless it is the payment's token."""
+    with ctx.db.read() as db:
+        row = db.get(SandboxPayment, ref)
+        if row is None or (token is not None and not _token_matches(row, token)):
+            raise HTTPException(404, f"no payment {ref}")
+        return _state(row)
+
+
+def books(ctx: Context, ref: str) -> PaymentState | None:
+    """The bank's record of a payment, read from its table (for a provider in the same box office)."""
     with ctx.db.read() as db:
         row = db.get(SandboxPayment, ref)
         if row is None:
-            raise HTTPException(404, f"no payment {ref}")
-        return _state(row)
+            return None
+        return PaymentState(row.ref, row.status, row.amount_cents, row.refunded_cents, row.currency)
 
 
 def _parse(model: type[ModelT], body: bytes) -> ModelT:
