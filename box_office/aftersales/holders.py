@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session as Db
 
-from box_office.catalog.events import load_session
 from box_office.catalog.keys import identity_key
+from box_office.catalog.ownership import load_session
 from box_office.context import Context
 from box_office.core.errors import RuleError
 from box_office.core.holders import identify
 from box_office.core.limits import Limits, check_limits
 from box_office.errors import Conflict, Forbidden, Invalid
 from box_office.feed import service as feed
-from box_office.sales.issuing import _live_ticket, queue_delivery, sign_ticket
+from box_office.sales.issuing import _live_ticket, sign_ticket
 from box_office.sales.limits import live_counts
+from box_office.sales.outbox import queue_delivery
 from box_office.store.models import Order
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
 
-from box_office.catalog.events import load_session
+from box_office.catalog.ownership import load_session
 from box_office.context import Context
 from box_office.core.orders import CANCELLED, PENDING_PAYMENT, REFUNDED, SOLD, effective_order_status
 from box_office.errors import Conflict, Forbidden, NotFound

@@ -25,9 +25,7 @@ server (one per venue) every 100 ms."""
 
 
 def _read_page(app: Any, event_id: int, after: int, limit: int) -> dict[str, Any]:
-    with app.ctx.db.read() as db:
-        page: dict[str, Any] = feed.read_page(db, event_id, after, limit).to_json()
-    return page | {"event_id": event_id}
+    return feed.page(app.ctx, event_id, after, limit).to_json() | {"event_id": event_id}
 
 
 @router.get("", summary="Ticket changes after a cursor (contract 5)")
@@ -51,15 +49,10 @@ async def read_feed(
 
 @router.get("/keyring", summary="Public signing keys and the identity digest key of the event")
 def read_keyring(event_id: FeedEventId, app: State) -> dict[str, Any]:
-    with app.ctx.db.read() as db:
-        return {
-            "event_id": event_id,
-            "keyring": keys.keyring(db, event_id).to_json(),
-            "identity_key": keys.identity_key(app.ctx, db, event_id).hex(),
-        }
+    return {"event_id": event_id} | keys.feed_keyring(app.ctx, event_id)
 
 
 @router.post("/checkins", summary="Check-ins from the venue, idempotent by scan id")
 def post_checkins(body: schemas.CheckInsIn, event_id: FeedEventId, app: State) -> dict[str, list[str]]:
     items = [CheckIn(**c.model_dump()) for c in body.checkins]
-    return app.ctx.db.write(lambda db: feed.record_checkins(app.ctx, db, event_id, items))
+    return feed.checkins(app.ctx, event_id, items)

@@ -174,27 +174,17 @@ def set_quota(
 
 @router.get("/events/{event_id}/keys", summary="The event's signing keys (public halves only)")
 def list_keys(event_id: Id, organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
-    with app.ctx.db.read() as db:
-        events.owned_event(db, organiser, event_id)
-        return keys.list_keys(db, event_id)
+    return keys.event_keys(app.ctx, organiser, event_id)
 
 
 @router.post("/events/{event_id}/keys/rotate", summary="Start signing with a new key (old keys stay trusted)")
 def rotate_key(event_id: Id, organiser: OrganiserId, app: State) -> dict[str, str]:
-    def work(db: Any) -> str:
-        events.owned_event(db, organiser, event_id)
-        return keys.add_signing_key(app.ctx, db, event_id)
-
-    return {"kid": app.ctx.db.write(work)}
+    return {"kid": keys.rotate(app.ctx, organiser, event_id)}
 
 
 @router.post("/events/{event_id}/keys/{kid}/retire", summary="Stop trusting an old key")
 def retire_key(event_id: Id, kid: Kid, organiser: OrganiserId, app: State) -> dict[str, str]:
-    def work(db: Any) -> None:
-        events.owned_event(db, organiser, event_id)
-        keys.retire_key(app.ctx, db, event_id, kid)
-
-    app.ctx.db.write(work)
+    keys.retire(app.ctx, organiser, event_id, kid)
     return {"retired": kid}
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as Db
 
-from box_office.catalog.events import owned_session
+from box_office.catalog.ownership import owned_session
 from box_office.catalog.seat_map import ga_view
 from box_office.context import Context
 from box_office.core.seating import effective_status

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 
 from box_office.catalog import keys
-from box_office.catalog.venues import owned_venue
+from box_office.catalog.ownership import owned_event, owned_venue
 from box_office.context import Context
-from box_office.errors import Forbidden, Invalid, NotFound
+from box_office.errors import Invalid, NotFound
 from box_office.sales import ledger
 from box_office.store.models import (
     Event,
@@ -22,22 +22,6 @@ from box_office.store.models import (
     TicketType,
     Zone,
 )
-
-
-def owned_event(db: Db, organiser_id: int, event_id: int) -> Event:
-    event = db.get(Event, event_id)
-    if event is None:
-        raise NotFound(f"no event {event_id}")
-    if event.organiser_id != organiser_id:
-        raise Forbidden(f"event {event_id} belongs to another organiser")
-    return event
-
-
-def owned_session(db: Db, organiser_id: int, session_id: int) -> tuple[Session, Event]:
-    session = db.get(Session, session_id)
-    if session is None:
-        raise NotFound(f"no session {session_id}")
-    return session, owned_event(db, organiser_id, session.event_id)
 
 
 @dataclass(frozen=True)
@@ -278,10 +262,3 @@ def session_summary(s: Session) -> dict[str, Any]:
             "per_id": s.limit_per_id,
         },
     }
-
-
-def load_session(db: Db, session_id: int) -> Session:
-    session = db.get(Session, session_id)
-    if session is None:
-        raise NotFound(f"no session {session_id}")
-    return session

@@ -12,6 +12,7 @@ import os
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
 
+from box_office.catalog.ownership import owned_event
 from box_office.context import Context
 from box_office.errors import Conflict, NotFound
 from box_office.store.models import Event, EventKey
@@ -98,3 +99,42 @@ def identity_key(ctx: Context, db: Db, event_id: int) -> bytes:
         cached = ctx.vault.open(sealed)
         ctx.identity_keys[event_id] = cached
     return cached
+
+
+# ------------------------------------------------------------------ an organiser's use cases
+
+
+def event_keys(ctx: Context, organiser_id: int, event_id: int) -> list[dict[str, object]]:
+    """The organiser's event's keys, public halves only."""
+    with ctx.db.read() as db:
+        owned_event(db, organiser_id, event_id)
+        return list_keys(db, event_id)
+
+
+def rotate(ctx: Context, organiser_id: int, event_id: int) -> str:
+    """Start signing the organiser's event with a new key; returns its kid."""
+
+    def work(db: Db) -> str:
+        owned_event(db, organiser_id, event_id)
+        return add_signing_key(ctx, db, event_id)
+
+    return ctx.db.write(work)
+
+
+def retire(ctx: Context, organiser_id: int, event_id: int, kid: str) -> None:
+    """Stop trusting an old key of the organiser's event."""
+
+    def work(db: Db) -> None:
+        owned_event(db, organiser_id, event_id)
+        retire_key(ctx, db, event_id, kid)
+
+    ctx.db.write(work)
+
+
+def feed_keyring(ctx: Context, event_id: int) -> dict[str, object]:
+    """What a sync server needs to verify tickets and holders: public keys and the digest key."""
+    with ctx.db.read() as db:
+        return {
+            "keyring": keyring(db, event_id).to_json(),
+            "identity_key": identity_key(ctx, db, event_id).hex(),
+        }

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 
-from box_office.catalog.events import owned_event
+from box_office.catalog.ownership import owned_event
 from box_office.config import new_token
 from box_office.context import Context
 from box_office.errors import Unauthorized

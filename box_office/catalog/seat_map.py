@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as Db
 
-from box_office.catalog.events import load_session, session_summary
+from box_office.catalog.events import session_summary
+from box_office.catalog.ownership import load_session
 from box_office.context import Context
 from box_office.core.seating import effective_status
 from box_office.store.models import (
@@ -17,6 +18,34 @@ from box_office.store.models import (
     SessionSeat,
     Zone,
 )
+
+
+def require_session(ctx: Context, session_id: int) -> None:
+    """NotFound unless the session exists."""
+    with ctx.db.read() as db:
+        load_session(db, session_id)
+
+
+def seat_statuses(ctx: Context, session_id: int) -> list[tuple[str, str, float | None]]:
+    """Every shown seat's stored status and hold expiry (what the live channel starts from)."""
+    with ctx.db.read() as db:
+        rows = db.execute(
+            select(SessionSeat.label, SessionSeat.status, SessionSeat.hold_expires_at)
+            .where(SessionSeat.session_id == session_id, SessionSeat.status != "removed")
+            .order_by(SessionSeat.id)
+        ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def changed_seats(ctx: Context, session_id: int, since: float) -> list[tuple[str, str, float | None]]:
+    """The seats whose row changed since ``since``, with their stored status and hold expiry."""
+    with ctx.db.read() as db:
+        rows = db.execute(
+            select(SessionSeat.label, SessionSeat.status, SessionSeat.hold_expires_at).where(
+                SessionSeat.session_id == session_id, SessionSeat.changed_at >= since
+            )
+        ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def seat_map(ctx: Context, session_id: int) -> dict[str, Any]:

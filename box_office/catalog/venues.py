@@ -7,23 +7,14 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session as Db
 
+from box_office.catalog.ownership import owned_venue
 from box_office.context import Context
 from box_office.core.layout import GaSpec, Layout, SeatSpec
-from box_office.errors import Forbidden, NotFound
 from box_office.store.models import (
     GaArea,
     Seat,
     Venue,
 )
-
-
-def owned_venue(db: Db, organiser_id: int, venue_id: int) -> Venue:
-    venue = db.get(Venue, venue_id)
-    if venue is None:
-        raise NotFound(f"no venue {venue_id}")
-    if venue.organiser_id != organiser_id:
-        raise Forbidden(f"venue {venue_id} belongs to another organiser")
-    return venue
 
 
 def create_venue(ctx: Context, organiser_id: int, layout: Layout) -> int:

@@ -81,6 +81,17 @@ def append(ctx: Context, db: Db, changes: list[tuple[str, Ticket, bool]]) -> Non
     db.connection().execute(insert(FeedRow), rows)
 
 
+def page(ctx: Context, event_id: int, after: int, limit: int) -> FeedPage:
+    """A page of the event's feed after ``after`` (contract 5)."""
+    with ctx.db.read() as db:
+        return read_page(db, event_id, after, limit)
+
+
+def checkins(ctx: Context, event_id: int, items: list[CheckIn]) -> dict[str, list[str]]:
+    """Record check-ins from the venue, in one transaction (see :func:`record_checkins`)."""
+    return ctx.db.write(lambda db: record_checkins(ctx, db, event_id, items))
+
+
 def read_page(db: Db, event_id: int, after: int, limit: int) -> FeedPage:
     limit = max(1, min(limit, MAX_PAGE))
     rows = db.scalars(

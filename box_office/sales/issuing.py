@@ -10,20 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as Db
 from sqlalchemy.orm.attributes import set_committed_value
 
 from box_office.catalog.cache import SessionFacts
-from box_office.catalog.events import load_session, owned_event
 from box_office.catalog.keys import active_signing_key
+from box_office.catalog.ownership import load_session, owned_event
 from box_office.context import Context
 from box_office.core.orders import PAID, TICKETED
 from box_office.core.tickets import ticket_window
 from box_office.errors import Conflict, NotFound
 from box_office.feed import service as feed
 from box_office.sales import order_state
-from box_office.store.models import Order, OutboxMessage, Session, Ticket
+from box_office.sales.outbox import queue_delivery
+from box_office.store.models import Order, Session, Ticket
 from ticket_format import SigningKey, TicketClaims, issue
 
 log = logging.getLogger(__name__)
@@ -69,27 +70,6 @@ def sign_all(
             "cannot sign the tickets of event %s now; issuing is left to the sweeper", facts.event_id
         )
         return None
-
-
-def queue_delivery(ctx: Context, db: Db, order: Order) -> None:
-    """Queue the order's e-mail (and SMS if it has a phone) in the outbox, in this transaction."""
-    now = ctx.now()
-    channels = [("email", order.email)] + ([("sms", order.phone)] if order.phone else [])
-    db.connection().execute(
-        insert(OutboxMessage),
-        [
-            {
-                "channel": channel,
-                "recipient": recipient,
-                "order_id": order.id,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for channel, recipient in channels
-        ],
-    )
 
 
 def issue_order(ctx: Context, order_id: int) -> bool:

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from box_office.api.deps import Id, State
+from box_office.catalog.seatmap_document import seatmap_json
 from box_office.errors import NotFound
-from box_office.web.data import seatmap_json
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as Db
 
 from box_office.catalog import events, seat_map
+from box_office.catalog.ownership import load_session
 from box_office.context import Context
 from box_office.core.seating import STATUSES, effective_status
 from box_office.store.models import Event, SessionSeat, TicketType, Venue, Zone
@@ -111,7 +112,7 @@ def seatmap_json(ctx: Context, session_id: int) -> str:
     """
     now = ctx.now()
     with ctx.db.read() as db:
-        session = events.load_session(db, session_id)
+        session = load_session(db, session_id)
         event = db.get(Event, session.event_id)
         assert event is not None
         venue = db.get(Venue, event.venue_id)
