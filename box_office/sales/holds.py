@@ -1,13 +1,10 @@
-"""Inventory use cases: holds on seats and GA places, their expiry, release and the sweeper.
+"""Holds on seats and GA places: take them (by hand or best available), look, extend once, release.
 
-Zero oversell by construction (DESIGN "Storage and scale"):
-- a seat is held by one conditional UPDATE whose WHERE clause says "available, or held by a
-  hold that has expired"; the number of rows it changed must equal the number of seats asked
-  for, else the whole transaction rolls back (all or nothing);
-- GA stock is a counter row under ``CHECK (held + sold <= capacity)``, raised by a
-  conditional UPDATE; expired GA holds are given back by whoever flips their status first
-  (a conditional UPDATE on the hold row), so a place is never returned twice.
-Whoever changes a hold's status away from ``active`` owns the consequences for GA counters.
+The seat and GA writes themselves are the ledger's (:mod:`box_office.sales.ledger`, where the
+no-oversell rule lives); this module decides what to take: the sale window, the hold size, the
+box and no-orphan rules, best available (re-picked if another buyer won the race), and turns a
+short count from the ledger into "seat taken" or "sold out". Expired holds are closed by
+:mod:`box_office.sales.sweeper`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The adapter around :mod:`box_office.core.orphans`: it loads every seat of the rows a request
 touches (with their live status) and lets the pure rule decide. Called by
-:func:`box_office.services.inventory.create_hold` right after the seats were taken, in the
+:func:`box_office.sales.holds.create_hold` right after the seats were taken, in the
 same transaction (so a refusal rolls the whole hold back, and a buyer who lost a race hears
 "seat taken" rather than about orphans). The picked seats were free just before, so the rule
 judges the row as it was before the pick. It is on when the setting ``no_orphan_seats`` is

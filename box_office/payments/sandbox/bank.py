@@ -144,9 +144,12 @@ def build_router(ctx: Context) -> APIRouter:
         state = await run_in_threadpool(lambda: _read(ctx, ref, token))
         amount = f"{state['amount_cents'] / 100:.2f} {html.escape(state['currency'])}"
         return (
-            "<!doctype html><title>Sandbox payment</title><h1>Sandbox bank</h1>"
-            f"<p>Pay {amount} for order {html.escape(state['merchant_order'])}: status {state['status']}</p>"
-            f'<form method="post"><button type="submit">Pay</button></form>'
+            '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+            "<title>沙箱支付 Sandbox payment</title><h1>沙箱银行 Sandbox bank</h1>"
+            "<p>开发工具：不会发生真实扣款。 A development tool: no real money moves.</p>"
+            f"<p>为订单 {html.escape(state['merchant_order'])} 支付 {amount}（状态：{state['status']}）<br>"
+            f"Pay {amount} for order {html.escape(state['merchant_order'])} (status: {state['status']})</p>"
+            '<form method="post"><button type="submit">支付 Pay</button></form></html>'
         )
 
     @router.post("/pay/{ref}", summary="The buyer confirms the payment (with the pay URL's token)")
