@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlalchemy import select, update
@@ -25,7 +24,6 @@ from box_office.store.models import (
 )
 
 _NO_SYNC = {"synchronize_session": False}
-log = logging.getLogger(__name__)
 
 
 def cancel_order(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -33,9 +32,6 @@ from box_office.store.models import (
     SessionSeat,
     Ticket,
 )
-
-_NO_SYNC = {"synchronize_session": False}
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from box_office.store.models import Hold, HoldGa, Order, SessionGa, SessionSeat,
 
 MAX_HOLD_SIZE = 50
 _BEST_FIRST_WINDOW = 200  # free seats read first, nearest the stage; x4 each time it is not enough
-_NO_SYNC = {"synchronize_session": False}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ recorded, seats sold, tickets signed, delivery queued, feed written) is one tran
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections import Counter
 from functools import partial
 from typing import Any
@@ -35,8 +34,6 @@ from box_office.payments.provider import (
 from box_office.sales import issuing, ledger, order_state
 from box_office.sales.views import get_order, own_order, payment_view
 from box_office.store.models import Order, Payment, PaymentNotification, Ticket
-
-log = logging.getLogger(__name__)
 
 
 def provider_named(providers: ProviderRegistry, name: str, field: str | None = None) -> PaymentProvider:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,9 +21,6 @@ from box_office.store.models import (
     SessionGa,
     Ticket,
 )
-
-_NO_SYNC = {"synchronize_session": False}
-log = logging.getLogger(__name__)
 
 
 def order_view(ctx: Context, db: Db, order: Order) -> dict[str, Any]:
