@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from box_office.api import schemas
+from box_office.api import errors, schemas
 from box_office.api.deps import BuyerId, Id, State, TicketId
 from box_office.services import catalog, inventory, issuing, orders
 from box_office.services.errors import Conflict
@@ -22,26 +22,42 @@ DeviceId = Annotated[
 IdempotencyKey = Annotated[str, Header(min_length=1, max_length=100, description="Unique per order attempt")]
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, summary="Create a buyer account and its token")
+@router.post(
+    "/accounts",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a buyer account and its token",
+    responses=errors.responses(409, 422),
+)
 def create_account(body: schemas.AccountIn, app: State) -> dict[str, Any]:
     account_id, token = catalog.create_account(app.ctx, body.email, body.name, body.phone)
     return {"id": account_id, "email": body.email, "token": token}
 
 
-@router.get("/events/{event_id}", tags=["catalog"], summary="An event: zones, ticket types, sessions")
+@router.get(
+    "/events/{event_id}",
+    tags=["catalog"],
+    summary="An event: zones, ticket types, sessions",
+    responses=errors.responses(404),
+)
 def get_event(event_id: Id, app: State) -> dict[str, Any]:
     return catalog.event_info(app.ctx, event_id)
 
 
 @router.get(
-    "/sessions/{session_id}", tags=["catalog"], summary="A session's seat map with live status and GA stock"
+    "/sessions/{session_id}",
+    tags=["catalog"],
+    summary="A session's seat map with live status and GA stock",
+    responses=errors.responses(404, 429),
 )
 def get_seat_map(session_id: Id, app: State) -> dict[str, Any]:
     return catalog.seat_map(app.ctx, session_id)
 
 
 @router.post(
-    "/sessions/{session_id}/holds", status_code=status.HTTP_201_CREATED, summary="Hold seats or GA places"
+    "/sessions/{session_id}/holds",
+    status_code=status.HTTP_201_CREATED,
+    summary="Hold seats or GA places",
+    responses=errors.responses(401, 403, 404, 409, 422, 429),
 )
 def create_hold(
     session_id: Id, body: schemas.HoldIn, buyer: BuyerId, app: State, x_device_id: DeviceId = None
@@ -56,23 +72,32 @@ def create_hold(
     return inventory.create_hold(app.ctx, buyer, x_device_id, session_id, request)
 
 
-@router.get("/holds/{hold_id}", summary="A hold and when it expires")
+@router.get(
+    "/holds/{hold_id}", summary="A hold and when it expires", responses=errors.responses(401, 403, 404)
+)
 def get_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     return inventory.get_hold(app.ctx, buyer, hold_id)
 
 
-@router.delete("/holds/{hold_id}", summary="Release a hold")
+@router.delete("/holds/{hold_id}", summary="Release a hold", responses=errors.responses(401, 403, 404, 409))
 def release_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     return inventory.release_hold(app.ctx, buyer, hold_id)
 
 
-@router.post("/holds/{hold_id}/extend", summary="Extend a hold once (at checkout)")
+@router.post(
+    "/holds/{hold_id}/extend",
+    summary="Extend a hold once (at checkout)",
+    responses=errors.responses(401, 403, 404, 409),
+)
 def extend_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     return inventory.extend_hold_once(app.ctx, buyer, hold_id)
 
 
 @router.post(
-    "/orders", status_code=status.HTTP_201_CREATED, summary="Create an order from a hold (idempotent)"
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an order from a hold (idempotent)",
+    responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def create_order(
     body: schemas.OrderIn,
@@ -117,12 +142,16 @@ async def create_order(
     return view
 
 
-@router.get("/orders", summary="The buyer's orders with their tickets")
+@router.get("/orders", summary="The buyer's orders with their tickets", responses=errors.responses(401))
 def list_orders(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
     return orders.list_orders(app.ctx, buyer)
 
 
-@router.get("/orders/{order_id}", summary="One order; with wait=S, held until it settles (at most S s)")
+@router.get(
+    "/orders/{order_id}",
+    summary="One order; with wait=S, held until it settles (at most S s)",
+    responses=errors.responses(401, 403, 404),
+)
 async def get_order(
     order_id: Id,
     buyer: BuyerId,
@@ -145,21 +174,32 @@ async def get_order(
 
 
 @router.post(
-    "/orders/{order_id}/payments", status_code=status.HTTP_201_CREATED, summary="Pay: get a payment URL / QR"
+    "/orders/{order_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Pay: get a payment URL / QR",
+    responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
     notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
     return await app.with_provider(orders.start_payment, app.ctx, app.provider, buyer, order_id, notify_url)
 
 
-@router.post("/orders/{order_id}/reconcile", summary="Ask the provider about an open payment")
+@router.post(
+    "/orders/{order_id}/reconcile",
+    summary="Ask the provider about an open payment",
+    responses=errors.responses(401, 403, 404, 409),
+)
 async def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     view = await app.with_provider(orders.reconcile_payment, app.ctx, app.provider, buyer, order_id)
     app.order_watch.settled([order_id])
     return view
 
 
-@router.post("/orders/{order_id}/cancel", summary="Cancel an unpaid order, or refund a paid one before entry")
+@router.post(
+    "/orders/{order_id}/cancel",
+    summary="Cancel an unpaid order, or refund a paid one before entry",
+    responses=errors.responses(401, 403, 404, 409),
+)
 async def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     view = await app.with_provider(
         partial(orders.cancel_order, account_id=buyer, organiser_id=None), app.ctx, app.provider, order_id
@@ -168,12 +208,16 @@ async def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     return view
 
 
-@router.get("/tickets", summary="The buyer's tickets with their status")
+@router.get("/tickets", summary="The buyer's tickets with their status", responses=errors.responses(401))
 def list_tickets(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
     return orders.list_tickets(app.ctx, buyer)
 
 
-@router.get("/tickets/{ticket_id}", summary="A ticket, its QR text and its check-ins")
+@router.get(
+    "/tickets/{ticket_id}",
+    summary="A ticket, its QR text and its check-ins",
+    responses=errors.responses(401, 403, 404),
+)
 def get_ticket(ticket_id: TicketId, buyer: BuyerId, app: State) -> dict[str, Any]:
     view, checkins = orders.get_ticket(app.ctx, buyer, ticket_id)
     return view | {"checkins": checkins}
@@ -182,7 +226,7 @@ def get_ticket(ticket_id: TicketId, buyer: BuyerId, app: State) -> dict[str, Any
 @router.get(
     "/tickets/{ticket_id}/qr.png",
     summary="The ticket's QR code",
-    responses={200: {"content": {"image/png": {}}}},
+    responses=errors.responses(401, 403, 404, 409, ok={"content": {"image/png": {}}}),
     response_class=Response,
 )
 def ticket_qr(ticket_id: TicketId, buyer: BuyerId, app: State) -> Response:
@@ -192,7 +236,11 @@ def ticket_qr(ticket_id: TicketId, buyer: BuyerId, app: State) -> Response:
     return Response(qr_png(view["token"]), media_type="image/png")
 
 
-@router.put("/tickets/{ticket_id}/holder", summary="Name a new holder on a real-name ticket")
+@router.put(
+    "/tickets/{ticket_id}/holder",
+    summary="Name a new holder on a real-name ticket",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
 def change_holder(
     ticket_id: TicketId, body: schemas.HolderIn, buyer: BuyerId, app: State
 ) -> dict[str, object]:
@@ -203,6 +251,7 @@ def change_holder(
     "/payments/sandbox/notify",
     tags=["payments"],
     summary="Signed payment notification from the sandbox provider",
+    responses=errors.responses(401, 404, 409, 422),
 )
 async def sandbox_notify(request: Request, app: State) -> dict[str, Any]:
     body = await request.body()

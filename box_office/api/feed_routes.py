@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from box_office.api import schemas
+from box_office.api import errors, schemas
 from box_office.api.deps import FeedEventId, State
 from box_office.services import feed, keys
 from wire.venue_feed import MAX_PAGE, CheckIn
@@ -29,7 +29,7 @@ def _read_page(app: Any, event_id: int, after: int, limit: int) -> dict[str, Any
     return page | {"event_id": event_id}
 
 
-@router.get("", summary="Ticket changes after a cursor (contract 5)")
+@router.get("", summary="Ticket changes after a cursor (contract 5)", responses=errors.responses(401))
 async def read_feed(
     event_id: FeedEventId,
     app: State,
@@ -48,7 +48,11 @@ async def read_feed(
         await asyncio.sleep(FEED_POLL_SECONDS)
 
 
-@router.get("/keyring", summary="Public signing keys and the identity digest key of the event")
+@router.get(
+    "/keyring",
+    summary="Public signing keys and the identity digest key of the event",
+    responses=errors.responses(401),
+)
 def read_keyring(event_id: FeedEventId, app: State) -> dict[str, Any]:
     with app.ctx.db.read() as db:
         return {
@@ -58,7 +62,11 @@ def read_keyring(event_id: FeedEventId, app: State) -> dict[str, Any]:
         }
 
 
-@router.post("/checkins", summary="Check-ins from the venue, idempotent by scan id")
+@router.post(
+    "/checkins",
+    summary="Check-ins from the venue, idempotent by scan id",
+    responses=errors.responses(401, 422),
+)
 def post_checkins(body: schemas.CheckInsIn, event_id: FeedEventId, app: State) -> dict[str, list[str]]:
     items = [CheckIn(**c.model_dump()) for c in body.checkins]
     return app.ctx.db.write(lambda db: feed.record_checkins(app.ctx, db, event_id, items))

@@ -23,6 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session as Db
 from starlette.concurrency import run_in_threadpool
 
+from box_office.api import errors
 from box_office.payments.provider import NotificationError
 from box_office.payments.sandbox import check_signature, signed_headers
 from box_office.services.context import Context
@@ -71,7 +72,9 @@ def build_router(ctx: Context) -> APIRouter:
             raise HTTPException(401, f"merchant signature: {exc}") from None
         return body
 
-    @router.post("/api/payments", summary="Create a payment (merchant, signed)")
+    @router.post(
+        "/api/payments", summary="Create a payment (merchant, signed)", responses=errors.responses(401, 422)
+    )
     async def create(request: Request) -> dict[str, Any]:
         body = _parse(CreateBody, await authenticated(request))
         ref = "sbx_" + secrets.token_hex(12)
@@ -89,12 +92,20 @@ def build_router(ctx: Context) -> APIRouter:
         pay_url = f"{ctx.settings.sandbox_base}/pay/{ref}"
         return {"ref": ref, "pay_url": pay_url, "qr_text": pay_url}
 
-    @router.get("/api/payments/{ref}", summary="Query a payment (merchant, signed)")
+    @router.get(
+        "/api/payments/{ref}",
+        summary="Query a payment (merchant, signed)",
+        responses=errors.responses(401, 404),
+    )
     async def query(ref: str, request: Request) -> dict[str, Any]:
         await authenticated(request)
         return await run_in_threadpool(lambda: _read(ctx, ref))
 
-    @router.post("/api/payments/{ref}/refund", summary="Refund a payment (merchant, signed)")
+    @router.post(
+        "/api/payments/{ref}/refund",
+        summary="Refund a payment (merchant, signed)",
+        responses=errors.responses(401, 404, 409, 422),
+    )
     async def refund(ref: str, request: Request) -> dict[str, Any]:
         body = _parse(RefundBody, await authenticated(request))
 
@@ -114,7 +125,12 @@ def build_router(ctx: Context) -> APIRouter:
 
         return await run_in_threadpool(ctx.db.write, work)
 
-    @router.get("/pay/{ref}", response_class=HTMLResponse, summary="The buyer's payment page")
+    @router.get(
+        "/pay/{ref}",
+        response_class=HTMLResponse,
+        summary="The buyer's payment page",
+        responses=errors.responses(404),
+    )
     async def page(ref: str) -> str:
         state = await run_in_threadpool(lambda: _read(ctx, ref))
         amount = f"{state['amount_cents'] / 100:.2f} {html.escape(state['currency'])}"
@@ -124,7 +140,7 @@ def build_router(ctx: Context) -> APIRouter:
             f'<form method="post"><button type="submit">Pay</button></form>'
         )
 
-    @router.post("/pay/{ref}", summary="The buyer confirms the payment")
+    @router.post("/pay/{ref}", summary="The buyer confirms the payment", responses=errors.responses(404, 409))
     async def pay(ref: str, tasks: BackgroundTasks) -> dict[str, Any]:
         def work(db: Db) -> dict[str, Any]:
             count = changed(
