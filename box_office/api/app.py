@@ -17,7 +17,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from box_office.api import buyer_routes, errors, feed_routes, live, organiser_routes
+from box_office.api import buyer_routes, docs, errors, feed_routes, live, organiser_routes
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
 from box_office.config import Settings
@@ -117,7 +117,9 @@ def create_app(
             state.provider_threads.shutdown(wait=False, cancel_futures=True)
             ctx.db.dispose()
 
-    app = FastAPI(title="Encore box office", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Encore box office", version="1.0", description=DESCRIPTION, lifespan=lifespan, **docs.SETTINGS
+    )
     app.state.box_office = state
     app.add_middleware(
         AdmissionMiddleware,
@@ -133,6 +135,7 @@ def create_app(
     app.include_router(seatmap_page.router)
 
     errors.install(app)
+    docs.install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
     def health() -> dict[str, str]:
