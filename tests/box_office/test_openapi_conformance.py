@@ -6,7 +6,7 @@ invalid ones refused, a missing or wrong token is refused, deleted things stay g
 the command-line tool itself, as a developer would run it, against a box office on loopback
 with an organiser, a buyer and a feed-client token (one per tag of the API).
 
-Bounded by examples, not by time: ``ENCORE_SCHEMATHESIS_EXAMPLES`` (default 8 per operation
+Bounded by examples, not by time: ``ENCORE_SCHEMATHESIS_EXAMPLES`` (default 10 per operation
 and phase) and a fixed seed keep the CI run to a couple of minutes and reproducible; raise it
 locally for a longer hunt, e.g. ``ENCORE_SCHEMATHESIS_EXAMPLES=200``.
 """
@@ -26,7 +26,7 @@ from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, buy
 from tests.box_office.standalone import run_box_office
 
-EXAMPLES = int(os.environ.get("ENCORE_SCHEMATHESIS_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("ENCORE_SCHEMATHESIS_EXAMPLES", "10"))
 SEED = int(os.environ.get("ENCORE_SCHEMATHESIS_SEED", "20261127"))
 RULES_BEYOND_SCHEMA = (
     "POST /api/venues",
