@@ -108,15 +108,18 @@ def responses(*statuses: int, ok: dict[str, Any] | None = None) -> dict[int | st
     return out
 
 
+RETRY_AFTER_UNAVAILABLE = "2"
+"""Seconds a client waits after a 503: a database restart or a provider hiccup, not an outage."""
+
+
 def error_response(status: int, detail: str, code: str | None = None, **extra: Any) -> JSONResponse:
+    """The common error body; a 503 says when to try again."""
+    headers = {"Retry-After": RETRY_AFTER_UNAVAILABLE} if status == 503 else None
     return JSONResponse(
         {"detail": detail, "code": code or CODES.get(status, "error"), **extra},
         status_code=status,
-        headers=_HEADERS_OUT.get(status),
+        headers=headers,
     )
-
-
-_HEADERS_OUT: dict[int, dict[str, str]] = {503: {"Retry-After": "2"}}
 
 
 async def service_error(_request: Request, exc: Exception) -> JSONResponse:
