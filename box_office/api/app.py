@@ -14,18 +14,14 @@ from functools import partial
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from box_office.api import buyer_routes, feed_routes, live, organiser_routes
+from box_office.api import buyer_routes, docs, errors, feed_routes, live, organiser_routes
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
 from box_office.config import Settings, check_safe
 from box_office.context import Context
-from box_office.errors import ServiceError
 from box_office.notify.delivery import deliver_pending
 from box_office.notify.mail import Mailer
 from box_office.notify.sms import SmsGateway
@@ -101,7 +97,9 @@ def create_app(
             state.provider_threads.shutdown(wait=False, cancel_futures=True)
             ctx.db.dispose()
 
-    app = FastAPI(title="Encore box office", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Encore box office", version="1.0", description=DESCRIPTION, lifespan=lifespan, **docs.SETTINGS
+    )
     app.state.box_office = state
     app.add_middleware(
         AdmissionMiddleware,
@@ -117,45 +115,8 @@ def create_app(
         app.include_router(sandbox_bank.build_router(ctx))
     app.include_router(seatmap_page.router)
 
-    @app.exception_handler(ServiceError)
-    async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=exc.status)
-
-    @app.exception_handler(DataError)
-    async def data_error(_request: Request, exc: DataError) -> JSONResponse:
-        # The database refused a value as data (e.g. a NUL character in text on PostgreSQL):
-        # that is bad input, not a server fault.
-        return JSONResponse(
-            {"detail": "a value in the request cannot be stored or looked up", "code": "invalid"}, 422
-        )
-
-    @app.exception_handler(OperationalError)
-    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
-        # The database refused or dropped the connection (restarting, out of connections):
-        # a temporary condition to retry, said as such, not an internal error with a traceback.
-        log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
-        return JSONResponse(
-            {
-                "detail": "the box office cannot reach its database right now: try again shortly",
-                "code": "unavailable",
-            },
-            status_code=503,
-            headers={"Retry-After": "2"},
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse(
-            {
-                "detail": f"{where}: {first.get('msg', 'invalid request')}",
-                "code": "invalid",
-                "errors": _plain(errors),
-            },
-            status_code=422,
-        )
+    errors.install(app)
+    docs.install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
     def health() -> dict[str, str]:
@@ -163,11 +124,3 @@ def create_app(
         return {"status": "ok"}
 
     return app
-
-
-def _plain(errors: Any) -> Any:
-    """Validation errors made JSON-safe (pydantic may put exceptions or bytes in ``ctx``/``input``)."""
-    out = []
-    for error in errors[:20]:
-        out.append({"loc": [str(p) for p in error.get("loc", ())], "msg": str(error.get("msg", ""))})
-    return out

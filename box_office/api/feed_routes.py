@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from box_office.api import schemas
+from box_office.api import errors, schemas
 from box_office.api.deps import FeedEventId, State
 from box_office.catalog import keys
 from box_office.feed import service as feed
@@ -28,7 +28,7 @@ def _read_page(app: Any, event_id: int, after: int, limit: int) -> dict[str, Any
     return feed.page(app.ctx, event_id, after, limit).to_json() | {"event_id": event_id}
 
 
-@router.get("", summary="Ticket changes after a cursor (contract 5)")
+@router.get("", summary="Ticket changes after a cursor (contract 5)", responses=errors.responses(401))
 async def read_feed(
     event_id: FeedEventId,
     app: State,
@@ -47,12 +47,20 @@ async def read_feed(
         await asyncio.sleep(FEED_POLL_SECONDS)
 
 
-@router.get("/keyring", summary="Public signing keys and the identity digest key of the event")
+@router.get(
+    "/keyring",
+    summary="Public signing keys and the identity digest key of the event",
+    responses=errors.responses(401),
+)
 def read_keyring(event_id: FeedEventId, app: State) -> dict[str, Any]:
     return {"event_id": event_id} | keys.feed_keyring(app.ctx, event_id)
 
 
-@router.post("/checkins", summary="Check-ins from the venue, idempotent by scan id")
+@router.post(
+    "/checkins",
+    summary="Check-ins from the venue, idempotent by scan id",
+    responses=errors.responses(401, 422),
+)
 def post_checkins(body: schemas.CheckInsIn, event_id: FeedEventId, app: State) -> dict[str, list[str]]:
     items = [CheckIn(**c.model_dump()) for c in body.checkins]
     return feed.checkins(app.ctx, event_id, items)

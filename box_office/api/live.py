@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State as StarletteState
 
+from box_office.api import errors
 from box_office.api.deps import Id, State
 from box_office.api.live_hub import LiveHubs
 from box_office.catalog import seat_map
@@ -57,7 +58,7 @@ async def stream(hubs: LiveHubs, session_id: int, request: Request) -> AsyncIter
     "/sessions/{session_id}/live",
     summary="Live seat status (Server-Sent Events: snapshot, seats, ga)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses=errors.responses(404, ok={"content": {"text/event-stream": {}}}),
 )
 async def live(session_id: Id, request: Request, app: State) -> StreamingResponse:
     hubs = hubs_of(request.app.state, app.ctx)

@@ -6,12 +6,12 @@ import time
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from box_office.aftersales import refunds
-from box_office.api import schemas
+from box_office.api import errors, schemas
 from box_office.api.deps import AreaCode, Id, Kid, OrganiserId, State, TicketId
 from box_office.catalog import changes, events, keys, principals, venues
 from box_office.core.layout import (
@@ -30,7 +30,10 @@ MAX_DEMO_SEATS = 60_000
 
 
 @router.post(
-    "/organisers", status_code=status.HTTP_201_CREATED, summary="Create an organiser and its API token"
+    "/organisers",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an organiser and its API token",
+    responses=errors.responses(403, 422),
 )
 def create_organiser(body: schemas.OrganiserIn, app: State, request: Request) -> dict[str, Any]:
     admin = app.ctx.settings.admin_token
@@ -40,7 +43,12 @@ def create_organiser(body: schemas.OrganiserIn, app: State, request: Request) ->
     return {"id": organiser_id, "name": body.name, "token": token}
 
 
-@router.post("/venues", status_code=status.HTTP_201_CREATED, summary="Import a venue from a JSON seat map")
+@router.post(
+    "/venues",
+    status_code=status.HTTP_201_CREATED,
+    summary="Import a venue from a JSON seat map",
+    responses=errors.responses(401, 422),
+)
 def create_venue(
     organiser: OrganiserId, app: State, layout: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
@@ -59,6 +67,7 @@ def create_venue(
     openapi_extra={
         "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
     },
+    responses=errors.responses(401, 422),
 )
 async def create_venue_csv(
     organiser: OrganiserId,
@@ -79,20 +88,25 @@ async def create_venue_csv(
     return {"id": venue_id, "name": parsed.name, "seats": len(parsed.seats), "ga_areas": len(parsed.ga_areas)}
 
 
-@router.get("/venues", summary="The organiser's venues")
+@router.get("/venues", summary="The organiser's venues", responses=errors.responses(401))
 def list_venues(organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
     return venues.list_venues(app.ctx, organiser)
 
 
-@router.get("/venues/{venue_id}/layout", summary="Export a venue's seat map as JSON")
+@router.get(
+    "/venues/{venue_id}/layout",
+    summary="Export a venue's seat map as JSON",
+    responses=errors.responses(401, 403, 404),
+)
 def export_layout(venue_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
     return layout_to_json(venues.venue_layout(app.ctx, organiser, venue_id))
 
 
 @router.get(
     "/venues/{venue_id}/layout.csv",
-    response_class=PlainTextResponse,
+    response_class=Response,
     summary="Export a venue's seat map as CSV",
+    responses=errors.responses(401, 403, 404, ok={"content": {"text/csv": {"schema": {"type": "string"}}}}),
 )
 def export_layout_csv(venue_id: Id, organiser: OrganiserId, app: State) -> PlainTextResponse:
     text = layout_to_csv(venues.venue_layout(app.ctx, organiser, venue_id))
@@ -103,6 +117,7 @@ def export_layout_csv(venue_id: Id, organiser: OrganiserId, app: State) -> Plain
     "/events",
     status_code=status.HTTP_201_CREATED,
     summary="Create an event with price zones and ticket types",
+    responses=errors.responses(401, 403, 404, 422),
 )
 def create_event(body: schemas.EventIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
     event_id = events.create_event(
@@ -118,7 +133,10 @@ def create_event(body: schemas.EventIn, organiser: OrganiserId, app: State) -> d
 
 
 @router.post(
-    "/events/{event_id}/sessions", status_code=status.HTTP_201_CREATED, summary="Add a session (performance)"
+    "/events/{event_id}/sessions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a session (performance)",
+    responses=errors.responses(401, 403, 404, 409, 422),
 )
 def create_session(
     event_id: Id, body: schemas.SessionIn, organiser: OrganiserId, app: State
@@ -146,43 +164,71 @@ def create_session(
     return next(s for s in info["sessions"] if s["id"] == session_id)
 
 
-@router.post("/sessions/{session_id}/seats/remove", summary="Take unsold seats off sale")
+@router.post(
+    "/sessions/{session_id}/seats/remove",
+    summary="Take unsold seats off sale",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
 def remove_seats(session_id: Id, body: schemas.SeatsIn, organiser: OrganiserId, app: State) -> dict[str, int]:
     return {"removed": changes.remove_seats(app.ctx, organiser, session_id, body.seats)}
 
 
-@router.post("/sessions/{session_id}/seats/reprice", summary="Move unsold seats to another price zone")
+@router.post(
+    "/sessions/{session_id}/seats/reprice",
+    summary="Move unsold seats to another price zone",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
 def reprice_seats(
     session_id: Id, body: schemas.RepriceIn, organiser: OrganiserId, app: State
 ) -> dict[str, int]:
     return {"repriced": changes.reprice_seats(app.ctx, organiser, session_id, body.seats, body.zone)}
 
 
-@router.post("/sessions/{session_id}/seats/status", summary="Reserve, block or release unsold seats")
+@router.post(
+    "/sessions/{session_id}/seats/status",
+    summary="Reserve, block or release unsold seats",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
 def seat_status(
     session_id: Id, body: schemas.SeatStatusIn, organiser: OrganiserId, app: State
 ) -> dict[str, int]:
     return {"changed": changes.set_seat_status(app.ctx, organiser, session_id, body.seats, body.status)}
 
 
-@router.put("/sessions/{session_id}/ga/{code}", summary="Raise or lower a general-admission quota")
+@router.put(
+    "/sessions/{session_id}/ga/{code}",
+    summary="Raise or lower a general-admission quota",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
 def set_quota(
     session_id: Id, code: AreaCode, body: schemas.QuotaIn, organiser: OrganiserId, app: State
 ) -> dict[str, Any]:
     return changes.set_ga_quota(app.ctx, organiser, session_id, code, body.capacity)
 
 
-@router.get("/events/{event_id}/keys", summary="The event's signing keys (public halves only)")
+@router.get(
+    "/events/{event_id}/keys",
+    summary="The event's signing keys (public halves only)",
+    responses=errors.responses(401, 403, 404),
+)
 def list_keys(event_id: Id, organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
     return keys.event_keys(app.ctx, organiser, event_id)
 
 
-@router.post("/events/{event_id}/keys/rotate", summary="Start signing with a new key (old keys stay trusted)")
+@router.post(
+    "/events/{event_id}/keys/rotate",
+    summary="Start signing with a new key (old keys stay trusted)",
+    responses=errors.responses(401, 403, 404),
+)
 def rotate_key(event_id: Id, organiser: OrganiserId, app: State) -> dict[str, str]:
     return {"kid": keys.rotate(app.ctx, organiser, event_id)}
 
 
-@router.post("/events/{event_id}/keys/{kid}/retire", summary="Stop trusting an old key")
+@router.post(
+    "/events/{event_id}/keys/{kid}/retire",
+    summary="Stop trusting an old key",
+    responses=errors.responses(401, 403, 404, 409),
+)
 def retire_key(event_id: Id, kid: Kid, organiser: OrganiserId, app: State) -> dict[str, str]:
     keys.retire(app.ctx, organiser, event_id, kid)
     return {"retired": kid}
@@ -192,6 +238,7 @@ def retire_key(event_id: Id, kid: Kid, organiser: OrganiserId, app: State) -> di
     "/events/{event_id}/feed-clients",
     status_code=status.HTTP_201_CREATED,
     summary="Credentials for a sync server",
+    responses=errors.responses(401, 403, 404, 422),
 )
 def create_feed_client(
     event_id: Id, body: schemas.FeedClientIn, organiser: OrganiserId, app: State
@@ -201,7 +248,9 @@ def create_feed_client(
 
 
 @router.post(
-    "/organiser/orders/{order_id}/refund", summary="Refund an order (tickets revoked, seats back on sale)"
+    "/organiser/orders/{order_id}/refund",
+    summary="Refund an order (tickets revoked, seats back on sale)",
+    responses=errors.responses(401, 403, 404, 409),
 )
 async def refund_order(order_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
     view = await app.with_provider(
@@ -214,12 +263,21 @@ async def refund_order(order_id: Id, organiser: OrganiserId, app: State) -> dict
     return view
 
 
-@router.post("/tickets/{ticket_id}/reissue", summary="Re-issue a ticket with a new version (old QR revoked)")
+@router.post(
+    "/tickets/{ticket_id}/reissue",
+    summary="Re-issue a ticket with a new version (old QR revoked)",
+    responses=errors.responses(401, 403, 404, 409),
+)
 def reissue(ticket_id: TicketId, organiser: OrganiserId, app: State) -> dict[str, object]:
     return issuing.reissue(app.ctx, organiser, ticket_id)
 
 
-@router.post("/demo", status_code=status.HTTP_201_CREATED, summary="Create a demo concert in one call")
+@router.post(
+    "/demo",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a demo concert in one call",
+    responses=errors.responses(401, 422),
+)
 def create_demo(body: schemas.DemoIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
     """A venue with ``sections`` x ``rows`` x ``seats_per_row`` seats and a standing floor, an event
     with zones VIP (first two rows), A (the rest) and FLOOR, adult/child types, a session tonight

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+()-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -15,7 +15,25 @@ Limit = Annotated[int, Field(ge=1, le=1000)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: no lax coercion (0 for false, false for 0, "1" for 1): a body is accepted only if
+    # it matches the published JSON Schema, which is what API clients are generated from.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        """25.0 is the integer 25 in JSON (and in JSON Schema): strict mode would refuse it."""
+        if not isinstance(data, dict):
+            return data
+        return {key: _integral(value) for key, value in data.items()}
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):  # e.g. a ticket type's prices by zone
+        return {key: _integral(item) for key, item in value.items()}
+    return value
 
 
 class OrganiserIn(Strict):

@@ -29,6 +29,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session as Db
 from starlette.concurrency import run_in_threadpool
 
+from box_office.api import errors
 from box_office.context import Context
 from box_office.payments.provider import NotificationError, PaymentState
 from box_office.payments.sandbox.client import check_signature, signed_headers
@@ -78,7 +79,9 @@ def build_router(ctx: Context) -> APIRouter:
             raise HTTPException(401, f"merchant signature: {exc}") from None
         return body
 
-    @router.post("/api/payments", summary="Create a payment (merchant, signed)")
+    @router.post(
+        "/api/payments", summary="Create a payment (merchant, signed)", responses=errors.responses(401, 422)
+    )
     async def create(request: Request) -> dict[str, Any]:
         body = _parse(CreateBody, await authenticated(request))
         ref = "sbx_" + secrets.token_hex(12)
@@ -98,12 +101,20 @@ def build_router(ctx: Context) -> APIRouter:
         pay_url = f"{ctx.settings.sandbox_base}/pay/{ref}?token={pay_token}"
         return {"ref": ref, "pay_url": pay_url, "qr_text": pay_url}
 
-    @router.get("/api/payments/{ref}", summary="Query a payment (merchant, signed)")
+    @router.get(
+        "/api/payments/{ref}",
+        summary="Query a payment (merchant, signed)",
+        responses=errors.responses(401, 404),
+    )
     async def query(ref: str, request: Request) -> dict[str, Any]:
         await authenticated(request)
         return await run_in_threadpool(lambda: _read(ctx, ref))
 
-    @router.post("/api/payments/{ref}/refund", summary="Refund a payment (merchant, signed)")
+    @router.post(
+        "/api/payments/{ref}/refund",
+        summary="Refund a payment (merchant, signed)",
+        responses=errors.responses(401, 404, 409, 422),
+    )
     async def refund(ref: str, request: Request) -> dict[str, Any]:
         body = _parse(RefundBody, await authenticated(request))
 
@@ -123,7 +134,11 @@ def build_router(ctx: Context) -> APIRouter:
 
         return await run_in_threadpool(ctx.db.write, work)
 
-    @router.post("/api/payments/{ref}/close", summary="Close an unpaid payment (merchant, signed)")
+    @router.post(
+        "/api/payments/{ref}/close",
+        summary="Close an unpaid payment (merchant, signed)",
+        responses=errors.responses(401, 404, 409),
+    )
     async def close(ref: str, request: Request) -> dict[str, Any]:
         await authenticated(request)
 
@@ -139,7 +154,12 @@ def build_router(ctx: Context) -> APIRouter:
 
         return await run_in_threadpool(ctx.db.write, work)
 
-    @router.get("/pay/{ref}", response_class=HTMLResponse, summary="The buyer's payment page")
+    @router.get(
+        "/pay/{ref}",
+        response_class=HTMLResponse,
+        summary="The buyer's payment page",
+        responses=errors.responses(403, 404),
+    )
     async def page(ref: str, token: Annotated[str, Query(max_length=100)] = "") -> str:
         state = await run_in_threadpool(lambda: _read(ctx, ref, token))
         amount = f"{state['amount_cents'] / 100:.2f} {html.escape(state['currency'])}"
