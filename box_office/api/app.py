@@ -117,6 +117,8 @@ def create_app(
 
     errors.install(app)
     docs.install(app)
+    if state.providers.names:
+        _document_providers(app, state.providers.names)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
     def health() -> dict[str, str]:
@@ -124,3 +126,26 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def _document_providers(app: FastAPI, names: list[str]) -> None:
+    """Say in the OpenAPI which payment providers this box office offers (an enum, not any name).
+
+    The set is configuration, so the schema models cannot know it; without the enum a client (or
+    schemathesis) reads any lowercase word as valid and is surprised by `unknown_provider`.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = generate().get("components", {}).get("schemas", {})
+            for model, field in (("PaymentIn", "provider"), ("OrderIn", "pay_with")):
+                prop = schemas.get(model, {}).get("properties", {}).get(field)
+                if prop is None:
+                    continue
+                target = next((s for s in prop.get("anyOf", []) if s.get("type") == "string"), prop)
+                target["enum"] = names
+                target.pop("pattern", None)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]

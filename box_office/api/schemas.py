@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+()-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+EMAIL_PATTERN = r"^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+$"
+"""One @, no ASCII blank: spelled out, not \\s, which Python and JSON Schema (ECMA) read differently."""
 Label = Annotated[str, Field(min_length=1, max_length=64)]
 Cents = Annotated[int, Field(ge=0, le=100_000_000)]
 Time = Annotated[float, Field(ge=0, le=32_503_680_000, description="Unix seconds")]
@@ -41,7 +43,7 @@ class OrganiserIn(Strict):
 
 
 class AccountIn(Strict):
-    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
     name: Name | None = None
     phone: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 -]+$")] | None = None
 
@@ -144,7 +146,7 @@ class TicketIn(Strict):
 
 class OrderIn(Strict):
     hold_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
-    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
     phone: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 -]+$")] | None = None
     tickets: list[TicketIn] = Field(default_factory=list, max_length=50)
     pay_with: str | None = Field(

@@ -172,7 +172,11 @@ def build_router(ctx: Context) -> APIRouter:
             '<form method="post"><button type="submit">支付 Pay</button></form></html>'
         )
 
-    @router.post("/pay/{ref}", summary="The buyer confirms the payment (with the pay URL's token)")
+    @router.post(
+        "/pay/{ref}",
+        summary="The buyer confirms the payment (with the pay URL's token)",
+        responses=errors.responses(403, 404, 409),
+    )
     async def pay(
         ref: str, tasks: BackgroundTasks, token: Annotated[str, Query(max_length=100)] = ""
     ) -> dict[str, Any]:
