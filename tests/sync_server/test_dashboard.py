@@ -15,7 +15,6 @@ from sync_server import db
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.sync_server.conftest import Server, Tickets, post_json
 
-
 DEVICES: dict[str, str] = {}
 """Gate name -> the device id it was enrolled as (a scan must name its own device)."""
 
