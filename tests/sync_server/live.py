@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -62,7 +63,7 @@ def scan_as(
     verdict: str = "ok",
     direction: str = "in",
     **extra: object,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """A scan as the device ``device_id`` at ``gate`` would upload it."""
     admit = True if verdict == "ok" else (None if verdict == "exit_ok" else False)
     return {

@@ -91,7 +91,7 @@ async def test_out_of_range_integers_deep_json_and_lone_surrogates_get_400_namin
     server.store.upsert_tickets(tickets.records())
     device_id, credential = server.enrol("north")
     url = f"{server.url}/api/scans"
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "'ticket_version'": {"scans": [scan_as(device_id, "north", ticket, ticket_version=10**30)]},
         "'backlog'": {"scans": [scan_as(device_id, "north", ticket)], "backlog": 10**30},
         "'reason'": {"scans": [scan_as(device_id, "north", None, verdict="malformed", reason="bad \ud800")]},

@@ -101,7 +101,7 @@ async def test_a_gate_that_never_reads_is_dropped_while_the_others_keep_receivin
                     head = str(server.store.cursor())
                     # by push (the gate does not poll while its push channel is open)
                     await wait_for(
-                        lambda h=head, p=pushes: gate.store.cursor() == h and gate.client.pushes > p,  # type: ignore[misc]
+                        lambda h=head, p=pushes: gate.store.cursor() == h and gate.client.pushes > p,
                         ROUND_TIMEOUT,
                     )
                     assert gate.store.lookup(ids[0])[0].status == status
@@ -156,12 +156,12 @@ async def test_a_dashboard_that_never_reads_is_dropped_and_the_others_stay_live(
                             0
                         ] == 200
                         expected += 1
-                        await wait_for(lambda e=expected: latest.get("scans") == e, ROUND_TIMEOUT)  # type: ignore[misc]
+                        await wait_for(lambda e=expected: latest.get("scans") == e, ROUND_TIMEOUT)
                     assert live.state.counters.get("dashboard_dropped") == 1
                     assert sum(1 for _ in live.state.dashboards.subscribers()) == 1
                     last = scan_as(device_id, "north", ids[119], verdict="already_used")
                     assert (await post_json(f"{live.url}/api/scans", {"scans": [last]}, credential))[0] == 200
-                    await wait_for(lambda e=expected + 1: latest.get("scans") == e)  # type: ignore[misc]
+                    await wait_for(lambda e=expected + 1: latest.get("scans") == e)
                     assert alive(live, "dashboard-pusher")
             finally:
                 reader.cancel()
