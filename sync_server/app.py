@@ -542,7 +542,13 @@ async def login(request: web.Request) -> web.Response:
         raise WireError(f"'username' must be text of 1 to {MAX_USERNAME} characters")
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         raise WireError(f"'password' must be text of at most {MAX_PASSWORD} characters")
-    if not await check_password(request, username, password):
+    try:
+        right = await check_password(request, username, password)
+    except web.HTTPTooManyRequests as exc:
+        if is_json:
+            raise
+        raise web.HTTPFound(f"/login?locked={exc.headers.get('Retry-After', '1')}") from None
+    if not right:
         if is_json:
             return error(401, "wrong username or password", "wrong_credentials")
         raise web.HTTPFound("/login?failed=1")
