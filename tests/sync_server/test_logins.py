@@ -83,11 +83,10 @@ async def test_password_checks_run_off_the_database_thread(
     attempt = asyncio.create_task(login(server.url, "ops", "wrong"))
     try:
         assert await asyncio.to_thread(entered.wait, 15)
+        gate = {"Authorization": f"Bearer {credential}"}
         async with (
-            aiohttp.ClientSession() as session,
-            session.get(
-                f"{server.url}/api/deltas", headers={"Authorization": f"Bearer {credential}"}
-            ) as resp,
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,  # fail, never hang
+            session.get(f"{server.url}/api/deltas", headers=gate) as resp,
         ):
             # answered while the password check still runs (it waits for `release`)
             assert resp.status == 200 and not attempt.done()
