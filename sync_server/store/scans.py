@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
@@ -32,6 +33,15 @@ class OutOfScope(Exception):
         more = f" (and {len(rejections) - 1} more)" if len(rejections) > 1 else ""
         super().__init__(first.error + more)
         self.rejections = tuple(rejections)
+
+
+@dataclass(frozen=True, slots=True)
+class _BatchContext:
+    scopes: dict[str, TicketScope]
+    tickets: dict[str, Any]
+    """Rows of the batch's tickets: scope columns, ``revoked_at``, ``used_at``, ``used_gate``."""
+    session: str | None
+    reentry: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +91,10 @@ class ScanStore:
         flagged = 0
         touched: list[str] = []
         with self.engine.begin() as conn:
-            scopes, session = self._scopes(conn, device.event_id, unique.values())
+            context = self._batch_context(conn, device.event_id, unique.values())
             allowed: dict[str, Scan] = {}
             for scan_id, (position, scan) in unique.items():
-                why = scope_violation(device, scan, scopes.get(scan.ticket_id or ""), session)
+                why = scope_violation(device, scan, context.scopes.get(scan.ticket_id or ""), context.session)
                 if why is None:
                     allowed[scan_id] = scan
                 else:
@@ -123,7 +133,7 @@ class ScanStore:
                     conn.execute(s.insert(), rows)
                     touched = sorted({x.ticket_id for x in stored if x.ticket_id and x.admit is not False})
                     if touched:
-                        self._reconcile(conn, device.event_id, touched)
+                        self._reconcile(conn, touched, context)
         if refused:
             self.device_store.record_attempt(device, OUT_OF_SCOPE, refused[0].error, len(refused))
             if not batch.partial:
@@ -132,29 +142,34 @@ class ScanStore:
         return IngestResult(ScanAck(acknowledged, len(known)), stored, tuple(refused), flagged, touched)
 
     @staticmethod
-    def _scopes(conn: Connection, event_id: str, scans: object) -> tuple[dict[str, TicketScope], str | None]:
-        """The scope facts of the batch's tickets, and the session of the device's event."""
-        ticket_ids = sorted({scan.ticket_id for _, scan in scans if scan.ticket_id})  # type: ignore[attr-defined]
+    def _batch_context(conn: Connection, event_id: str, scans: Iterable[tuple[int, Scan]]) -> _BatchContext:
+        """One read of what the batch needs: its tickets (scope and use) and the event's rules."""
+        ticket_ids = sorted({scan.ticket_id for _, scan in scans if scan.ticket_id})
         t = db.tickets
-        scopes = {}
+        rows: dict[str, Any] = {}
         if ticket_ids:
-            scopes = {
-                row.ticket_id: TicketScope(row.event_id, row.session_id, row.zone)
+            rows = {
+                row.ticket_id: row
                 for row in conn.execute(
-                    select(t.c.ticket_id, t.c.event_id, t.c.session_id, t.c.zone).where(
-                        t.c.ticket_id.in_(ticket_ids)
-                    )
+                    select(
+                        t.c.ticket_id, t.c.event_id, t.c.session_id, t.c.zone,
+                        t.c.revoked_at, t.c.used_at, t.c.used_gate,
+                    ).where(t.c.ticket_id.in_(ticket_ids))
                 )
-            }
-        session = conn.execute(
-            select(db.events.c.session_id).where(db.events.c.event_id == event_id)
-        ).scalar_one_or_none()
-        return scopes, session
+            }  # fmt: skip
+        event = conn.execute(
+            select(db.events.c.session_id, db.events.c.rules).where(db.events.c.event_id == event_id)
+        ).first()
+        return _BatchContext(
+            {tid: TicketScope(row.event_id, row.session_id, row.zone) for tid, row in rows.items()},
+            rows,
+            None if event is None else event.session_id,
+            bool(event and (event.rules or {}).get("reentry") in ("after_exit", "any")),
+        )
 
-    def _reconcile(self, conn: Connection, event_id: str, ticket_ids: Sequence[str]) -> None:
+    def _reconcile(self, conn: Connection, ticket_ids: Sequence[str], context: _BatchContext) -> None:
         s, t = db.scans, db.tickets
-        event = conn.execute(select(db.events.c.rules).where(db.events.c.event_id == event_id)).first()
-        reentry = bool(event and (event.rules or {}).get("reentry") in ("after_exit", "any"))
+        reentry = context.reentry
         facts: dict[str, list[ScanFact]] = {tid: [] for tid in ticket_ids}
         current: dict[str, tuple[str, str | None, str | None]] = {}
         gates: dict[str, tuple[float, str]] = {}
@@ -179,14 +194,7 @@ class ScanStore:
             facts[row.ticket_id].append(fact)
             current[row.scan_id] = (row.outcome, row.conflict_kind, row.conflicts_with)
             gates[row.scan_id] = (fact.when, row.gate)
-        tickets = {
-            row.ticket_id: row
-            for row in conn.execute(
-                select(t.c.ticket_id, t.c.revoked_at, t.c.used_at, t.c.used_gate).where(
-                    t.c.ticket_id.in_(ticket_ids)
-                )
-            )
-        }
+        tickets = context.tickets  # read in the same transaction, before the batch's inserts
         changes = []
         uses = []
         for ticket_id, ticket_scans in facts.items():
