@@ -67,9 +67,9 @@ class State:
 
     settings: ServerSettings
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "db"))
-    password_executor: ThreadPoolExecutor | None = None
-    gates: FanOut = field(default_factory=lambda: FanOut(64))
-    dashboards: FanOut = field(default_factory=lambda: FanOut(8))
+    password_executor: ThreadPoolExecutor = field(init=False)
+    gates: FanOut = field(init=False)
+    dashboards: FanOut = field(init=False)
     pushed_cursor: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     dashboard_dirty: set[str] = field(default_factory=set)
@@ -77,9 +77,9 @@ class State:
     basic_cache: dict[str, tuple[str, float]] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     feed: FeedPuller | None = None
-    login_users: Throttle | None = None
-    login_addresses: Throttle | None = None
-    enrol_addresses: Throttle | None = None
+    login_users: Throttle = field(init=False)
+    login_addresses: Throttle = field(init=False)
+    enrol_addresses: Throttle = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -223,7 +223,6 @@ async def check_password(request: web.Request, username: str, password: str) -> 
     A locked user name or address gets 429 with ``Retry-After`` before any work is done.
     """
     state = request.app[STATE]
-    assert state.login_users is not None and state.login_addresses is not None
     user_key, address = f"user:{username}", client_address(request)
     wait = max(state.login_users.retry_after(user_key), state.login_addresses.retry_after(address))
     if wait > 0:
@@ -281,7 +280,6 @@ async def require_organiser(request: web.Request) -> str:
 
 async def enrol(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    assert state.enrol_addresses is not None
     address = client_address(request)
     wait = state.enrol_addresses.retry_after(address)
     if wait > 0:
@@ -707,8 +705,7 @@ def create_app(
     async def cleanup(app: web.Application) -> None:
         state = app[STATE]
         state.executor.shutdown(wait=True)
-        if state.password_executor is not None:
-            state.password_executor.shutdown(wait=True)
+        state.password_executor.shutdown(wait=True)
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
