@@ -10,9 +10,12 @@ here is worth keeping) and change no ticket, so only the gate, device and direct
 
 from __future__ import annotations
 
-from sync_server.store.devices import Device
-from sync_server.store.tickets import TicketScope
-from wire.sync_api import Scan
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the store imports this module; these are only the shapes it passes in
+    from sync_server.store.devices import Device
+    from sync_server.store.tickets import TicketScope
+    from wire.sync_api import Scan
 
 
 def changes_ticket(scan: Scan) -> bool:
