@@ -52,8 +52,7 @@ tickets = Table(
     Column("ticket_type", String(200)),
     Column("status", String(20), nullable=False),
     Column("real_name", Boolean, nullable=False, default=False),
-    Column("id_digest", String(200)),
-    Column("name_digest", String(200)),
+    Column("identity_sealed", String(200)),  # holder digests sealed per ticket (contract 3)
     Column("used_at", Float),
     Column("used_gate", String(200)),
     Column("revoked_at", Float),
@@ -126,6 +125,7 @@ scans = Table(
     Column("conflicts_with", String(64)),
     Column("reported_at", Float),
     Column("conflict_reported_at", Float),
+    Column("conflict_cleared_at", Float),  # when the box office was told the conflict is one no more
     Index("ix_scans_ticket", "ticket_id"),
     Index("ix_scans_unreported", "reported_at", "outcome"),
     Index("ix_scans_event_at", "event_id", "at"),

@@ -183,6 +183,7 @@ class CheckInIn(Strict):
     device_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     verdict: Annotated[str, Field(min_length=1, max_length=40)] = "ok"
     conflict: bool = False
+    clears: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
 class CheckInsIn(Strict):

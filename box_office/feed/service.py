@@ -19,12 +19,29 @@ from box_office.context import Context
 from box_office.store.models import CheckIn as CheckInRow
 from box_office.store.models import FeedCounter, Ticket
 from box_office.store.models import FeedEntry as FeedRow
+from ticket_format.identity import HolderDigests, seal_identity
+from ticket_format.token import signature_of
 from wire.snapshot import TicketRecord
 from wire.venue_feed import MAX_PAGE, CheckIn, FeedEntry, FeedPage
 
+_RECORD_FIELDS = frozenset(TicketRecord.__slots__)
+
+
+def sealed_identity(ticket: Ticket) -> str | None:
+    """The holder's digests sealed under the ticket's signature (contract 3), for a valid signed
+    real-name ticket; only the ticket's own QR code opens it at the gate."""
+    if (
+        ticket.status != "valid"
+        or not ticket.token
+        or (ticket.id_digest is None and ticket.name_digest is None)
+    ):
+        return None
+    holder = HolderDigests(id_digest=ticket.id_digest, name_digest=ticket.name_digest)
+    return seal_identity(signature_of(ticket.token), ticket.id, holder)
+
 
 def ticket_record(ticket: Ticket, real_name: bool) -> TicketRecord:
-    """The gate's view of a ticket (no personal data: only digests)."""
+    """The gate's view of a ticket (no personal data: the holder's digests only sealed)."""
     status: Literal["valid", "revoked"] = "valid" if ticket.status == "valid" else "revoked"
     return TicketRecord(
         ticket_id=ticket.id,
@@ -36,8 +53,7 @@ def ticket_record(ticket: Ticket, real_name: bool) -> TicketRecord:
         ticket_type=ticket.ticket_type,
         status=status,
         real_name=real_name,
-        id_digest=ticket.id_digest,
-        name_digest=ticket.name_digest,
+        identity_sealed=sealed_identity(ticket) if real_name else None,
         used_at=ticket.checked_in_at,
         used_gate=ticket.checked_in_gate,
     )
@@ -106,7 +122,8 @@ def read_page(db: Db, event_id: int, after: int, limit: int) -> FeedPage:
         FeedEntry(
             cursor=row.cursor,
             kind=row.kind,  # type: ignore[arg-type]
-            ticket=TicketRecord(**{k: v for k, v in row.record.items() if k != "type"}),
+            # entries written before contract 3's seals also hold id_digest/name_digest: dropped
+            ticket=TicketRecord(**{k: v for k, v in row.record.items() if k in _RECORD_FIELDS}),
             created_at=row.created_at,
         )
         for row in rows
@@ -155,6 +172,16 @@ def record_checkins(ctx: Context, db: Db, event_id: int, checkins: list[CheckIn]
             result["duplicates"].append(item.scan_id)
             continue
         result["accepted"].append(item.scan_id)
+        if item.clears is not None:  # a conflict reported earlier is a legitimate re-entry after all
+            db.connection().execute(
+                update(table)
+                .where(
+                    table.c.ticket_id == item.ticket_id,
+                    table.c.scan_id.in_((item.clears, item.clears + ":conflict")),
+                )
+                .values(conflict=False)
+            )
+            continue
         if item.verdict not in ("ok", "exit_ok") and not item.conflict:
             continue
         if item.direction == "in":

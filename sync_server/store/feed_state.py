@@ -17,6 +17,7 @@ from wire.venue_feed import MAX_CHECKINS, CheckIn
 
 FEED_CURSOR = "feed_cursor"
 CONFLICT_SUFFIX = ":conflict"
+CLEARED_SUFFIX = ":cleared"
 
 
 def conflict_checkin_id(scan_id: str) -> str:
@@ -38,9 +39,13 @@ class Report:
     late: bool
 
 
-def _report(row: Any, *, late: bool) -> Report:
+def _report(row: Any, *, late: bool, cleared: bool = False) -> Report:
+    if cleared:
+        scan_id = row.scan_id + CLEARED_SUFFIX
+    else:
+        scan_id = conflict_checkin_id(row.scan_id) if late else row.scan_id
     checkin = CheckIn(
-        scan_id=conflict_checkin_id(row.scan_id) if late else row.scan_id,
+        scan_id=scan_id,
         ticket_id=row.ticket_id,
         version=max(1, row.ticket_version or 1),
         gate=row.gate,
@@ -49,8 +54,9 @@ def _report(row: Any, *, late: bool) -> Report:
         device_id=row.device_id,
         verdict=row.verdict,
         conflict=row.outcome == CONFLICT,
+        clears=row.scan_id if cleared else None,
     )
-    return Report(row.scan_id, checkin, late)
+    return Report(row.scan_id, checkin, late or cleared)
 
 
 def _counter(conn: Connection, name: str) -> int | None:
@@ -108,13 +114,32 @@ class FeedStateStore:
                 .order_by(s.c.received_at, s.c.scan_id)
                 .limit(max(0, limit - len(fresh)))
             ).fetchall()
-        return [_report(row, late=False) for row in fresh] + [_report(row, late=True) for row in late]
+            cleared = conn.execute(  # reported as conflicts, legitimate since (a late exit)
+                select(s)
+                .where(
+                    s.c.event_id == event_id,
+                    s.c.conflict_reported_at.is_not(None),
+                    s.c.conflict_cleared_at.is_(None),
+                    s.c.outcome.in_([ENTRY, EXIT]),
+                    s.c.ticket_id.is_not(None),
+                )
+                .order_by(s.c.received_at, s.c.scan_id)
+                .limit(max(0, limit - len(fresh) - len(late)))
+            ).fetchall()
+        return (
+            [_report(row, late=False) for row in fresh]
+            + [_report(row, late=True) for row in late]
+            + [_report(row, late=False, cleared=True) for row in cleared]
+        )
 
     def mark_reported(self, reports: list[Report], at: float) -> None:
         s = db.scans
         first = [r.scan_id for r in reports if not r.late]
         conflicts = [r.scan_id for r in reports if r.checkin.conflict]
+        cleared = [r.scan_id for r in reports if r.checkin.clears is not None]
         with self.engine.begin() as conn:
+            if cleared:
+                conn.execute(update(s).where(s.c.scan_id.in_(cleared)).values(conflict_cleared_at=at))
             if first:
                 conn.execute(update(s).where(s.c.scan_id.in_(first)).values(reported_at=at))
             if conflicts:

@@ -25,8 +25,7 @@ _TICKET_FIELDS = (
     "ticket_type",
     "status",
     "real_name",
-    "id_digest",
-    "name_digest",
+    "identity_sealed",
     "used_at",
     "used_gate",
 )
@@ -56,8 +55,7 @@ def _record(row: Any) -> TicketRecord:
         ticket_type=row.ticket_type,
         status=row.status,
         real_name=bool(row.real_name),
-        id_digest=row.id_digest,
-        name_digest=row.name_digest,
+        identity_sealed=row.identity_sealed,
         used_at=row.used_at,
         used_gate=row.used_gate,
     )

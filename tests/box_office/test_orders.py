@@ -15,7 +15,8 @@ from box_office.store.db import Database
 from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, buy, hold, order, pay, wait_status
 from ticket_format import Keyring, verify
-from ticket_format.identity import id_digest, name_digest, parse_id
+from ticket_format.identity import id_digest, name_digest, open_identity, parse_id
+from ticket_format.token import signature_of
 
 RIC = "11010519491231002X"  # a valid resident ID number (check digit X)
 RIC_2 = "110105198001010016"
@@ -104,14 +105,18 @@ def test_real_name_binding(server: Server) -> None:
     held2 = hold(other, concert.session_id, seats=["A-2-2"]).json()
     again = order(other, held2["id"], tickets=[{"seat": "A-2-2", "holder": holder | {"name": "Zhang San"}}])
     assert again.status_code == 409 and again.json()["code"] == "limit_id"
-    # The venue gets digests under the event's identity key, never the clear text.
+    # The venue gets digests under the event's identity key, never the clear text, and even
+    # those only sealed under the ticket's own signature (contract 3): no digest in clear.
     feed = concert.feed_client()
     key = bytes.fromhex(feed.get("/api/feed/keyring").json()["identity_key"])
     entries = feed.get("/api/feed").json()["entries"]
     record = entries[-1]["ticket"]
-    assert record["real_name"] is True
-    assert record["id_digest"] == id_digest(key, parse_id("cn_ric", RIC))
-    assert record["name_digest"] == name_digest(key, "张三")
+    assert record["real_name"] is True and "id_digest" not in record and "name_digest" not in record
+    token = buyer.get(f"/api/tickets/{record['ticket_id']}").json()["token"]
+    opened = open_identity(record["identity_sealed"], signature_of(token), record["ticket_id"])
+    assert opened.id_digest == id_digest(key, parse_id("cn_ric", RIC))
+    assert opened.name_digest == name_digest(key, "张三")
+    assert opened.id_digest not in json.dumps(entries)
     assert RIC not in json.dumps(entries) and "张三" not in json.dumps(entries, ensure_ascii=False)
     # And the database holds only ciphertext.
     db = Database(server.settings.database_url)
