@@ -98,6 +98,7 @@ devices = Table(
     Column("cursor", String(50)),
     Column("backlog", Integer),
     Column("software_version", String(200)),
+    Column("clock_offset", Float),
 )
 
 scans = Table(
@@ -111,6 +112,7 @@ scans = Table(
     Column("direction", String(3), nullable=False),
     Column("at", Float, nullable=False),
     Column("received_at", Float, nullable=False),
+    Column("time_flag", String(10)),
     Column("verdict", String(30), nullable=False),
     Column("admit", Boolean),
     Column("reason", Text, nullable=False, default=""),
@@ -128,6 +130,20 @@ scans = Table(
     Index("ix_scans_unreported", "reported_at", "outcome"),
     Index("ix_scans_event_at", "event_id", "at"),
     Index("ix_scans_event_outcome", "event_id", "outcome"),
+)
+
+refused_requests = Table(
+    "refused_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(200)),
+    Column("device_id", String(64)),
+    Column("gate_id", String(200)),
+    Column("at", Float, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("detail", String(300), nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ix_refused_requests_event", "event_id", "id"),
 )
 
 organisers = Table(

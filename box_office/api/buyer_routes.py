@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from box_office.api import schemas
-from box_office.api.deps import BuyerId, Id, State, TicketId
-from box_office.services import catalog, inventory, issuing, orders
-from box_office.services.errors import Conflict
-from box_office.services.order_watch import UNSETTLED
+from box_office.aftersales import holders, refunds
+from box_office.api import errors, schemas
+from box_office.api.deps import BuyerId, Id, ProviderName, State, TicketId
+from box_office.catalog import events, principals, seat_map
+from box_office.core.orders import PENDING_PAYMENT, UNSETTLED
+from box_office.errors import Conflict
+from box_office.sales import checkout, holds, settle, views
 from ticket_format.qr import qr_png
 
 router = APIRouter(prefix="/api", tags=["buyers"])
@@ -22,57 +24,82 @@ DeviceId = Annotated[
 IdempotencyKey = Annotated[str, Header(min_length=1, max_length=100, description="Unique per order attempt")]
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, summary="Create a buyer account and its token")
+@router.post(
+    "/accounts",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a buyer account and its token",
+    responses=errors.responses(409, 422),
+)
 def create_account(body: schemas.AccountIn, app: State) -> dict[str, Any]:
-    account_id, token = catalog.create_account(app.ctx, body.email, body.name, body.phone)
+    account_id, token = principals.create_account(app.ctx, body.email, body.name, body.phone)
     return {"id": account_id, "email": body.email, "token": token}
 
 
-@router.get("/events/{event_id}", tags=["catalog"], summary="An event: zones, ticket types, sessions")
+@router.get(
+    "/events/{event_id}",
+    tags=["catalog"],
+    summary="An event: zones, ticket types, sessions",
+    responses=errors.responses(404),
+)
 def get_event(event_id: Id, app: State) -> dict[str, Any]:
-    return catalog.event_info(app.ctx, event_id)
+    return events.event_info(app.ctx, event_id)
 
 
 @router.get(
-    "/sessions/{session_id}", tags=["catalog"], summary="A session's seat map with live status and GA stock"
+    "/sessions/{session_id}",
+    tags=["catalog"],
+    summary="A session's seat map with live status and GA stock",
+    responses=errors.responses(404, 429),
 )
 def get_seat_map(session_id: Id, app: State) -> dict[str, Any]:
-    return catalog.seat_map(app.ctx, session_id)
+    return seat_map.seat_map(app.ctx, session_id)
 
 
 @router.post(
-    "/sessions/{session_id}/holds", status_code=status.HTTP_201_CREATED, summary="Hold seats or GA places"
+    "/sessions/{session_id}/holds",
+    status_code=status.HTTP_201_CREATED,
+    summary="Hold seats or GA places",
+    responses=errors.responses(401, 403, 404, 409, 422, 429),
 )
 def create_hold(
     session_id: Id, body: schemas.HoldIn, buyer: BuyerId, app: State, x_device_id: DeviceId = None
 ) -> dict[str, Any]:
-    request = inventory.HoldRequest(
+    request = holds.HoldRequest(
         seats=tuple(body.seats),
         best_zone=body.best_available.zone if body.best_available else None,
         best_quantity=body.best_available.quantity if body.best_available else 0,
         best_accessible=body.best_available.accessible if body.best_available else False,
         ga=tuple((g.area, g.quantity) for g in body.ga),
     )
-    return inventory.create_hold(app.ctx, buyer, x_device_id, session_id, request)
+    return holds.create_hold(app.ctx, buyer, x_device_id, session_id, request)
 
 
-@router.get("/holds/{hold_id}", summary="A hold and when it expires")
+@router.get(
+    "/holds/{hold_id}", summary="A hold and when it expires", responses=errors.responses(401, 403, 404)
+)
 def get_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return inventory.get_hold(app.ctx, buyer, hold_id)
+    return holds.get_hold(app.ctx, buyer, hold_id)
 
 
-@router.delete("/holds/{hold_id}", summary="Release a hold")
+@router.delete("/holds/{hold_id}", summary="Release a hold", responses=errors.responses(401, 403, 404, 409))
 def release_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return inventory.release_hold(app.ctx, buyer, hold_id)
-
-
-@router.post("/holds/{hold_id}/extend", summary="Extend a hold once (at checkout)")
-def extend_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return inventory.extend_hold_once(app.ctx, buyer, hold_id)
+    return holds.release_hold(app.ctx, buyer, hold_id)
 
 
 @router.post(
-    "/orders", status_code=status.HTTP_201_CREATED, summary="Create an order from a hold (idempotent)"
+    "/holds/{hold_id}/extend",
+    summary="Extend a hold once (at checkout)",
+    responses=errors.responses(401, 403, 404, 409),
+)
+def extend_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return holds.extend_hold_once(app.ctx, buyer, hold_id)
+
+
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an order from a hold (idempotent)",
+    responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def create_order(
     body: schemas.OrderIn,
@@ -82,47 +109,52 @@ async def create_order(
     idempotency_key: IdempotencyKey,
     x_device_id: DeviceId = None,
 ) -> dict[str, Any]:
-    request = orders.OrderRequest(
+    provider = (
+        None if body.pay_with is None else settle.provider_named(app.providers, body.pay_with, "pay_with")
+    )
+    request = checkout.OrderRequest(
         hold_id=body.hold_id,
         email=body.email,
         phone=body.phone,
         tickets=tuple(
-            orders.TicketRequest(
+            checkout.TicketRequest(
                 seat=t.seat,
                 area=t.area,
                 ticket_type=t.ticket_type,
                 holder=None
                 if t.holder is None
-                else orders.Holder(t.holder.name, t.holder.id_type, t.holder.id_number),
+                else checkout.Holder(t.holder.name, t.holder.id_type, t.holder.id_number),
             )
             for t in body.tickets
         ),
     )
     view, created = await run_in_threadpool(
-        orders.create_order, app.ctx, buyer, x_device_id, idempotency_key, request
+        checkout.create_order, app.ctx, buyer, x_device_id, idempotency_key, request
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    if body.pay_with is not None and view["status"] == "pending_payment":
-        notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
+    if provider is not None and view["status"] == PENDING_PAYMENT:
         view["payment"] = await app.with_provider(
-            orders.start_payment,
+            settle.start_payment,
             app.ctx,
-            app.provider,
+            provider,
             buyer,
             view["id"],
-            notify_url,
             view if created else None,
         )
     return view
 
 
-@router.get("/orders", summary="The buyer's orders with their tickets")
+@router.get("/orders", summary="The buyer's orders with their tickets", responses=errors.responses(401))
 def list_orders(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
-    return orders.list_orders(app.ctx, buyer)
+    return views.list_orders(app.ctx, buyer)
 
 
-@router.get("/orders/{order_id}", summary="One order; with wait=S, held until it settles (at most S s)")
+@router.get(
+    "/orders/{order_id}",
+    summary="One order; with wait=S, held until it settles (at most S s)",
+    responses=errors.responses(401, 403, 404),
+)
 async def get_order(
     order_id: Id,
     buyer: BuyerId,
@@ -137,76 +169,97 @@ async def get_order(
         ),
     ] = 0,
 ) -> dict[str, Any]:
-    view = await run_in_threadpool(orders.get_order, app.ctx, buyer, order_id)
+    view = await run_in_threadpool(views.get_order, app.ctx, buyer, order_id)
     if wait > 0 and view["status"] in UNSETTLED:
         await app.order_watch.wait(order_id, wait)
-        view = await run_in_threadpool(orders.get_order, app.ctx, buyer, order_id)
+        view = await run_in_threadpool(views.get_order, app.ctx, buyer, order_id)
     return view
 
 
 @router.post(
-    "/orders/{order_id}/payments", status_code=status.HTTP_201_CREATED, summary="Pay: get a payment URL / QR"
+    "/orders/{order_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Pay: get a payment URL / QR",
+    responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
-    notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
-    return await app.with_provider(orders.start_payment, app.ctx, app.provider, buyer, order_id, notify_url)
+    provider = settle.provider_named(app.providers, body.provider, "provider")
+    return await app.with_provider(settle.start_payment, app.ctx, provider, buyer, order_id)
 
 
-@router.post("/orders/{order_id}/reconcile", summary="Ask the provider about an open payment")
+@router.post(
+    "/orders/{order_id}/reconcile",
+    summary="Ask the provider about an open payment",
+    responses=errors.responses(401, 403, 404, 409),
+)
 async def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    view = await app.with_provider(orders.reconcile_payment, app.ctx, app.provider, buyer, order_id)
+    view = await app.with_provider(settle.reconcile_payment, app.ctx, app.providers, buyer, order_id)
     app.order_watch.settled([order_id])
     return view
 
 
-@router.post("/orders/{order_id}/cancel", summary="Cancel an unpaid order, or refund a paid one before entry")
+@router.post(
+    "/orders/{order_id}/cancel",
+    summary="Cancel an unpaid order, or refund a paid one before entry",
+    responses=errors.responses(401, 403, 404, 409),
+)
 async def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     view = await app.with_provider(
-        partial(orders.cancel_order, account_id=buyer, organiser_id=None), app.ctx, app.provider, order_id
+        partial(refunds.cancel_order, account_id=buyer, organiser_id=None), app.ctx, app.providers, order_id
     )
     app.order_watch.settled([order_id])
     return view
 
 
-@router.get("/tickets", summary="The buyer's tickets with their status")
+@router.get("/tickets", summary="The buyer's tickets with their status", responses=errors.responses(401))
 def list_tickets(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
-    return orders.list_tickets(app.ctx, buyer)
+    return views.list_tickets(app.ctx, buyer)
 
 
-@router.get("/tickets/{ticket_id}", summary="A ticket, its QR text and its check-ins")
+@router.get(
+    "/tickets/{ticket_id}",
+    summary="A ticket, its QR text and its check-ins",
+    responses=errors.responses(401, 403, 404),
+)
 def get_ticket(ticket_id: TicketId, buyer: BuyerId, app: State) -> dict[str, Any]:
-    view, checkins = orders.get_ticket(app.ctx, buyer, ticket_id)
+    view, checkins = views.get_ticket(app.ctx, buyer, ticket_id)
     return view | {"checkins": checkins}
 
 
 @router.get(
     "/tickets/{ticket_id}/qr.png",
     summary="The ticket's QR code",
-    responses={200: {"content": {"image/png": {}}}},
+    responses=errors.responses(401, 403, 404, 409, ok={"content": {"image/png": {}}}),
     response_class=Response,
 )
 def ticket_qr(ticket_id: TicketId, buyer: BuyerId, app: State) -> Response:
-    view, _ = orders.get_ticket(app.ctx, buyer, ticket_id)
+    view, _ = views.get_ticket(app.ctx, buyer, ticket_id)
     if view["token"] is None:
         raise Conflict(f"ticket {ticket_id} is {view['status']}: it has no valid QR", "bad_state")
     return Response(qr_png(view["token"]), media_type="image/png")
 
 
-@router.put("/tickets/{ticket_id}/holder", summary="Name a new holder on a real-name ticket")
+@router.put(
+    "/tickets/{ticket_id}/holder",
+    summary="Name a new holder on a real-name ticket",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
 def change_holder(
     ticket_id: TicketId, body: schemas.HolderIn, buyer: BuyerId, app: State
 ) -> dict[str, object]:
-    return issuing.change_holder(app.ctx, buyer, ticket_id, body.name, body.id_type, body.id_number)
+    return holders.change_holder(app.ctx, buyer, ticket_id, body.name, body.id_type, body.id_number)
 
 
 @router.post(
-    "/payments/sandbox/notify",
+    "/payments/{provider}/notify",
     tags=["payments"],
-    summary="Signed payment notification from the sandbox provider",
+    summary="Signed payment notification from a payment provider",
+    responses=errors.responses(401, 404, 409, 422),
 )
-async def sandbox_notify(request: Request, app: State) -> dict[str, Any]:
+async def payment_notify(provider: ProviderName, request: Request, app: State) -> dict[str, Any]:
+    payments = settle.provider_named(app.providers, provider)
     body = await request.body()
     headers = dict(request.headers)
-    result = await app.with_provider(orders.handle_notification, app.ctx, app.provider, headers, body)
+    result = await app.with_provider(settle.handle_notification, app.ctx, payments, headers, body)
     app.order_watch.settled([result["order_id"]])
     return result

@@ -20,10 +20,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State as StarletteState
 
+from box_office.api import errors
 from box_office.api.deps import Id, State
 from box_office.api.live_hub import LiveHubs
-from box_office.services import catalog
-from box_office.services.context import Context
+from box_office.catalog import seat_map
+from box_office.context import Context
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 _DISCONNECT_CHECK = 1.0  # seconds without an event after which a quiet stream checks its client
@@ -57,7 +58,7 @@ async def stream(hubs: LiveHubs, session_id: int, request: Request) -> AsyncIter
     "/sessions/{session_id}/live",
     summary="Live seat status (Server-Sent Events: snapshot, seats, ga)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses=errors.responses(404, ok={"content": {"text/event-stream": {}}}),
 )
 async def live(session_id: Id, request: Request, app: State) -> StreamingResponse:
     hubs = hubs_of(request.app.state, app.ctx)
@@ -72,5 +73,4 @@ async def live(session_id: Id, request: Request, app: State) -> StreamingRespons
 
 def _check_session(ctx: Context, session_id: int) -> None:
     """404 for an unknown session before the stream starts."""
-    with ctx.db.read() as db:
-        catalog.load_session(db, session_id)
+    seat_map.require_session(ctx, session_id)

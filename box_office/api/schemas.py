@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+()-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+EMAIL_PATTERN = r"^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+$"
+"""One @, no ASCII blank: spelled out, not \\s, which Python and JSON Schema (ECMA) read differently."""
 Label = Annotated[str, Field(min_length=1, max_length=64)]
 Cents = Annotated[int, Field(ge=0, le=100_000_000)]
 Time = Annotated[float, Field(ge=0, le=32_503_680_000, description="Unix seconds")]
@@ -15,7 +17,25 @@ Limit = Annotated[int, Field(ge=1, le=1000)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: no lax coercion (0 for false, false for 0, "1" for 1): a body is accepted only if
+    # it matches the published JSON Schema, which is what API clients are generated from.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        """25.0 is the integer 25 in JSON (and in JSON Schema): strict mode would refuse it."""
+        if not isinstance(data, dict):
+            return data
+        return {key: _integral(value) for key, value in data.items()}
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):  # e.g. a ticket type's prices by zone
+        return {key: _integral(item) for key, item in value.items()}
+    return value
 
 
 class OrganiserIn(Strict):
@@ -23,7 +43,7 @@ class OrganiserIn(Strict):
 
 
 class AccountIn(Strict):
-    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
     name: Name | None = None
     phone: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 -]+$")] | None = None
 
@@ -126,18 +146,27 @@ class TicketIn(Strict):
 
 class OrderIn(Strict):
     hold_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
-    email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
     phone: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 -]+$")] | None = None
     tickets: list[TicketIn] = Field(default_factory=list, max_length=50)
-    pay_with: Literal["sandbox"] | None = Field(
+    pay_with: str | None = Field(
         default=None,
+        min_length=1,
+        max_length=20,
+        pattern=r"^[a-z][a-z0-9_]*$",
         description="Also start the payment with this provider: the answer then carries `payment` "
         "(pay_url / QR), saving the buyer the separate POST /orders/{id}/payments",
     )
 
 
 class PaymentIn(Strict):
-    provider: Literal["sandbox"] = "sandbox"
+    provider: str = Field(
+        default="sandbox",
+        min_length=1,
+        max_length=20,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="A payment provider configured here (the sandbox only where it is enabled)",
+    )
 
 
 class FeedClientIn(Strict):

@@ -13,9 +13,10 @@ from pathlib import Path
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
+from box_office.api import errors
 from box_office.api.deps import Id, State
-from box_office.services.errors import NotFound
-from box_office.web.data import seatmap_json
+from box_office.catalog.seatmap_document import seatmap_json
+from box_office.errors import NotFound
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {
@@ -33,7 +34,12 @@ def page(session_id: Id) -> HTMLResponse:
     return HTMLResponse(html.replace("__SESSION_ID__", str(session_id)))
 
 
-@router.get("/seatmap/assets/{name}", summary="Static files of the seat map page", response_class=Response)
+@router.get(
+    "/seatmap/assets/{name}",
+    summary="Static files of the seat map page",
+    response_class=Response,
+    responses=errors.responses(404),
+)
 def asset(name: str) -> FileResponse:
     media_type = ASSETS.get(name)
     if media_type is None:
@@ -46,6 +52,7 @@ def asset(name: str) -> FileResponse:
     tags=["catalog"],
     summary="A session's seat map in columns (for the page): seats, zones, types, GA stock",
     response_class=Response,
+    responses=errors.responses(404),
 )
 async def seatmap(session_id: Id, app: State) -> Response:
     body = await asyncio.to_thread(seatmap_json, app.ctx, session_id)
