@@ -1,4 +1,8 @@
-"""Migration 0003 (contract 3): holder digests in clear and raw scan samples leave the server."""
+"""Migrations 0003-0004 (contract 3): holder digests in clear and raw scan samples leave the server.
+
+0003 (issue 19) scrubs raw text from stored scan details by ``sync_server.personal``'s rule;
+0004 replaces the clear digest columns with ``identity_sealed``.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ TYPED_ID = "11010519491231002X"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_0003_drops_clear_digests_and_scrubs_scan_text(backend: str, tmp_path: Path) -> None:
+def test_upgrade_drops_clear_digests_and_scrubs_scan_text(backend: str, tmp_path: Path) -> None:
     url = fresh_postgres() if backend == "postgres" else f"sqlite:///{tmp_path / 'sync.sqlite'}"
     try:
         config = alembic_config(url)
@@ -46,7 +50,8 @@ def test_0003_drops_clear_digests_and_scrubs_scan_text(backend: str, tmp_path: P
         engine.dispose()
         assert "identity_sealed" in columns and not columns & {"id_digest", "name_digest"}
         details = {k: json.loads(v) if isinstance(v, str) else v for k, v in rows.items()}
-        assert details == {"s-1": {"x": 1, "sample": {"length": 18}}, "s-2": {"used_gate": "n"}}
+        assert details == {"s-1": {"x": 1, "scrubbed": ["text"]}, "s-2": {"scrubbed": ["used_gate"]}}
+        assert TYPED_ID not in json.dumps(details)
     finally:
         if backend == "postgres":
             drop_postgres(url)
