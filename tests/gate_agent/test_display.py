@@ -186,14 +186,20 @@ def test_screens_in_chinese_and_english(
     expect(page.locator("#identity")).to_be_hidden()
     scanner.scan(tokens["plain"])
     expect(page.locator("#verdict")).to_have_text("请进")
+    expect(page.locator("#reason")).to_have_text("欢迎入场")
     page.screenshot(path=str(SHOTS / "display-admit-zh.png"))
-    page.locator("#lang").click()
-    expect(page.locator("#verdict")).to_have_text("ADMIT")
-    page.screenshot(path=str(SHOTS / "display-admit-en.png"))
     page.wait_for_timeout(600)
     scanner.scan(tokens["plain"])
+    expect(page.locator("#verdict")).to_have_text("票已使用")
+    expect(page.locator("#reason")).to_contain_text("在闸口 north-1 入场")
+    page.screenshot(path=str(SHOTS / "display-refuse-zh.png"))
+    page.locator("#lang").click()
     expect(page.locator("#verdict")).to_have_text("ALREADY USED")
+    expect(page.locator("#reason")).to_contain_text("at gate north-1")
     page.screenshot(path=str(SHOTS / "display-refuse-en.png"))
+    scanner.scan("not a ticket")
+    expect(page.locator("#verdict")).to_have_text("NOT A TICKET")
+    page.screenshot(path=str(SHOTS / "display-refuse-malformed-en.png"))
 
 
 def test_actions_need_the_staff_session(running: tuple[AgentProcess, Scanner, str, dict[str, str]]) -> None:
