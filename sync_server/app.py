@@ -24,6 +24,7 @@ from aiohttp import WSMsgType, web
 
 from sync_server.feed import FeedPuller, FeedSettings
 from sync_server.metrics import render_metrics
+from sync_server.staff.routes import add_staff_routes
 from sync_server.store import Device, EnrolError, NotFound, ServerStore
 from wire.snapshot import SnapshotError, dumps_line, ticket_line
 from wire.sync_api import MAX_BODY, MAX_DELTA_PAGE, BatchTooLarge, EnrolRequest, ScanBatch, WireError
@@ -497,6 +498,7 @@ def create_app(store: ServerStore, feed: FeedSettings | None = None) -> web.Appl
             web.get("/static/{name}", dashboard_asset),
         ]
     )
+    add_staff_routes(app, push=push, authenticate=device_of)
 
     async def start(app: web.Application) -> None:
         state = app[STATE]
