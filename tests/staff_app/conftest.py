@@ -124,3 +124,20 @@ async def scan(page: Page, text: str) -> dict[str, Any]:
     """Scan through the app's own pipeline (what the camera and the manual field call)."""
     result: dict[str, Any] = await page.evaluate("(text) => encoreStaff.scan(text, 'test')", text)
     return result
+
+
+async def controlled_by_service_worker(page: Page) -> None:
+    """Until the service worker has cached the app and controls the page."""
+    await page.evaluate("() => navigator.serviceWorker.ready")
+    await page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+
+async def backlog(page: Page) -> int:
+    return int(await page.evaluate("() => encoreStaff.store.countState(0)"))
+
+
+def server_counter(server: Server, name: str) -> float:
+    from sync_server.app import STATE
+
+    assert server.runner is not None
+    return server.runner.app[STATE].counters.get(name, 0)
