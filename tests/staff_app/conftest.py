@@ -14,9 +14,9 @@ import segno
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.sync_server.conftest import EVENT, Keyring_json, Server, Tickets
+from tests.sync_server.conftest import EVENT, Keyring_json, Server, Tickets, make_gate
 
-__all__ = ["EVENT", "Server", "Tickets"]
+__all__ = ["EVENT", "Server", "Tickets", "make_gate"]
 
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", "artifacts"))
 PHONE = {"width": 390, "height": 844}
