@@ -90,6 +90,33 @@ async def launch() -> AsyncIterator[Callable[..., Any]]:
             await browser.close()
 
 
+@pytest.fixture
+async def launch_phone() -> AsyncIterator[Callable[..., Any]]:
+    """``await launch_phone(profile_dir, video=None, lang="en")`` -> a persistent phone context.
+
+    A persistent profile keeps IndexedDB and the service worker between launches, so one test
+    can enrol with one camera video and scan tickets with another, as a phone would.
+    """
+    contexts: list[BrowserContext] = []
+    async with async_playwright() as p:
+
+        async def make(profile: Path, video: Path | None = None, lang: str = "en") -> BrowserContext:
+            context = await p.chromium.launch_persistent_context(
+                str(profile),
+                executable_path=CHROMIUM,
+                args=camera_args(video),
+                viewport=PHONE,
+                locale="zh-CN" if lang == "zh" else "en-GB",
+                permissions=["camera"],
+            )
+            contexts.append(context)
+            return context
+
+        yield make
+        for context in contexts:
+            await context.close()
+
+
 async def phone(browser: Browser, server: Server, lang: str = "en") -> tuple[BrowserContext, Page]:
     """A phone-sized page on the app (camera off unless the browser has a fake one)."""
     context = await browser.new_context(viewport=PHONE, locale="zh-CN" if lang == "zh" else "en-GB")

@@ -130,7 +130,7 @@ async function decideScan(raw, source) {
 /** Decide the held real-name ticket with what the holder showed (typed by staff). */
 export async function presentIdentity(shown) {
   const run = queue.then(async () => {
-    if (!hold) throw new IdentityError("no ticket is waiting for an ID check");
+    if (!hold) throw new IdentityError("no ticket is waiting for an ID check", "no_hold");
     const header = store.get("header");
     const presented = await presentedIdentity(header && header.identity_key, shown);
     const held = hold;
@@ -177,7 +177,8 @@ function show(outcome) {
   box.dataset.scanId = outcome.scan_id;
   box.dataset.repeat = String(Boolean(outcome.repeat));
   $("verdict-title").textContent = t("verdicts")[outcome.verdict] + (outcome.repeat ? t("repeat") : "");
-  let reason = outcome.reason;
+  const reasons = t("reasons");
+  let reason = reasons && reasons[outcome.verdict] ? reasons[outcome.verdict] : outcome.reason;
   if (outcome.verdict === "already_used" && outcome.details && outcome.details.used_gate) {
     reason = t("used_at")(outcome.details.used_at ? timeOf(outcome.details.used_at) : "", outcome.details.used_gate);
   }
@@ -227,8 +228,9 @@ function feedback(kind) {
 function renderStatus() {
   if (!sync) return;
   const pill = $("state");
-  pill.dataset.state = sync.state;
-  pill.textContent = t(`state_${sync.state}`);
+  const shown = store.get("enrolment") || sync.state === "revoked" ? sync.state : "unenrolled";
+  pill.dataset.state = shown;
+  pill.textContent = t(`state_${shown}`);
   pill.title = sync.error || "";
   const enrolment = store.get("enrolment");
   $("gate-name").textContent = enrolment
@@ -340,7 +342,8 @@ function wire() {
     try {
       await presentIdentity({ id_type: $("id-type").value, id_number: $("id-number").value.trim(), name: $("id-name").value.trim() });
     } catch (err) {
-      $("id-message").textContent = err.message;
+      $("id-message").textContent = err instanceof IdentityError ? t("id_errors")[err.code] : err.message;
+      $("id-message").title = err.message;
     }
   });
   $("id-cancel").addEventListener("click", () => {

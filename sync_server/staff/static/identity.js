@@ -20,7 +20,13 @@ const PATTERNS = {
 const INTERPUNCTS = /[・•．‧∙⋅]/g;
 const CJK_SPACE = /(?<=[\u3400-\u9fff\uf900-\ufaff·]) | (?=[\u3400-\u9fff\uf900-\ufaff·])/g;
 
-export class IdentityError extends Error {}
+/** Input that cannot be checked; `code` picks the message shown to staff (i18n.js id_errors). */
+export class IdentityError extends Error {
+  constructor(message, code = "bad_number") {
+    super(message);
+    this.code = code;
+  }
+}
 
 /** `type:NUMBER` of a validated ID document (parse_id), or IdentityError. */
 export function canonicalId(idType, number) {
@@ -62,9 +68,9 @@ export function normalizeName(name) {
   let text = String(name).normalize("NFKC").replace(INTERPUNCTS, "·");
   text = casefold(text.replace(/\s+/g, " ").trim());
   text = text.replace(CJK_SPACE, "");
-  if (!text) throw new IdentityError("the name is empty");
-  if (text.length > 100) throw new IdentityError("the name is longer than 100 characters");
-  if (/\p{C}/u.test(text)) throw new IdentityError("the name contains control characters");
+  if (!text) throw new IdentityError("the name is empty", "bad_name");
+  if (text.length > 100) throw new IdentityError("the name is longer than 100 characters", "bad_name");
+  if (/\p{C}/u.test(text)) throw new IdentityError("the name contains control characters", "bad_name");
   return text;
 }
 
@@ -97,12 +103,12 @@ export async function digest(keyHex, text) {
  * {id_type, id_number, name} -> {id_digest, name_digest}. IdentityError on a bad number.
  */
 export async function presentedIdentity(identityKeyHex, shown) {
-  if (!identityKeyHex) throw new IdentityError("the snapshot carries no identity key for this event");
+  if (!identityKeyHex) throw new IdentityError("the snapshot carries no identity key for this event", "no_key");
   const idDigest = shown.id_type && shown.id_number
     ? await digest(identityKeyHex, "id|" + canonicalId(shown.id_type, shown.id_number)) : null;
   const nameDigest = shown.name ? await digest(identityKeyHex, "name|" + normalizeName(shown.name)) : null;
   if (idDigest === null && nameDigest === null) {
-    throw new IdentityError("give the ID type and number (and the name if the document shows it)");
+    throw new IdentityError("give the ID type and number (and the name if the document shows it)", "missing");
   }
   return { id_digest: idDigest, name_digest: nameDigest };
 }
