@@ -110,6 +110,7 @@ async function decideScan(raw, source) {
       decision = refuse(err);
     }
   }
+  const verifiedAt = performance.now();
   const gate = gateSettings(enrolment, header);
   const claims = verified ? verified.claims : null;
   const result = await store.decideAndJournal(claims ? claims.ticket_id : null, (record, usage) => {
@@ -117,12 +118,11 @@ async function decideScan(raw, source) {
     const d = decision || decide(claims, record, merged, gate, now);
     return { decision: d, usage: merged, entry: journalEntry(d, claims, source, now, claims ? {} : { text: text.slice(0, 40) }) };
   });
-  const outcome = { ...result.entry, repeat: false };
+  const outcome = { ...result.entry, repeat: false, timing: { verify: verifiedAt - mono, journal: performance.now() - mono } };
   if (outcome.verdict === "identity_required") hold = { claims, signature: verified.signature, source };
   else if (claims || outcome.verdict !== "malformed") hold = null;
   last = { text, mono, outcome };
-  sync.wake();
-  sync.refreshCounts();
+  sync.noteJournalled();
   show(outcome);
   return outcome;
 }
@@ -147,8 +147,7 @@ export async function presentIdentity(shown) {
     const outcome = { ...result.entry, repeat: false };
     if (outcome.verdict !== "identity_required") hold = null;
     last = null;
-    sync.wake();
-    sync.refreshCounts();
+    sync.noteJournalled();
     show(outcome);
     return outcome;
   });
@@ -196,6 +195,10 @@ function show(outcome) {
   clearTimeout(hideTimer);
   if (kind !== "hold") hideTimer = setTimeout(() => (box.hidden = true), SHOW_FOR);
   document.dispatchEvent(new CustomEvent("encore-verdict", { detail: outcome }));
+  if (!outcome.repeat) {
+    recentRows.unshift(outcome);
+    recentRows.length = Math.min(recentRows.length, 15);
+  }
   renderRecent();
 }
 
@@ -260,10 +263,11 @@ function showScreen() {
   document.body.dataset.screen = revoked ? "revoked" : enrolled ? "scan" : "enrol";
 }
 
-async function renderRecent() {
-  const rows = await store.recentScans(15);
+let recentRows = [];
+
+function renderRecent() {
   $("recent").replaceChildren(
-    ...rows.map((row) => {
+    ...recentRows.map((row) => {
       const li = document.createElement("li");
       li.dataset.admit = String(row.admit);
       li.dataset.verdict = row.verdict;
@@ -273,7 +277,7 @@ async function renderRecent() {
     }),
   );
   if (store.get("revoked")) {
-    $("revoked-unsent").textContent = `${t("revoked_unsent")}${await store.countState(0)}`;
+    store.countState(0).then((n) => ($("revoked-unsent").textContent = `${t("revoked_unsent")}${n}`));
   }
 }
 
@@ -371,7 +375,9 @@ async function main() {
   camera = new Camera($("video"), onCameraText);
   wire();
   applyText();
+  if (store.get("header")) await store.warm();
   if (store.get("enrolment")) sync.start();
+  recentRows = await store.recentScans(15);
   renderRecent();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/staff/sw.js", { scope: "/staff/" }).catch((err) => console.warn("no service worker", err));

@@ -119,6 +119,13 @@ export class Sync extends EventTarget {
     });
   }
 
+  /** A scan was journalled: one more to upload, and the up loop wakes now. */
+  noteJournalled() {
+    this.backlog += 1;
+    this.emit();
+    if (this._wakeUp) this._wakeUp();
+  }
+
   async refreshCounts() {
     this.backlog = await this.store.countState(0);
     this.quarantined = await this.store.countState(2);
@@ -223,6 +230,8 @@ export class Sync extends EventTarget {
       active: loading.slot, header, cursor: String(header.cursor), loading: undefined,
       snapshot_count: loading.count, snapshot_at: Date.now() / 1000,
     });
+    this.store.tickets = null; // decide from IndexedDB until the new list is in memory
+    await this.store.warm();
     this.progress = null;
     this.lastSync = Date.now();
     this.dispatchEvent(new Event("snapshot"));
