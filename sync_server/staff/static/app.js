@@ -3,6 +3,7 @@
 // against the IndexedDB snapshot -> journal (durable) -> only then the verdict on screen.
 
 import { openStore } from "./db.js";
+import { describe } from "./samples.js";
 import { IdentityError, presentedIdentity, recordForRules } from "./identity.js";
 import { TEXT, pickLanguage, setLanguage } from "./i18n.js";
 import { decide, gateSettings, knownUsage, refuse } from "./rules.js";
@@ -113,10 +114,12 @@ async function decideScan(raw, source) {
   const verifiedAt = performance.now();
   const gate = gateSettings(enrolment, header);
   const claims = verified ? verified.claims : null;
+  // never the text of a non-ticket scan (it may be an ID number typed in the wrong field)
+  const sample = claims || !text ? {} : await describe(text);
   const result = await store.decideAndJournal(claims ? claims.ticket_id : null, (record, usage) => {
     const merged = knownUsage(record, usage);
     const d = decision || decide(claims, record, merged, gate, now);
-    return { decision: d, usage: merged, entry: journalEntry(d, claims, source, now, claims ? {} : { text: text.slice(0, 40) }) };
+    return { decision: d, usage: merged, entry: journalEntry(d, claims, source, now, sample) };
   });
   const outcome = { ...result.entry, repeat: false, timing: { verify: verifiedAt - mono, journal: performance.now() - mono } };
   if (outcome.verdict === "identity_required") hold = { claims, signature: verified.signature, source };

@@ -3,14 +3,14 @@
 // (keyed per event, truncated to 16 bytes, hex) of the normalised ID and name; the app digests
 // what staff type or the camera reads the same way (ticket_format/identity.py) and compares.
 //
-// The `gates` work is moving contract 3 to a per-ticket sealed blob (12-byte nonce ||
-// AES-256-GCM of CBOR {1: id_digest, 2: name_digest}, aad = ticket id, key = HKDF-SHA256 of the
-// ticket's COSE signature). `openSealedIdentity` implements that variant; `recordDigests`
-// picks whichever the record carries, so the switch happens here and nowhere else.
+// The `gates` work is moving contract 3 to a per-ticket seal (`identity_sealed`, opened only
+// with the presented ticket's COSE signature). `openSealedIdentity` implements that variant and
+// `recordForRules` uses whichever the record carries, so the switch happens here and nowhere else.
 
 import { cborDecode } from "./ticket.js";
 
 const DIGEST_BYTES = 16;
+const SEAL_VERSION = 1;
 const ID_TYPES = ["cn_ric", "passport", "hk_mo_permit", "tw_permit"];
 const PATTERNS = {
   passport: /^[A-Z0-9<]{5,20}$/,
@@ -137,11 +137,15 @@ export function identityMismatch(record, presented) {
 }
 
 /**
- * The sealed variant: open a ticket's identity blob with a key derived from its COSE signature.
- * Returns {id_digest, name_digest} (hex) or throws if the blob does not open.
+ * The sealed variant (the `gates` work on contract 3): a record's `identity_sealed` is unpadded
+ * base64url of `version (1) || 12-byte nonce || AES-256-GCM ciphertext` of the CBOR map
+ * {1: id digest, 2: name digest} (16 raw bytes each), key = HKDF-SHA256(ikm = the ticket's
+ * COSE signature, salt "encore-identity-v1", info = ticket id UTF-8, 32 bytes), associated
+ * data = ticket id UTF-8. Returns {id_digest, name_digest} (hex) or throws if it does not open.
  */
 export async function openSealedIdentity(sealed, signature, ticketId) {
   const blob = typeof sealed === "string" ? b64(sealed) : sealed;
+  if (blob.length < 1 + 12 + 16 || blob[0] !== SEAL_VERSION) throw new Error("unknown seal version or truncated seal");
   const info = new TextEncoder().encode(ticketId);
   const ikm = await crypto.subtle.importKey("raw", signature, "HKDF", false, ["deriveKey"]);
   const key = await crypto.subtle.deriveKey(
@@ -149,12 +153,15 @@ export async function openSealedIdentity(sealed, signature, ticketId) {
     ikm, { name: "AES-GCM", length: 256 }, false, ["decrypt"],
   );
   const plain = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: blob.slice(0, 12), additionalData: info }, key, blob.slice(12),
+    { name: "AES-GCM", iv: blob.slice(1, 13), additionalData: info }, key, blob.slice(13),
   );
   const map = cborDecode(new Uint8Array(plain));
+  if (!(map instanceof Map)) throw new Error("the sealed identity is not a map");
   const part = (k) => {
-    const v = map instanceof Map ? map.get(k) : undefined;
-    return v instanceof Uint8Array ? toHex(v) : typeof v === "string" ? v : null;
+    const v = map.get(k);
+    if (v === undefined || v === null) return null;
+    if (!(v instanceof Uint8Array) || v.length !== DIGEST_BYTES) throw new Error("a sealed digest is 16 bytes");
+    return toHex(v);
   };
   return { id_digest: part(1), name_digest: part(2) };
 }
@@ -165,13 +172,15 @@ function b64(text) {
 }
 
 /**
- * The record as the rules need it: with the sealed blob (if the snapshot carries one)
- * opened into `identity`. Plain digests are used as they are.
+ * The record as the rules need it: with the sealed identity (if the snapshot carries one)
+ * opened into `identity` with the presented ticket's signature; a seal that does not open
+ * leaves no holder identity (identity_mismatch), as on the gate. Plain digests are used as
+ * they are.
  */
 export async function recordForRules(record, signature) {
-  if (!record || !record.real_name || !record.sealed_identity) return record;
+  if (!record || !record.real_name || !record.identity_sealed) return record;
   try {
-    return { ...record, identity: await openSealedIdentity(record.sealed_identity, signature, record.ticket_id) };
+    return { ...record, identity: await openSealedIdentity(record.identity_sealed, signature, record.ticket_id) };
   } catch {
     return { ...record, identity: { id_digest: null, name_digest: null } };
   }
