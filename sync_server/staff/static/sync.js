@@ -173,7 +173,7 @@ export class Sync extends EventTarget {
     if (!loading) {
       const slot = this.store.spareSlot();
       await this.store.clear(slot);
-      loading = { slot, last_id: null, count: 0, header: null };
+      loading = { slot, last_id: null, count: 0, blocks: 0, header: null };
       await this.store.setMeta({ loading });
     }
     const query = loading.last_id ? `?after=${encodeURIComponent(loading.last_id)}` : "";
@@ -189,7 +189,12 @@ export class Sync extends EventTarget {
     let footer = null;
     const flush = async () => {
       if (!batch.length) return;
-      loading = { ...loading, last_id: batch[batch.length - 1].ticket_id, count: loading.count + batch.length };
+      loading = {
+        ...loading,
+        last_id: batch[batch.length - 1].ticket_id,
+        count: loading.count + batch.length,
+        blocks: loading.blocks + 1,
+      };
       await this.store.putTickets(loading.slot, batch, loading);
       batch = [];
       this.progress = { done: loading.count, total };
@@ -214,24 +219,19 @@ export class Sync extends EventTarget {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += value;
-      let nl;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        await line(buffer.slice(0, nl));
-        buffer = buffer.slice(nl + 1);
-      }
+      const lines = (buffer + value).split("\n");
+      buffer = lines.pop();
+      for (const text of lines) await line(text);
     }
     await line(buffer);
     await flush();
     if (!footer) throw new Error(`snapshot truncated after ${loading.count} tickets; resuming`);
     if (footer.count !== part) throw new Error(`snapshot footer says ${footer.count} tickets, ${part} read`);
     const header = loading.header;
-    await this.store.setMeta({
-      active: loading.slot, header, cursor: String(header.cursor), loading: undefined,
+    await this.store.switchSnapshot(loading.slot, {
+      header, cursor: String(header.cursor), loading: undefined,
       snapshot_count: loading.count, snapshot_at: Date.now() / 1000,
     });
-    this.store.tickets = null; // decide from IndexedDB until the new list is in memory
-    await this.store.warm();
     this.progress = null;
     this.lastSync = Date.now();
     this.dispatchEvent(new Event("snapshot"));
