@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import json
+import os
 import statistics
 import sys
 import tempfile
@@ -62,7 +64,24 @@ DECIDE = """async (tokens) => {
     await painted();
     const t0 = performance.now();
     const outcome = await encoreStaff.scan(token, 'bench');
-    out.push([outcome.timing.journal, performance.now() - t0, outcome.verdict]);
+    out.push([outcome.timing.journal, performance.now() - t0, outcome.verdict, outcome.timing.verify]);
+  }
+  return out;
+}"""
+
+FLOOR = """async () => {
+  // The platform's floor in the same sitting: one strict IndexedDB transaction adding one row
+  // (the scan path's write alone, no verification, no rules), paced like the scans.
+  const painted = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  const db = encoreStaff.store.db;
+  const out = [];
+  for (let i = 0; i < 300; i++) {
+    await painted();
+    const t0 = performance.now();
+    const tx = db.transaction('meta', 'readwrite', { durability: 'strict' });
+    tx.objectStore('meta').put(i, 'bench-floor');
+    await new Promise((r) => (tx.oncomplete = r));
+    out.push(performance.now() - t0);
   }
   return out;
 }"""
@@ -125,7 +144,9 @@ def scan_tokens(key: SigningKey, count: int) -> list[str]:
     return mixed
 
 
-async def browser_part(url: str, store: Any, key: SigningKey, args: argparse.Namespace, corpus: Path) -> dict:
+async def browser_part(
+    url: str, store: Any, key: SigningKey, args: argparse.Namespace, corpus: Path
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -146,10 +167,9 @@ async def browser_part(url: str, store: Any, key: SigningKey, args: argparse.Nam
         results["shown_ms"] = [d[1] for d in decided]
         results["verdicts"] = {v: sum(1 for d in decided if d[2] == v) for v in {d[2] for d in decided}}
         results["warm_ms"] = await page.evaluate(WARM)
-        truth = [line for line in (corpus / "truth.jsonl").read_text().splitlines()]
-        import json
-
-        items = [json.loads(line) for line in truth]
+        results["floor_ms"] = await page.evaluate(FLOOR)
+        results["verify_ms"] = [d[3] for d in decided]
+        items = [json.loads(line) for line in (corpus / "truth.jsonl").read_text().splitlines()]
         frames = [base64.b64encode((corpus / i["file"]).read_bytes()).decode() for i in items]
         for label, rate in (("throttled", args.throttle), ("unthrottled", 1)):
             await cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
@@ -177,8 +197,6 @@ def summarise(items: list[dict[str, Any]], outputs: list[tuple[list[str], float]
 
 
 def gate_decode(corpus: Path) -> dict[str, dict[str, float]]:
-    import json
-
     cv2.setNumThreads(1)
     items = [json.loads(line) for line in (corpus / "truth.jsonl").read_text().splitlines()]
     frames = [np.asarray(cv2.imread(str(corpus / i["file"]), cv2.IMREAD_GRAYSCALE)) for i in items]
@@ -231,8 +249,9 @@ async def main() -> None:
 
 def report(args: argparse.Namespace, b: dict[str, Any], gate: dict[str, dict[str, float]]) -> None:
     d = b["decide_ms"]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
-        machine_line(),
+        machine_line() + f" Load average at the end (1/5/15 min): {load} on 2 cores.",
         f"Command: `python bench/staff_app.py{' --quick' if args.quick else ''}` (headless Chromium "
         f"{CHROMIUM}, CPU throttled {args.throttle:g}x through CDP, a real sync server on loopback with "
         f"SQLite; the app's own code paths, called from the page).",
@@ -244,6 +263,10 @@ def report(args: argparse.Namespace, b: dict[str, Any], gate: dict[str, dict[str
         f"| decision latency, decoded text -> journalled verdict, p50 | {statistics.median(d):.1f} ms | |",
         f"| decision latency, p99 ({len(d)} scans) | {pct(d, 0.99):.1f} ms | <= 30 ms |",
         f"| decision latency, max | {max(d):.1f} ms | |",
+        f"| of which Ed25519 verification (WebCrypto), p50 / p99 "
+        f"| {statistics.median(b['verify_ms']):.1f} / {pct(b['verify_ms'], 0.99):.1f} ms | |",
+        f"| floor: one strict IndexedDB write transaction alone, p50 / p99 "
+        f"| {statistics.median(b['floor_ms']):.1f} / {pct(b['floor_ms'], 0.99):.1f} ms | |",
         f"| same scans until `scan()` returned with the verdict on the page, p50 / p99 "
         f"| {statistics.median(b['shown_ms']):.1f} / {pct(b['shown_ms'], 0.99):.1f} ms | |",
         f"| ticket list loaded from IndexedDB into memory at start (`Store.warm`) "
