@@ -42,6 +42,7 @@ CSP = (
     "manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Authenticator = Callable[[web.Request], Awaitable[object]]
 
 
 @dataclass
@@ -82,7 +83,7 @@ def _json_error(status: int, message: str, code: str) -> web.Response:
     return web.json_response({"detail": message, "code": code, "error": message}, status=status)
 
 
-def add_staff_routes(app: web.Application, *, push: Handler, authenticate: Handler) -> None:
+def add_staff_routes(app: web.Application, *, push: Handler, authenticate: Authenticator) -> None:
     """Serve the app under ``/staff/`` and add its push-ticket exchange.
 
     ``push`` is the gates' WebSocket handler; ``authenticate`` checks a request's bearer
