@@ -15,6 +15,7 @@ credential itself never appears in a URL or a log line.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,20 @@ def _files() -> dict[str, Path]:
     }
 
 
+def _service_worker(files: dict[str, Path]) -> bytes:
+    """sw.js with its cache named after a hash of every file of the app.
+
+    Any change to the app changes the service worker's bytes, so the browser installs the new
+    worker, which caches the whole new version at once before it takes over: a phone never
+    runs a mix of old and new modules, and never needs the network to start.
+    """
+    digest = hashlib.sha256()
+    for name, path in files.items():
+        digest.update(name.encode() + b"\0" + path.read_bytes())
+    text = files["sw.js"].read_text(encoding="utf-8")
+    return text.replace('"encore-staff-dev"', f'"encore-staff-{digest.hexdigest()[:16]}"').encode()
+
+
 def _json_error(status: int, message: str, code: str) -> web.Response:
     return web.json_response({"detail": message, "code": code, "error": message}, status=status)
 
@@ -90,12 +105,20 @@ def add_staff_routes(app: web.Application, *, push: Handler, authenticate: Authe
     credential (raising 401/403 like every gate route) so a revoked device gets no ticket.
     """
     files = _files()
+    worker = _service_worker(files)
     app[PUSH_TICKETS] = PushTickets()
 
     async def index(request: web.Request) -> web.StreamResponse:
         return _serve(files["index.html"])
 
     async def asset(request: web.Request) -> web.StreamResponse:
+        if request.match_info["path"] == "sw.js":
+            return web.Response(
+                body=worker,
+                content_type="text/javascript",
+                charset="utf-8",
+                headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+            )
         path = files.get(request.match_info["path"])
         if path is None:
             return _json_error(404, "no such file in the staff app", "not_found")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp
@@ -33,6 +34,8 @@ async def test_the_app_is_served_with_its_types_and_a_strict_policy(server: Any)
         status, headers, _ = await get(f"{server.url}/staff/{path}")
         assert (status, headers["Content-Type"].split(";")[0]) == (200, kind), path
     assert (await get(server.url + "/staff"))[0] == 301
+    _, _, worker = await get(server.url + "/staff/sw.js")
+    assert re.search(rb'const CACHE = "encore-staff-[0-9a-f]{16}";', worker)  # versioned by content
 
 
 async def test_only_the_apps_own_files_are_served(server: Any) -> None:

@@ -1,8 +1,9 @@
-// The service worker: the app shell from the cache first (so the app starts with no network
-// after its first load), refreshed from the network in the background when it answers.
-// The sync API (/api/..., /staff/api/...) never goes through the cache.
+// The service worker: the whole app cached at install, served from the cache (so the app starts
+// with no network after its first load). The server names the cache after a hash of the app's
+// files (routes.py), so a new version is a new worker that caches the new files together and
+// then drops the old cache. The sync API (/api/..., /staff/api/...) never goes through here.
 
-const CACHE = "encore-staff-v1";
+const CACHE = "encore-staff-dev";
 const SHELL = [
   "/staff/", "/staff/app.js", "/staff/app.css", "/staff/db.js", "/staff/i18n.js", "/staff/identity.js",
   "/staff/rules.js", "/staff/samples.js", "/staff/scanner.js", "/staff/sync.js", "/staff/ticket.js", "/staff/manifest.webmanifest",
@@ -30,17 +31,14 @@ self.addEventListener("fetch", (event) => {
   event.respondWith(
     caches.open(CACHE).then(async (cache) => {
       const cached = await cache.match(key);
-      const fresh = fetch(event.request)
-        .then((response) => {
-          if (response.ok) cache.put(key, response.clone());
-          return response;
-        })
-        .catch(() => null);
-      if (cached) {
-        event.waitUntil(fresh);
-        return cached;
+      if (cached) return cached;
+      try {
+        const response = await fetch(event.request);
+        if (response.ok) cache.put(key, response.clone());
+        return response;
+      } catch {
+        return new Response("offline", { status: 503 });
       }
-      return (await fresh) || new Response("offline", { status: 503 });
     }),
   );
 });
