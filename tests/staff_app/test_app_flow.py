@@ -82,3 +82,25 @@ async def test_enrolled_app_decides_uploads_learns_refunds_and_is_cut_off_when_r
         headers = {"Authorization": f"Bearer {credential}"}
         async with session.get(server.url + "/api/deltas?after=0", headers=headers) as response:
             assert response.status == 403
+
+
+async def test_without_a_push_channel_the_app_polls_and_still_learns_refunds(
+    server: Any, tickets: Any, launch: Any
+) -> None:
+    ids = tickets.make(3)
+    server.store.upsert_tickets(tickets.records())
+    browser = await launch()
+    context, page = await phone(browser, server)
+    # a proxy in front of the server that knows nothing of the app's push channel
+    await context.route("**/staff/api/push-ticket", lambda route: route.fulfill(status=404, body="not here"))
+    await open_app(page, server)
+    await enrol_by_code(page, server)
+    await page.wait_for_function("() => encoreStaff.sync.state === 'polling'", timeout=20000)
+    assert await page.get_attribute("#state", "data-state") == "polling"
+    zone = tickets.zones[ids[2]]
+    server.store.upsert_tickets(
+        [TicketRecord(ticket_id=ids[2], version=1, event_id=EVENT, zone=zone, status="revoked")]
+    )
+    await wait_for(lambda: record_status(page, ids[2]), timeout=15)
+    assert (await scan(page, tickets.tokens[ids[2]]))["verdict"] == "revoked"
+    await wait_for(lambda: server.store.scan_count(EVENT) == 1, timeout=15)

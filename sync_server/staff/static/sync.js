@@ -263,7 +263,14 @@ export class Sync extends EventTarget {
 
   /** The live channel; resolves when it closes. False if it could not be opened at all. */
   async pushChannel() {
-    const { ticket } = await (await this.request("/staff/api/push-ticket", { method: "POST" })).json();
+    let ticket;
+    try {
+      ({ ticket } = await (await this.request("/staff/api/push-ticket", { method: "POST" })).json());
+    } catch (err) {
+      // A server (or proxy) that answers but offers no push channel: poll instead.
+      if (err instanceof HttpError && err.status !== 0) return false;
+      throw err;
+    }
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/staff/api/push?ticket=${encodeURIComponent(ticket)}`);
     this.ws = ws;
