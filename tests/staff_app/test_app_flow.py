@@ -7,6 +7,9 @@ Real parts: the sync server on loopback (SQLite file), headless Chromium running
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -63,6 +66,14 @@ async def test_enrolled_app_decides_uploads_learns_refunds_and_is_cut_off_when_r
     # every scan reaches the server once, acknowledged; the backlog shown drops to 0
     await wait_for(lambda: server.store.scan_count(EVENT) == 3)
     await page.wait_for_function("() => document.getElementById('counts').dataset.backlog === '0'")
+
+    # venue IT sees the phone beside the gate agents
+    listing = subprocess.run(
+        [str(Path(sys.executable).parent / "sync-server"), "--db", server.url_db, "devices"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    (row,) = [line for line in listing.splitlines() if line.startswith(device_id)]
+    assert row.split()[1:4] == ["side-door", "in", "online"] and row.endswith("encore-staff/1")
 
     # a refund reaches the phone by push
     zone = tickets.zones[ids[1]]
