@@ -67,3 +67,42 @@ async def test_enrol_by_scanning_the_enrolment_qr_then_decide_tickets_from_the_c
     assert {v["verdict"] for v in camera} <= {"ok", "unknown_key", "already_used"}
     assert await page.evaluate("() => encoreStaff.camera.decoded") >= 3
     await wait_for(lambda: server.store.scan_count(EVENT) >= 3, timeout=30)
+
+
+DECODE_BOTH = """async (frames) => {
+  const { decodeImage } = await import('/staff/scanner.js');
+  const canvas = new OffscreenCanvas(640, 480);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const out = [];
+  for (const b64 of frames) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+    ctx.drawImage(bitmap, 0, 0);
+    const image = ctx.getImageData(0, 0, 640, 480);
+    out.push([await decodeImage(image, { secondPass: false }), await decodeImage(image)]);
+  }
+  return out;
+}"""
+
+
+async def test_the_region_pass_reads_codes_the_plain_pass_misses(
+    server: Any, launch: Any, tmp_path: Path
+) -> None:
+    import base64
+    import json
+
+    from bench.gate_corpus import generate
+
+    generate(tmp_path / "corpus", frames=40, empty=0, seed=11)
+    truth = [json.loads(line) for line in (tmp_path / "corpus" / "truth.jsonl").read_text().splitlines()]
+    frames = [base64.b64encode((tmp_path / "corpus" / t["file"]).read_bytes()).decode() for t in truth]
+    browser = await launch()
+    page = await browser.new_page()
+    await page.goto(server.url + "/staff/?nocamera")
+    await page.evaluate("() => window.encoreStaffReady")
+    results = await page.evaluate(DECODE_BOTH, frames)
+    plain = {t["text"] for t, (first, _) in zip(truth, results, strict=True) if t["text"] in first}
+    both = {t["text"] for t, (_, second) in zip(truth, results, strict=True) if t["text"] in second}
+    wrong = [r for t, r in zip(truth, results, strict=True) if any(x != t["text"] for x in r[0] + r[1])]
+    assert not wrong
+    assert plain <= both and len(both) > len(plain)

@@ -6,7 +6,7 @@
 const CACHE = "encore-staff-dev";
 const SHELL = [
   "/staff/", "/staff/app.js", "/staff/app.css", "/staff/db.js", "/staff/i18n.js", "/staff/identity.js",
-  "/staff/rules.js", "/staff/samples.js", "/staff/scanner.js", "/staff/sync.js", "/staff/ticket.js", "/staff/manifest.webmanifest",
+  "/staff/roi.js", "/staff/rules.js", "/staff/samples.js", "/staff/scanner.js", "/staff/sync.js", "/staff/ticket.js", "/staff/manifest.webmanifest",
   "/staff/icon.svg", "/staff/icon-192.png", "/staff/icon-512.png",
   "/staff/vendor/zxing/zxing_reader.js", "/staff/vendor/zxing/zxing_reader.wasm",
 ];
