@@ -19,15 +19,16 @@ RUN_VECTORS = """
 async (doc) => {
   const { Keyring, TicketError, verifyToken } = await import('/staff/ticket.js');
   const { decide, refuse } = await import('/staff/rules.js');
-  const { presentedIdentity } = await import('/staff/identity.js');
+  const { presentedIdentity, recordForRules } = await import('/staff/identity.js');
   const keyring = new Keyring(doc.keyring);
   const out = [];
   for (const v of doc.vectors) {
     let verdict;
     try {
-      const { claims } = await verifyToken(v.token, keyring, v.now);
+      const { claims, signature } = await verifyToken(v.token, keyring, v.now);
       const presented = v.identity ? await presentedIdentity(doc.identity_key, v.identity) : null;
-      verdict = decide(claims, v.record, v.usage, v.gate, v.now, presented).verdict;
+      const record = await recordForRules(v.record, signature);  // opens identity_sealed, as the app does
+      verdict = decide(claims, record, v.usage, v.gate, v.now, presented).verdict;
     } catch (err) {
       if (!(err instanceof TicketError)) throw err;
       verdict = refuse(err).verdict;
