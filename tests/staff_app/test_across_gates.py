@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Page
 
 from tests.staff_app.conftest import (
+    ARTIFACTS,
     EVENT,
     backlog,
     enrol_by_code,
@@ -110,5 +111,7 @@ async def test_an_outage_double_admission_is_an_admitted_conflict_on_the_dashboa
         row = await dashboard.locator("#conflicts tbody tr").inner_text()
         assert ids[0] in row and "duplicate" in row
         assert "side-door" in row and "north" in row
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await dashboard.screenshot(path=str(ARTIFACTS / "staff_app_conflict_dashboard.png"), full_page=True)
     finally:
         await gate.stop()
