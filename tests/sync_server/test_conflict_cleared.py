@@ -50,7 +50,9 @@ async def test_a_late_exit_clears_the_conflict_at_the_box_office(
         admit = True if verdict == "ok" else None
         scan = {"scan_id": scan_id, "at": at, "verdict": verdict, "admit": admit, "gate": gate,
                 "device": device.device_id, "direction": direction, "ticket_id": ticket}  # fmt: skip
-        status, body = await post_json(f"http://127.0.0.1:{port}/api/scans", {"scans": [scan]}, device.credential)
+        status, body = await post_json(
+            f"http://127.0.0.1:{port}/api/scans", {"scans": [scan]}, device.credential
+        )
         assert status == 200, body
         return scan_id
 
