@@ -317,3 +317,40 @@ def test_one_definition_of_a_live_ticket_for_per_id_limits(server: Server) -> No
         tickets=[{"seat": "A-3-10", "holder": holder}],
     )
     assert refused.status_code == 409 and refused.json()["code"] == "limit_id"
+
+
+def test_the_sql_of_a_live_ticket_is_the_core_rule() -> None:
+    """``sales.limits.live_order`` (SQL, used by checkout and holder changes) says exactly what
+    ``core.orders.is_live`` says, for every order state, expired or not."""
+    from sqlalchemy import create_engine, insert, select
+
+    from box_office.core.orders import is_live
+    from box_office.sales.limits import live_order
+    from box_office.store.models import Order
+
+    now = 1_000.0
+    engine = create_engine("sqlite://")
+    Order.__table__.create(engine)  # type: ignore[attr-defined]
+    cases = [(state, expires) for state in ORDER_STATES for expires in (now - 1, now, now + 1)]
+    with engine.begin() as conn:
+        for number, (state, expires) in enumerate(cases, start=1):
+            conn.execute(
+                insert(Order).values(
+                    id=number,
+                    session_id=1,
+                    account_id=1,
+                    hold_id=number,
+                    idempotency_key=str(number),
+                    request_digest="-",
+                    status=state,
+                    total_cents=1,
+                    currency="CNY",
+                    email="a@b.c",
+                    expires_at=expires,
+                    created_at=0.0,
+                )
+            )
+        live = set(conn.execute(select(Order.id).where(live_order(now))).scalars())
+    assert live == {n for n, (state, expires) in enumerate(cases, start=1) if is_live(state, expires, now)}
+    assert live  # the rule lets some through, and not all
+    assert len(live) < len(cases)

@@ -40,7 +40,7 @@ async def test_running_agent_syncs_uploads_and_hears_revocations(
     )  # fmt: skip
     display = f"http://127.0.0.1:{port}"
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
 
             async def status() -> dict[str, object]:
                 try:
@@ -55,13 +55,23 @@ async def test_running_agent_syncs_uploads_and_hears_revocations(
                 return bool(state.get("online")) and devices[0]["cursor"] == str(server.store.cursor())
 
             await wait_for(synced, timeout=30)
-            async with session.post(f"{display}/api/scan", json={"text": tickets.tokens[ids[0]]}) as resp:
-                assert (await resp.json())["verdict"] == "ok"
+            # the display's actions need the staff session: sign in as a browser on the device would
+            async with session.get(f"{display}/api/session") as resp:
+                code = (await resp.json())["pairing_code"]
+            async with session.post(f"{display}/api/session", json={"secret": code}) as resp:
+                staff = {"X-CSRF-Token": (await resp.json())["csrf"]}
+            async with session.post(
+                f"{display}/api/scan", json={"text": tickets.tokens[ids[0]]}, headers=staff
+            ) as resp:
+                answer = await resp.json()
+                assert answer["verdict"] == "ok", answer
             await wait_for(lambda: server.store.scan_count(EVENT) == 1)
 
             server.store.upsert_tickets(tickets.records([ids[1]], status="revoked"))
             await wait_for(synced)
-            async with session.post(f"{display}/api/scan", json={"text": tickets.tokens[ids[1]]}) as resp:
+            async with session.post(
+                f"{display}/api/scan", json={"text": tickets.tokens[ids[1]]}, headers=staff
+            ) as resp:
                 assert (await resp.json())["verdict"] == "revoked"
             await wait_for(lambda: server.store.scan_count(EVENT) == 2)
             assert server.store.stats(EVENT)["refusals"] == {"revoked": 1}

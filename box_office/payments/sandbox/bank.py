@@ -25,7 +25,7 @@ import aiohttp
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
 from starlette.concurrency import run_in_threadpool
 
@@ -222,11 +222,17 @@ def _read(ctx: Context, ref: str, token: str | None = None) -> dict[str, Any]:
 
 def books(ctx: Context, ref: str) -> PaymentState | None:
     """The bank's record of a payment, read from its table (for a provider in the same box office)."""
-    with ctx.db.read() as db:
-        row = db.get(SandboxPayment, ref)
-        if row is None:
-            return None
-        return PaymentState(row.ref, row.status, row.amount_cents, row.refunded_cents, row.currency)
+    # One Core SELECT on a pooled connection: this runs once per sale (in the notification).
+    with ctx.db.engine.connect() as conn:
+        row = conn.execute(
+            select(
+                SandboxPayment.status,
+                SandboxPayment.amount_cents,
+                SandboxPayment.refunded_cents,
+                SandboxPayment.currency,
+            ).where(SandboxPayment.ref == ref)
+        ).first()
+    return None if row is None else PaymentState(ref, row[0], row[1], row[2], row[3])
 
 
 def _parse(model: type[ModelT], body: bytes) -> ModelT:
