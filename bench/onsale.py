@@ -29,6 +29,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import socket
 import subprocess
 import sys
@@ -73,6 +74,9 @@ def start_server(url: str, tmp: Path, workers: int) -> tuple[subprocess.Popen[by
     env = os.environ | {
         "BOX_OFFICE_STATE_DIR": str(tmp / "state"),
         "BOX_OFFICE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # The buyers pay through the sandbox bank: a development tool, on only when asked for.
+        "BOX_OFFICE_SANDBOX": "on",
+        "BOX_OFFICE_SANDBOX_SECRET": secrets.token_hex(16),
     }
     log = (tmp / "server.log").open("wb")
     process = subprocess.Popen(

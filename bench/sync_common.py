@@ -80,6 +80,11 @@ class ServerProcess:
                     raise RuntimeError("sync-server did not start") from None
                 time.sleep(0.1)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far (noise-proof cost)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mib(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):

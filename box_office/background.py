@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from box_office.api.app import default_mailer, default_provider, default_sms, run_sweeps
 from box_office.config import Settings
+from box_office.context import Context
 from box_office.notify.delivery import deliver_pending
-from box_office.payments.provider import PaymentProvider
-from box_office.services.context import Context
+from box_office.payments.provider import ProviderRegistry
+from box_office.sales.sweeper import run_sweeps
+from box_office.wiring import default_mailer, default_providers, default_sms
 
 log = logging.getLogger(__name__)
 DEFAULT_NICE = 19
@@ -30,7 +31,8 @@ DEFAULT_NICE = 19
 def run(settings: Settings, stop: threading.Event, parent: int | None = None) -> None:
     """Deliver and sweep until ``stop`` is set (or, if given, the ``parent`` process is gone)."""
     ctx = Context.from_settings(settings)
-    provider, mailer, sms = default_provider(settings), default_mailer(settings), default_sms(settings)
+    providers = default_providers(settings, ctx)
+    mailer, sms = default_mailer(settings), default_sms(settings)
     next_sweep = time.monotonic() + settings.sweep_interval
     try:
         while not stop.is_set():
@@ -39,7 +41,7 @@ def run(settings: Settings, stop: threading.Event, parent: int | None = None) ->
                 return
             busy = _guarded(lambda: deliver_pending(ctx, mailer, sms)) > 0
             if time.monotonic() >= next_sweep:
-                _guarded(lambda: _sweep(ctx, provider))
+                _guarded(lambda: _sweep(ctx, providers))
                 next_sweep = time.monotonic() + settings.sweep_interval
             if not busy:  # a full batch means more is waiting: go again at once
                 stop.wait(settings.delivery_interval)
@@ -47,8 +49,8 @@ def run(settings: Settings, stop: threading.Event, parent: int | None = None) ->
         ctx.db.dispose()
 
 
-def _sweep(ctx: Context, provider: PaymentProvider) -> int:
-    run_sweeps(ctx, provider)
+def _sweep(ctx: Context, providers: ProviderRegistry) -> int:
+    run_sweeps(ctx, providers)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,11 @@ from cryptography.fernet import Fernet
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used, with the variable's name."""
+
+
+DEFAULT_SANDBOX_SECRET = "sandbox-merchant-secret"
+"""The sandbox merchant secret everyone can read in this repository: fine on a laptop, never in
+production (:func:`check_safe` refuses it there)."""
 
 
 def default_state_dir() -> Path:
@@ -42,7 +48,11 @@ class Settings:
     smtp_port: int = 25
     mail_from: str = "tickets@encore.invalid"
     admin_token: str | None = None
-    sandbox_secret: str = "sandbox-merchant-secret"
+    environment: str = "development"
+    # The sandbox payment provider and its bank are development tools: off unless enabled
+    # (BOX_OFFICE_SANDBOX=on; the tests and `encore demo` enable them).
+    sandbox: bool = False
+    sandbox_secret: str = DEFAULT_SANDBOX_SECRET
     sandbox_url: str | None = None
     sweep_interval: float = 5.0
     delivery_interval: float = 1.0
@@ -53,6 +63,11 @@ class Settings:
     max_inflight: int = 6
     max_queue: int = 4
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        """A production start: ``BOX_OFFICE_ENV=production``, or a PostgreSQL database."""
+        return self.environment == "production" or self.database_url.startswith("postgresql")
 
     @property
     def sandbox_base(self) -> str:
@@ -80,6 +95,26 @@ def _secret_key(state_dir: Path) -> bytes:
     return key
 
 
+def check_safe(settings: Settings) -> Settings:
+    """Refuse settings that would let anyone forge a payment: the sandbox enabled with the
+    built-in secret on a production start. Returns the settings; raises :class:`ConfigError`."""
+    if settings.sandbox and settings.production and settings.sandbox_secret == DEFAULT_SANDBOX_SECRET:
+        raise ConfigError(
+            "the sandbox payment provider is on (BOX_OFFICE_SANDBOX=on) with the built-in public "
+            "secret on a production start (PostgreSQL or BOX_OFFICE_ENV=production): anyone could "
+            "sign payment notifications. Set BOX_OFFICE_SANDBOX_SECRET to a secret of your own, "
+            "or BOX_OFFICE_SANDBOX=off"
+        )
+    return settings
+
+
+def _switch(source: Mapping[str, str], name: str) -> bool:
+    value = source.get(name, "off").strip().lower() or "off"
+    if value not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off, not {value!r}")
+    return value == "on"
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Settings from ``BOX_OFFICE_*`` environment variables; raises :class:`ConfigError`."""
     source = os.environ if env is None else env
@@ -97,21 +132,28 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError("BOX_OFFICE_MAX_INFLIGHT and BOX_OFFICE_MAX_QUEUE must be integers") from None
     if max_inflight < 1 or max_queue < 0:
         raise ConfigError("BOX_OFFICE_MAX_INFLIGHT must be >= 1 and BOX_OFFICE_MAX_QUEUE >= 0")
-    return Settings(
-        database_url=url,
-        secret_key=_secret_key(state_dir),
-        state_dir=state_dir,
-        public_url=source.get("BOX_OFFICE_PUBLIC_URL", "http://127.0.0.1:8000"),
-        smtp_host=source.get("BOX_OFFICE_SMTP_HOST") or None,
-        smtp_port=smtp_port,
-        mail_from=source.get("BOX_OFFICE_MAIL_FROM", "tickets@encore.invalid"),
-        admin_token=source.get("BOX_OFFICE_ADMIN_TOKEN") or None,
-        sandbox_secret=source.get("BOX_OFFICE_SANDBOX_SECRET") or "sandbox-merchant-secret",
-        sandbox_url=source.get("BOX_OFFICE_SANDBOX_URL") or None,
-        sms_backend=source.get("BOX_OFFICE_SMS", "log"),
-        max_inflight=max_inflight,
-        max_queue=max_queue,
-        extra={"no_orphan_seats": source.get("BOX_OFFICE_NO_ORPHAN_SEATS", "on")},  # seat_rules.py
+    environment = source.get("BOX_OFFICE_ENV", "development").strip().lower() or "development"
+    if environment not in ("development", "production"):
+        raise ConfigError(f"BOX_OFFICE_ENV must be development or production, not {environment!r}")
+    return check_safe(
+        Settings(
+            database_url=url,
+            secret_key=_secret_key(state_dir),
+            state_dir=state_dir,
+            public_url=source.get("BOX_OFFICE_PUBLIC_URL", "http://127.0.0.1:8000"),
+            smtp_host=source.get("BOX_OFFICE_SMTP_HOST") or None,
+            smtp_port=smtp_port,
+            mail_from=source.get("BOX_OFFICE_MAIL_FROM", "tickets@encore.invalid"),
+            admin_token=source.get("BOX_OFFICE_ADMIN_TOKEN") or None,
+            environment=environment,
+            sandbox=_switch(source, "BOX_OFFICE_SANDBOX"),
+            sandbox_secret=source.get("BOX_OFFICE_SANDBOX_SECRET") or DEFAULT_SANDBOX_SECRET,
+            sandbox_url=source.get("BOX_OFFICE_SANDBOX_URL") or None,
+            sms_backend=source.get("BOX_OFFICE_SMS", "log"),
+            max_inflight=max_inflight,
+            max_queue=max_queue,
+            extra={"no_orphan_seats": source.get("BOX_OFFICE_NO_ORPHAN_SEATS", "on")},  # seat_rules.py
+        )
     )
 
 

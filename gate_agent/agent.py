@@ -128,7 +128,40 @@ class Agent:
         self.show(outcome)
         return outcome
 
+    async def release_from_display(self) -> bool:
+        released = self.pipeline.release()
+        self._refresh_status()
+        self.status.changed()
+        return released
+
     # ------------------------------------------------------------ lifecycle
+
+    async def _start_display(self) -> None:
+        """The staff display, signed in with the device's PIN or a pairing code shown on it.
+
+        Beyond loopback only with a PIN: a pairing code is shown to browsers on the device, so
+        without a PIN nobody at a tablet could sign in, and nobody should without one.
+        """
+        from gate_agent.display.server import Display
+        from gate_agent.display.staff import StaffAuth
+
+        settings = self.config.display
+        pin_hash = self.store.staff_pin_hash()
+        if not settings.loopback and pin_hash is None:
+            log.error(
+                "display not started: it listens on %s (beyond this device) but no staff PIN is set;"
+                " run 'gate-agent staff-pin'",
+                settings.host,
+            )
+            return
+        auth = StaffAuth(pin_hash)
+        self.display = Display(
+            self.status, self.identity_from_display, self.scan_from_display, self.release_from_display,
+            auth=auth, language=settings.language,
+        )  # fmt: skip
+        await self.display.start(settings.host, settings.port)
+        if auth.pairing_code is not None:  # never the code itself: it is a credential
+            log.info("no staff PIN set: the display shows a pairing code on this device's own screen")
 
     def stop(self) -> None:
         self.stopping.set()
@@ -140,10 +173,7 @@ class Agent:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 self.loop.add_signal_handler(getattr(signal, signame), self.stop)
         if self.config.display.enabled:
-            from gate_agent.display.server import Display
-
-            self.display = Display(self.status, self.identity_from_display, self.scan_from_display)
-            await self.display.start(self.config.display.host, self.config.display.port)
+            await self._start_display()
         for prepared in self.prepared:
             loop = build(prepared, self.emit, self.config.decoders)
             self.inputs.append(loop)

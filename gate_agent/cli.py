@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import importlib.util
 import json
 import sys
@@ -101,6 +102,12 @@ def cmd_devices(args: argparse.Namespace) -> int:
     from gate_agent.devices import list_devices
 
     dirs = _config(args).profile_dirs if args.config else ()
+    if args.profiles:
+        from gate_agent.profiles import all_profiles
+
+        for profile in all_profiles(dirs):
+            _print({"profile": profile.name, "transport": profile.transport, "path": str(profile.path)})
+        return 0
     for device in list_devices(dirs):
         _print(device)
     return 0
@@ -161,6 +168,30 @@ def cmd_import_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff_pin(args: argparse.Namespace) -> int:
+    """Set (or with --clear remove) the staff PIN of the display; read twice without echo."""
+    from gate_agent.display.staff import PinError, hash_pin
+
+    config = _config(args)
+    if args.clear:
+        pin_hash = None
+    else:
+        if args.stdin:
+            pin = sys.stdin.readline().strip()
+        else:
+            pin = getpass.getpass("staff PIN (6-12 digits): ")
+            if getpass.getpass("again: ") != pin:
+                raise UsageError("the two PINs differ")
+        try:
+            pin_hash = hash_pin(pin)
+        except PinError as exc:
+            raise UsageError(str(exc)) from None
+    with _store(config) as store:
+        store.set_staff_pin_hash(pin_hash)
+    print("staff PIN removed: the display signs in with a pairing code" if args.clear else "staff PIN set")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gate-agent", description="Encore gate agent: offline ticket check-in."
@@ -195,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     devices = sub.add_parser("devices", help="input devices present and the profile that matches each")
     with_config(devices, required=False)
+    devices.add_argument("--profiles", action="store_true", help="list the device profiles found instead")
     devices.set_defaults(func=cmd_devices)
 
     status = sub.add_parser("status", help="snapshot, backlog, counts and recent scans: JSON")
@@ -208,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("scan_ids", nargs="*", metavar="SCAN_ID")
     with_config(release)
     release.set_defaults(func=cmd_release_quarantined)
+
+    pin = sub.add_parser("staff-pin", help="set the staff display's PIN (asked twice, not echoed)")
+    with_config(pin)
+    pin.add_argument("--stdin", action="store_true", help="read the PIN from one line of stdin")
+    pin.add_argument("--clear", action="store_true", help="remove the PIN (pairing code on the device)")
+    pin.set_defaults(func=cmd_staff_pin)
 
     imp = sub.add_parser("import-snapshot", help="load a snapshot file (JSON Lines) into the store")
     imp.add_argument("file")

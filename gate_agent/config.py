@@ -19,8 +19,9 @@ Example (every key documented in gate_agent/README.md)::
     dir = "/var/lib/gate-agent"
 
     [display]
-    host = "0.0.0.0"
+    host = "127.0.0.1"              # beyond loopback needs allow_remote = true and a staff PIN
     port = 8080
+    language = "zh"                 # zh | en: the page's first language
 
     [gpio]
     green = 17
@@ -36,6 +37,7 @@ Example (every key documented in gate_agent/README.md)::
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -139,6 +141,24 @@ class DisplayConfig:
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
+    allow_remote: bool = False
+    """Listening beyond loopback (a tablet at the lane) must be asked for, and needs a staff PIN."""
+    language: str = "zh"
+    """The page's first language (``zh`` or ``en``); staff can switch on the page."""
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or address to bind) only listens on this device."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +314,20 @@ def _gpio(table: Table) -> GpioConfig:
 
 
 def _display(table: Table) -> DisplayConfig:
-    table.unknown_keys({"enabled", "host", "port"})
+    table.unknown_keys({"enabled", "host", "port", "allow_remote", "language"})
     port = table.integer("port", 8080, minimum=0)
     if port > 65535:
         raise table.error("port", "must be at most 65535")
     host = table.text("host", "127.0.0.1")
-    return DisplayConfig(enabled=table.boolean("enabled", True), host=host, port=port)
+    allow_remote = table.boolean("allow_remote", False)
+    if not is_loopback_host(host) and not allow_remote:
+        raise table.error(
+            "host", f"{host!r} listens beyond this device: set allow_remote = true (and a staff PIN)"
+        )
+    language = table.text("language", "zh")
+    if language not in ("zh", "en"):
+        raise table.error("language", "must be 'zh' or 'en'")
+    return DisplayConfig(
+        enabled=table.boolean("enabled", True), host=host, port=port, allow_remote=allow_remote,
+        language=language,
+    )  # fmt: skip

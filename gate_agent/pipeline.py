@@ -18,10 +18,21 @@ from typing import Any
 
 from gate_agent.config import GateConfig
 from gate_agent.rules import PresentedIdentity, decide, refuse_token
+from gate_agent.samples import describe
 from gate_agent.store import GateStore, JournalEntry
 from gate_agent.verdicts import Decision, Verdict
-from ticket_format import TicketClaims, TicketError, verify
-from ticket_format.identity import IdentityError, id_digest, name_digest, parse_id
+from ticket_format import TicketClaims, TicketError
+from ticket_format.identity import (
+    HolderDigests,
+    IdentityError,
+    SealError,
+    id_digest,
+    name_digest,
+    open_identity,
+    parse_id,
+)
+from ticket_format.token import verify_signed
+from wire.snapshot import TicketRecord
 
 log = logging.getLogger("gate_agent.pipeline")
 MAX_TEXT = 4096
@@ -63,6 +74,8 @@ class _Hold:
     """A real-name ticket waiting at the lane for the holder's ID."""
 
     claims: TicketClaims
+    signature: bytes
+    """The held ticket's signature: the key to its sealed holder identity, kept in memory only."""
     source: str
     since: float
 
@@ -111,20 +124,22 @@ class ScanPipeline:
         with self.store.lock:
             now = self.clock()
             claims: TicketClaims | None = None
+            signature = b""
             if len(text) > MAX_TEXT:
                 decision = Decision(Verdict.MALFORMED, f"scan longer than {MAX_TEXT} characters")
             else:
                 try:
-                    claims = verify(text, self.store.keyring(), now)
+                    claims, signature = verify_signed(text, self.store.keyring(), now)
                 except TicketError as error:
                     decision = refuse_token(error)
                 else:
                     record, usage = self.store.lookup(claims.ticket_id)
                     decision = decide(claims, record, usage, self.gate, now)
-            sample = None if claims is not None else text[:40]
-            outcome = self._journal(decision, source, now, claims, {"text": sample} if sample else {})
+            # never the text of a non-ticket scan: staff type ID numbers into the scan field
+            sample = describe(text) if claims is None and text else {}
+            outcome = self._journal(decision, source, now, claims, sample)
             if decision.verdict is Verdict.IDENTITY_REQUIRED and claims is not None:
-                self.hold = _Hold(claims, source, now)
+                self.hold = _Hold(claims, signature, source, now)
             elif claims is not None or decision.verdict is not Verdict.MALFORMED:
                 self.hold = None
         self._last = (text, mono, outcome)
@@ -154,12 +169,19 @@ class ScanPipeline:
         with self.store.lock:
             now = self.clock()
             record, usage = self.store.lookup(hold.claims.ticket_id)
-            decision = decide(hold.claims, record, usage, self.gate, now, presented)
+            holder = _open_holder(record, hold)
+            decision = decide(hold.claims, record, usage, self.gate, now, presented, holder)
             outcome = self._journal(decision, source, now, hold.claims, {"identity_source": source})
             if decision.verdict is not Verdict.IDENTITY_REQUIRED:
                 self.hold = None
         self._last = None
         return outcome
+
+    def release(self) -> bool:
+        """Let the held real-name ticket go without a decision (the holder stepped aside)."""
+        held, self.hold = self.hold, None
+        self._last = None
+        return held is not None
 
     def _journal(
         self, decision: Decision, source: str, now: float, claims: TicketClaims | None, extra: dict[str, Any]
@@ -182,3 +204,14 @@ class ScanPipeline:
         )
         self.store.journal(entry)
         return Outcome(entry.scan_id, now, decision, source)
+
+
+def _open_holder(record: TicketRecord | None, hold: _Hold) -> HolderDigests | None:
+    """The holder's digests from the record's seal, opened with the held ticket's signature."""
+    if record is None or record.identity_sealed is None:
+        return None
+    try:
+        return open_identity(record.identity_sealed, hold.signature, hold.claims.ticket_id)
+    except SealError as exc:
+        log.warning("sealed identity of ticket %s does not open: %s", hold.claims.ticket_id, exc)
+        return None

@@ -1,4 +1,4 @@
-"""Device profiles: one TOML file per scanner model or family, in ``device_profiles/``.
+"""Device profiles: one TOML file per scanner model or family, in ``gate_agent/device_profiles/``.
 
 A profile says how to recognise a device (USB vendor/product id, name or port pattern), its
 transport (``hid``, ``serial`` or ``camera``) with that transport's settings, the prefixes and
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ from gate_agent.inputs.keymaps import LAYOUTS
 from gate_agent.inputs.serial_input import FRAMINGS, SerialSettings
 
 TRANSPORTS = ("hid", "serial", "camera")
-REPO_PROFILES = Path(__file__).resolve().parent.parent / "device_profiles"
+PACKAGED_PROFILES = Path(str(resources.files("gate_agent.device_profiles")))
+"""The profiles inside the installed package (a wheel carries them; no checkout needed).
+A real directory: the agent is installed unpacked, never imported from a zip."""
+REPO_PROFILES = PACKAGED_PROFILES  # the name of the first release
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +62,13 @@ class Profile:
 
 
 def profile_dirs(extra: tuple[Path, ...] = ()) -> list[Path]:
-    """Where profiles are looked up, first match wins: config dirs, $GATE_AGENT_PROFILES, system, repo."""
+    """Where profiles are looked up, first match wins: config dirs, $GATE_AGENT_PROFILES, /etc, the
+    package's own, /usr/share."""
     dirs = list(extra)
     env = os.environ.get("GATE_AGENT_PROFILES")
     if env:
         dirs += [Path(p) for p in env.split(os.pathsep) if p]
-    dirs += [Path("/etc/gate-agent/profiles"), REPO_PROFILES, Path("/usr/share/gate-agent/profiles")]
+    dirs += [Path("/etc/gate-agent/profiles"), PACKAGED_PROFILES, Path("/usr/share/gate-agent/profiles")]
     return dirs
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from gate_agent.config import GateConfig
 from gate_agent.verdicts import Decision, Verdict
 from ticket_format import TicketClaims, TicketError
-from ticket_format.identity import digests_match
+from ticket_format.identity import HolderDigests, digests_match
 from wire.snapshot import TicketRecord
 
 
@@ -68,8 +68,14 @@ def decide(
     gate: GateConfig,
     now: float,
     identity: PresentedIdentity | None = None,
+    holder: HolderDigests | None = None,
 ) -> Decision:
-    """One verdict for a ticket whose signature verified."""
+    """One verdict for a ticket whose signature verified.
+
+    ``holder`` is the real-name holder's digests, opened from the record's seal with the
+    presented ticket's signature (the caller opens it only once an ID is presented); None
+    when the record has no seal or the seal did not open.
+    """
     summary = ticket_summary(claims)
 
     def verdict(code: Verdict, reason: str, **details: Any) -> Decision:
@@ -120,7 +126,7 @@ def decide(
     if record is not None and record.real_name:
         if identity is None:
             return verdict(Verdict.IDENTITY_REQUIRED, "check the holder's ID")
-        mismatch = _identity_mismatch(record, identity)
+        mismatch = _identity_mismatch(holder, identity)
         if mismatch:
             return verdict(Verdict.IDENTITY_MISMATCH, mismatch)
         return verdict(Verdict.OK, "ID checked" + (", re-entry" if usage.entries else ""))
@@ -128,21 +134,21 @@ def decide(
     return verdict(Verdict.OK, "re-entry" if usage.entries else "welcome")
 
 
-def _identity_mismatch(record: TicketRecord, identity: PresentedIdentity) -> str | None:
+def _identity_mismatch(holder: HolderDigests | None, identity: PresentedIdentity) -> str | None:
     """Why the presented identity does not match the holder's digests, or None when it does."""
     if identity.id_digest is None and identity.name_digest is None:
         return "no ID presented"
-    if record.id_digest is None and record.name_digest is None:
+    if holder is None or (holder.id_digest is None and holder.name_digest is None):
         return "the ticket list has no holder identity for this ticket"
     if identity.id_digest is not None:
-        if record.id_digest is None or not digests_match(record.id_digest, identity.id_digest):
+        if holder.id_digest is None or not digests_match(holder.id_digest, identity.id_digest):
             return "ID number does not match the ticket holder"
-    elif record.id_digest is not None:
+    elif holder.id_digest is not None:
         return "the ID number is needed, not only the name"
     if (
         identity.name_digest is not None
-        and record.name_digest is not None
-        and not digests_match(record.name_digest, identity.name_digest)
+        and holder.name_digest is not None
+        and not digests_match(holder.name_digest, identity.name_digest)
     ):
         return "name does not match the ticket holder"
     return None

@@ -1,6 +1,6 @@
 """The gate's local store: one SQLite file (WAL, synchronous=FULL) through sqlite-utils.
 
-It holds the snapshot (trusted keys, ticket states, identity digests, event rules), what this
+It holds the snapshot (trusted keys, ticket states, sealed holder identities, event rules), what this
 device knows of each ticket's use, and the scan journal. The journal is the one fact the gate
 owns (DESIGN.md): a scan row is written in the same transaction that marks the ticket used,
 before the verdict is shown, and it never leaves the file until the sync server has
@@ -18,7 +18,9 @@ on the event loop.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -31,14 +33,32 @@ from typing import Any
 import sqlite_utils
 
 from gate_agent.rules import Usage
+from gate_agent.samples import scrub_details
 from ticket_format import Keyring
 from wire.snapshot import SnapshotHeader, TicketRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TICKET_COLUMNS = (
     "ticket_id", "version", "event_id", "session_id", "zone", "seat", "ticket_type",
-    "status", "real_name", "id_digest", "name_digest", "used_at", "used_gate",
+    "status", "real_name", "identity_sealed", "used_at", "used_gate",
 )  # fmt: skip
+_USED_AT, _USED_GATE = TICKET_COLUMNS.index("used_at"), TICKET_COLUMNS.index("used_gate")
+STATE_DIR_MODE = 0o700
+STATE_FILE_MODE = 0o600
+
+
+def private_state_file(path: Path) -> None:
+    """Make ``path``'s directory 0700 and the file itself 0600 (created empty if missing).
+
+    The store holds the journal and the device's keys; no other user of the device reads it.
+    """
+    directory = path.parent
+    directory.mkdir(mode=STATE_DIR_MODE, parents=True, exist_ok=True)
+    info = directory.stat()
+    if info.st_uid == os.getuid() and not info.st_mode & stat.S_ISVTX:  # never /tmp and the like
+        directory.chmod(STATE_DIR_MODE)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, STATE_FILE_MODE))
+    path.chmod(STATE_FILE_MODE)
 
 
 class StoreError(RuntimeError):
@@ -95,17 +115,17 @@ def _record_row(record: TicketRecord) -> tuple[Any, ...]:
         record.ticket_id, record.version, str(record.event_id),
         None if record.session_id is None else str(record.session_id),
         record.zone, record.seat, record.ticket_type, record.status, int(record.real_name),
-        record.id_digest, record.name_digest, record.used_at, record.used_gate,
+        record.identity_sealed, record.used_at, record.used_gate,
     )  # fmt: skip
 
 
 def _row_record(row: sqlite3.Row | tuple[Any, ...]) -> TicketRecord:
     (ticket_id, version, event_id, session_id, zone, seat, ticket_type, status, real_name,
-     id_digest, name_digest, used_at, used_gate) = row  # fmt: skip
+     identity_sealed, used_at, used_gate) = row  # fmt: skip
     return TicketRecord(
         ticket_id=ticket_id, version=version, event_id=event_id, session_id=session_id, zone=zone,
         seat=seat, ticket_type=ticket_type, status=status, real_name=bool(real_name),
-        id_digest=id_digest, name_digest=name_digest, used_at=used_at, used_gate=used_gate,
+        identity_sealed=identity_sealed, used_at=used_at, used_gate=used_gate,
     )  # fmt: skip
 
 
@@ -130,9 +150,11 @@ class GateStore:
         """Open (creating if needed) the store file; ``synchronous`` only changes for benchmarks."""
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise ValueError("synchronous must be FULL, NORMAL or EXTRA")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_state_file(path)
         try:
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+            # freed pages are zeroed, so a scrubbed or replaced row leaves nothing in the file
+            conn.execute("PRAGMA secure_delete=ON")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={synchronous}")
             conn.execute("PRAGMA busy_timeout=10000")
@@ -140,6 +162,10 @@ class GateStore:
             store._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from None
+        for suffix in ("-wal", "-shm"):  # SQLite copies the file's mode; older files may not have it
+            sidecar = path.with_name(path.name + suffix)
+            if sidecar.exists():
+                sidecar.chmod(STATE_FILE_MODE)
         return store
 
     def close(self) -> None:
@@ -166,7 +192,41 @@ class GateStore:
                 # blocking the uploads behind it and never deleted
                 self.conn.execute("ALTER TABLE scans ADD COLUMN quarantined_at REAL")
                 self.conn.execute("ALTER TABLE scans ADD COLUMN quarantine_reason TEXT")
+            if 1 <= version < 3:
+                self._migrate_to_sealed_identity()
+            if version < 3 and "exited_at" not in self.db.table("usage").columns_dict:
+                # when the holder last left: an entry older than it (another gate's, arriving
+                # late) no longer puts the holder back inside
+                self.conn.execute("ALTER TABLE usage ADD COLUMN exited_at REAL")
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if 1 <= version < 3:
+            # the old rows' pages are zeroed (secure_delete), VACUUM rewrites the file and the
+            # checkpoint empties the WAL, so no copy of a digest or a typed ID survives on disk
+            self.conn.execute("VACUUM")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _migrate_to_sealed_identity(self) -> None:
+        """Schema 3: no holder digests in clear, no raw text of non-ticket scans.
+
+        The tickets table loses ``id_digest``/``name_digest`` for ``identity_sealed`` (empty
+        until the next snapshot, since the seals come from the box office); journalled
+        ``details.text`` samples become descriptions (:func:`gate_agent.samples.scrub_details`),
+        acknowledged or not.
+        """
+        self._create_tickets("tickets_v3")
+        kept = [c for c in TICKET_COLUMNS if c != "identity_sealed"]
+        self.conn.execute(f"INSERT INTO tickets_v3 ({', '.join(kept)}) SELECT {', '.join(kept)} FROM tickets")
+        self.conn.execute("DROP TABLE tickets")
+        self.conn.execute("ALTER TABLE tickets_v3 RENAME TO tickets")
+        rows = self.conn.execute("SELECT seq, details FROM scans WHERE details LIKE '%\"text\"%'").fetchall()
+        for seq, text in rows:
+            details = json.loads(text)
+            if isinstance(details, dict):
+                cleaned = scrub_details(details)
+                self.conn.execute(
+                    "UPDATE scans SET details = ? WHERE seq = ?",
+                    (None if not cleaned else json.dumps(cleaned), seq),
+                )
 
     def _create_schema_1(self) -> None:
         """The tables of schema version 1 (the first release)."""
@@ -196,8 +256,8 @@ class GateStore:
     def _create_tickets(self, name: str) -> None:
         self.db.table(name).create(
             {"ticket_id": str, "version": int, "event_id": str, "session_id": str, "zone": str,
-             "seat": str, "ticket_type": str, "status": str, "real_name": int, "id_digest": str,
-             "name_digest": str, "used_at": float, "used_gate": str},
+             "seat": str, "ticket_type": str, "status": str, "real_name": int,
+             "identity_sealed": str, "used_at": float, "used_gate": str},
             pk="ticket_id", if_not_exists=True,
         )  # fmt: skip
 
@@ -266,6 +326,15 @@ class GateStore:
         with self.lock:
             text = self._meta("identity_key")
         return None if text is None else bytes.fromhex(text)
+
+    def staff_pin_hash(self) -> str | None:
+        """The display's staff PIN as an scrypt hash (``gate_agent.display.staff``), or None."""
+        with self.lock:
+            return self._meta("staff_pin")
+
+    def set_staff_pin_hash(self, pin_hash: str | None) -> None:
+        with self.transaction():
+            self._set_meta({"staff_pin": pin_hash})
 
     def record_gate_config(self, config: Mapping[str, Any]) -> None:
         """Keep the gate configuration in force beside the journal (for audits and the sync client)."""
@@ -385,7 +454,7 @@ class GateStore:
         rows = [_record_row(r) for r in records]
         with self.transaction() as conn:
             conn.executemany(insert, rows)
-            used = [(r[0], r[11], r[12]) for r in rows if r[11] is not None]
+            used = [(r[0], r[_USED_AT], r[_USED_GATE]) for r in rows if r[_USED_AT] is not None]
             for ticket_id, used_at, used_gate in used:
                 self._merge_used(
                     conn,
@@ -472,10 +541,13 @@ class GateStore:
 
     @staticmethod
     def _mark_entry(conn: sqlite3.Connection, ticket_id: str, at: float, gate: str) -> None:
+        """Count an entry; the holder is inside unless they left after it (scans arrive out of
+        order from other gates, so the times decide, not the order of arrival)."""
         conn.execute(
             """INSERT INTO usage (ticket_id, entries, inside, first_at, first_gate, last_at, last_gate)
                VALUES (?, 1, 1, ?, ?, ?, ?)
-               ON CONFLICT(ticket_id) DO UPDATE SET entries = entries + 1, inside = 1,
+               ON CONFLICT(ticket_id) DO UPDATE SET entries = entries + 1,
+                 inside = CASE WHEN exited_at IS NULL OR excluded.last_at > exited_at THEN 1 ELSE inside END,
                  first_at = coalesce(min(first_at, excluded.first_at), excluded.first_at),
                  first_gate = CASE WHEN first_at IS NULL OR excluded.first_at < first_at
                                    THEN excluded.first_gate ELSE first_gate END,
@@ -487,10 +559,14 @@ class GateStore:
 
     @staticmethod
     def _mark_exit(conn: sqlite3.Connection, ticket_id: str, at: float, gate: str) -> None:
+        """The holder left at ``at``: outside, unless an entry came after it (a re-entry already
+        known here), so a late-arriving exit clears the "inside" that refused a re-entry."""
         conn.execute(
-            """INSERT INTO usage (ticket_id, entries, inside, last_at, last_gate) VALUES (?, 0, 0, ?, ?)
-               ON CONFLICT(ticket_id) DO UPDATE SET inside = 0""",
-            (ticket_id, at, gate),
+            """INSERT INTO usage (ticket_id, entries, inside, exited_at) VALUES (?, 0, 0, ?)
+               ON CONFLICT(ticket_id) DO UPDATE SET
+                 inside = CASE WHEN last_at IS NULL OR excluded.exited_at >= last_at THEN 0 ELSE inside END,
+                 exited_at = max(coalesce(exited_at, excluded.exited_at), excluded.exited_at)""",
+            (ticket_id, at),
         )
 
     # ------------------------------------------------------------ journal for the sync client

@@ -3,6 +3,10 @@
 Only hashes are stored: a copied database lets nobody act as a gate or an organiser. Device
 credentials and session tokens are 256-bit random values, so a plain SHA-256 is enough for
 them; organiser passwords are chosen by people, so they get scrypt (stdlib, memory-hard).
+
+Enrolment codes: 12 characters from a 32-symbol alphabet, so 60 bits of entropy. A code works
+once and expires (60 minutes by default), and the server throttles wrong codes per address, so
+guessing one is out of reach (at 10 tries a minute, 2**60 codes take ~10**11 years).
 """
 
 from __future__ import annotations
@@ -37,6 +41,21 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
     return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+_DUMMY_HASH: str | None = None
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Check ``password``; for an unknown user (``stored`` None) the same scrypt work is done
+    against a dummy hash, so the answer takes as long and tells nothing about who exists."""
+    global _DUMMY_HASH
+    if stored is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+        check_password(password, _DUMMY_HASH)
+        return False
+    return check_password(password, stored)
 
 
 def check_password(password: str, stored: str) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import logging
 import os
 import ssl
 import sys
@@ -47,9 +46,10 @@ def _store(args: argparse.Namespace) -> ServerStore:
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from sync_server import logs
     from sync_server.app import create_app
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.setup(args.log_level)
     context = None
     if args.tls_cert or args.tls_key:
         if not (args.tls_cert and args.tls_key):
@@ -72,8 +72,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from sync_server.feed import FeedSettings
 
         feed = FeedSettings(args.feed_url, token, args.feed_interval)
+    from sync_server.scan_time import TimeWindow
+    from sync_server.settings import ServerSettings
+
+    if args.scan_window_past <= 0 or args.scan_window_future < 0:
+        raise UsageError("--scan-window-past must be positive and --scan-window-future not negative")
+    settings = ServerSettings(
+        window=TimeWindow(past=args.scan_window_past * 60, future=args.scan_window_future * 60),
+        secure_cookies=True if args.secure_cookies else None,
+        allowed_origins=frozenset(o.rstrip("/") for o in args.allowed_origin or ()),
+    )
     store = _store(args)
-    web.run_app(create_app(store, feed), host=args.host, port=args.port, ssl_context=context, print=None)
+    web.run_app(
+        create_app(store, feed, settings), host=args.host, port=args.port, ssl_context=context, print=None
+    )
     store.close()
     return 0
 
@@ -229,6 +241,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--feed-url", help="the box office to pull ticket changes from (contract 5)")
     serve.add_argument("--feed-token-file", help="file holding the box office feed-client token")
     serve.add_argument("--feed-interval", type=float, default=2.0, help="seconds between feed rounds")
+    serve.add_argument(
+        "--scan-window-past",
+        type=float,
+        default=24 * 60,
+        help="minutes a scan's own time may lie behind the server's clock before it is flagged "
+        "(default %(default)s)",
+    )
+    serve.add_argument(
+        "--scan-window-future",
+        type=float,
+        default=5,
+        help="minutes a scan's own time may lie ahead of the server's clock (default %(default)s)",
+    )
+    serve.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="mark the session cookie Secure even over plain HTTP (behind a TLS-terminating proxy)",
+    )
+    serve.add_argument(
+        "--allowed-origin",
+        action="append",
+        help="another origin allowed to send organisers' requests (e.g. the proxy's public https URL)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     code = sub.add_parser("enrol-code", help="create a one-time enrolment code for a gate device")

@@ -52,8 +52,7 @@ tickets = Table(
     Column("ticket_type", String(200)),
     Column("status", String(20), nullable=False),
     Column("real_name", Boolean, nullable=False, default=False),
-    Column("id_digest", String(200)),
-    Column("name_digest", String(200)),
+    Column("identity_sealed", String(200)),  # holder digests sealed per ticket (contract 3)
     Column("used_at", Float),
     Column("used_gate", String(200)),
     Column("revoked_at", Float),
@@ -99,6 +98,7 @@ devices = Table(
     Column("cursor", String(50)),
     Column("backlog", Integer),
     Column("software_version", String(200)),
+    Column("clock_offset", Float),
 )
 
 scans = Table(
@@ -112,6 +112,7 @@ scans = Table(
     Column("direction", String(3), nullable=False),
     Column("at", Float, nullable=False),
     Column("received_at", Float, nullable=False),
+    Column("time_flag", String(10)),
     Column("verdict", String(30), nullable=False),
     Column("admit", Boolean),
     Column("reason", Text, nullable=False, default=""),
@@ -124,10 +125,25 @@ scans = Table(
     Column("conflicts_with", String(64)),
     Column("reported_at", Float),
     Column("conflict_reported_at", Float),
+    Column("conflict_cleared_at", Float),  # when the box office was told the conflict is one no more
     Index("ix_scans_ticket", "ticket_id"),
     Index("ix_scans_unreported", "reported_at", "outcome"),
     Index("ix_scans_event_at", "event_id", "at"),
     Index("ix_scans_event_outcome", "event_id", "outcome"),
+)
+
+refused_requests = Table(
+    "refused_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(200)),
+    Column("device_id", String(64)),
+    Column("gate_id", String(200)),
+    Column("at", Float, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("detail", String(300), nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ix_refused_requests_event", "event_id", "id"),
 )
 
 organisers = Table(

@@ -11,6 +11,9 @@ arrived after the report) is reported once more, as a conflict record of its own
 office keeps the first record of a scan id and ignores a re-post. Any failure is logged and the
 next round starts again from the saved cursor: a sync server with no box office keeps
 serving its gates.
+
+HTTP only: every read and write of the database goes through the store (``store.feed`` for the
+feed cursor and the check-ins to report, ``store.tickets`` for ticket states and keys).
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select, update
 
-from sync_server import db
-from sync_server.reconcile import CONFLICT, ENTRY, EXIT
 from sync_server.store import ServerStore
-from wire.venue_feed import MAX_CHECKINS, MAX_PAGE, CheckIn, FeedError, parse_page
+from sync_server.store.feed_state import CONFLICT_SUFFIX, Report, conflict_checkin_id
+from wire.venue_feed import MAX_PAGE, FeedError, parse_page
+
+__all__ = ["CONFLICT_SUFFIX", "FeedPuller", "FeedSettings", "Report", "conflict_checkin_id"]
 
 log = logging.getLogger("sync_server.feed")
 
@@ -43,48 +46,6 @@ class FeedSettings:
     """``wait=`` sent once caught up: the box office holds the request until a change commits."""
 
 
-CONFLICT_SUFFIX = ":conflict"
-
-
-def conflict_checkin_id(scan_id: str) -> str:
-    """The check-in id of a conflict found after the scan itself was reported.
-
-    Derived from the scan id, so a lost answer and a re-post stay idempotent at the box office
-    (at most 64 + 9 characters; the box office takes 100).
-    """
-    return scan_id + CONFLICT_SUFFIX
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """One check-in to post and the scan it reports; ``late`` for a conflict found after the
-    scan was reported as a plain check-in (posted under :func:`conflict_checkin_id`)."""
-
-    scan_id: str
-    checkin: CheckIn
-    late: bool
-
-
-def _report(row: Any, *, late: bool) -> Report:
-    checkin = CheckIn(
-        scan_id=conflict_checkin_id(row.scan_id) if late else row.scan_id,
-        ticket_id=row.ticket_id,
-        version=max(1, row.ticket_version or 1),
-        gate=row.gate,
-        direction=row.direction,
-        scanned_at=row.at,
-        device_id=row.device_id,
-        verdict=row.verdict,
-        conflict=row.outcome == CONFLICT,
-    )
-    return Report(row.scan_id, checkin, late)
-
-
-def _counter(conn: Any, name: str) -> int | None:
-    value = conn.execute(select(db.counters.c.value).where(db.counters.c.name == name)).scalar_one_or_none()
-    return None if value is None else int(value)
-
-
 class FeedPuller:
     def __init__(
         self, store: ServerStore, settings: FeedSettings, on_change: Callable[[], None] | None = None
@@ -95,66 +56,6 @@ class FeedPuller:
         """Called after ticket states changed, so the server pushes them to gates at once."""
         self.rounds = 0
         self.last_error: str | None = None
-
-    # ---------------------------------------------------------------- database side (sync)
-
-    def feed_cursor(self) -> int:
-        with self.store.engine.connect() as conn:
-            return _counter(conn, "feed_cursor") or 0
-
-    def save_cursor(self, cursor: int) -> None:
-        with self.store.engine.begin() as conn:
-            if _counter(conn, "feed_cursor") is None:
-                conn.execute(db.counters.insert().values(name="feed_cursor", value=cursor))
-            else:
-                conn.execute(
-                    update(db.counters).where(db.counters.c.name == "feed_cursor").values(value=cursor)
-                )
-
-    def unreported(self, event_id: str, limit: int = MAX_CHECKINS) -> list[Report]:
-        """Check-ins the box office has not been told of yet, oldest arrival first.
-
-        First every settled scan never reported; then every scan reported as a plain check-in
-        that has since become an admitted conflict (an earlier offline scan of its ticket
-        arrived later). The box office keeps the first record of a scan id and ignores a
-        re-post, so such a conflict goes as its own record: :func:`conflict_checkin_id`.
-        """
-        s = db.scans
-        with self.store.engine.connect() as conn:
-            fresh = conn.execute(
-                select(s)
-                .where(
-                    s.c.event_id == event_id,
-                    s.c.reported_at.is_(None),
-                    s.c.ticket_id.is_not(None),
-                    s.c.outcome.in_([ENTRY, EXIT, CONFLICT]),
-                )
-                .order_by(s.c.received_at, s.c.scan_id)
-                .limit(limit)
-            ).fetchall()
-            late = conn.execute(
-                select(s)
-                .where(
-                    s.c.event_id == event_id,
-                    s.c.outcome == CONFLICT,
-                    s.c.reported_at.is_not(None),
-                    s.c.conflict_reported_at.is_(None),
-                    s.c.ticket_id.is_not(None),
-                )
-                .order_by(s.c.received_at, s.c.scan_id)
-                .limit(max(0, limit - len(fresh)))
-            ).fetchall()
-        return [_report(row, late=False) for row in fresh] + [_report(row, late=True) for row in late]
-
-    def mark_reported(self, reports: list[Report], at: float) -> None:
-        s = db.scans
-        first = [r.scan_id for r in reports if not r.late]
-        conflicts = [r.scan_id for r in reports if r.checkin.conflict]
-        with self.store.engine.begin() as conn:
-            if first:
-                conn.execute(update(s).where(s.c.scan_id.in_(first)).values(reported_at=at))
-            if conflicts:
-                conn.execute(update(s).where(s.c.scan_id.in_(conflicts)).values(conflict_reported_at=at))
 
     # ---------------------------------------------------------------- HTTP side
 
@@ -194,16 +95,16 @@ class FeedPuller:
         """
         keys = await self._get(session, "/api/feed/keyring")
         event_id = str(keys["event_id"])
-        existing = await asyncio.to_thread(self.store.event, event_id) or {}
+        existing = await asyncio.to_thread(self.store.tickets.event, event_id) or {}
         await asyncio.to_thread(
-            lambda: self.store.set_event(
+            lambda: self.store.tickets.set_event(
                 event_id, keys["keyring"], identity_key=keys.get("identity_key"),
                 session_id=existing.get("session_id"), rules=existing.get("rules"),
             )
         )  # fmt: skip
         await self.report_checkins(session, event_id)
         changed = 0
-        cursor = await asyncio.to_thread(self.feed_cursor)
+        cursor = await asyncio.to_thread(self.store.feed.feed_cursor)
         while True:
             params: dict[str, Any] = {"after": cursor, "limit": MAX_PAGE}
             if wait:
@@ -212,11 +113,11 @@ class FeedPuller:
             page = parse_page(await self._get(session, "/api/feed", **params))
             if page.entries:
                 changed += await asyncio.to_thread(
-                    self.store.upsert_tickets, [e.ticket for e in page.entries]
+                    self.store.tickets.upsert_tickets, [e.ticket for e in page.entries]
                 )
             if page.next_cursor > cursor:
                 cursor = page.next_cursor
-                await asyncio.to_thread(self.save_cursor, cursor)
+                await asyncio.to_thread(self.store.feed.save_cursor, cursor)
             if not page.has_more:
                 break
         return changed
@@ -224,7 +125,7 @@ class FeedPuller:
     async def report_checkins(self, session: aiohttp.ClientSession, event_id: str) -> int:
         sent = 0
         while True:
-            reports = await asyncio.to_thread(self.unreported, event_id)
+            reports = await asyncio.to_thread(self.store.feed.unreported, event_id)
             if not reports:
                 return sent
             body = {"checkins": [r.checkin.to_json() for r in reports]}
@@ -233,5 +134,5 @@ class FeedPuller:
                 if resp.status != 200:
                     raise FeedError(f"POST check-ins: {resp.status} {(await resp.text())[:200]}")
                 await resp.read()
-            await asyncio.to_thread(self.mark_reported, reports, time.time())
+            await asyncio.to_thread(self.store.feed.mark_reported, reports, time.time())
             sent += len(reports)

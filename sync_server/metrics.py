@@ -87,6 +87,14 @@ def render_metrics(stats: Sequence[Mapping[str, Any]], counters: Mapping[str, fl
         "push_messages",
         "snapshots",
         "enrol_refused",
+        "enrol_throttled",
+        "scope_refused",
+        "scans_time_flagged",
+        "push_dropped",
+        "dashboard_dropped",
+        "login_failed",
+        "login_throttled",
+        "cross_site_refused",
     ):
         metric(
             f"encore_sync_{name}_total",

@@ -5,6 +5,10 @@ ticket that was revoked after its snapshot. The server never drops or rewrites s
 it orders the ticket's scans by their *own* time, keeps the first admission as the entry and
 labels every later admission (and every admission after the revocation) an admitted conflict,
 pointing at the scan it conflicts with. No I/O here, so every rule is tested on plain data.
+
+A scan whose own time the server does not trust (outside its window, see ``scan_time``) is
+ordered by its arrival instead, after every scan with a trusted time: a gate with a wrong clock
+(or a device lying about the time) can never take the entry from another scan.
 """
 
 from __future__ import annotations
@@ -30,6 +34,18 @@ class ScanFact:
     at: float
     verdict: str
     admit: bool | None
+    received_at: float | None = None
+    time_trusted: bool = True
+
+    @property
+    def when(self) -> float:
+        """The time reconciliation uses: the scan's own, or its arrival if that is not trusted."""
+        if self.time_trusted or self.received_at is None:
+            return self.at
+        return self.received_at
+
+    def order(self) -> tuple[int, float, str]:
+        return (0 if self.time_trusted else 1, self.when, self.scan_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +59,8 @@ class Classified:
 def classify(
     scans: Iterable[ScanFact], *, revoked_at: float | None = None, reentry_after_exit: bool = False
 ) -> list[Classified]:
-    """Label every scan of one ticket, in the order of the scans' own time (ties by scan id).
+    """Label every scan of one ticket, in the order of the scans' own time (ties by scan id);
+    scans with an untrusted time come after the others, in the order they arrived.
 
     - an admission (``admit`` true) is the ``entry`` if the holder is not inside already and the
       ticket was not revoked before the scan; otherwise a ``conflict`` (``duplicate_admission``
@@ -52,13 +69,13 @@ def classify(
       re-entry after exit);
     - refusals stay ``refused``; holds and anything else ``other``.
     """
-    ordered = sorted(scans, key=lambda s: (s.at, s.scan_id))
+    ordered = sorted(scans, key=ScanFact.order)
     out: list[Classified] = []
     entered_by: str | None = None
     inside = False
     for scan in ordered:
         if scan.admit is True:
-            if revoked_at is not None and scan.at >= revoked_at:
+            if revoked_at is not None and scan.when >= revoked_at:
                 out.append(Classified(scan.scan_id, CONFLICT, REVOKED_BEFORE, None))
             elif entered_by is not None and (inside or not reentry_after_exit):
                 out.append(Classified(scan.scan_id, CONFLICT, DUPLICATE, entered_by))

@@ -17,17 +17,34 @@ name or number was typed or read:
 - ID numbers: a type plus the number, NFKC, upper-case, spaces and hyphens
   removed; validated per type (the resident ID with its check digit through
   python-stdnum).
+
+Sealed per ticket (contract 3). Digests alone are not enough: a gate must hold the
+event key to digest what it reads, and names are few, so whoever has a gate's
+database could try every likely name (20 surnames x every CJK character is 420k
+keyed hashes, under a second). So the box office seals each ticket's digests under
+a key only that ticket's QR code yields: HKDF-SHA256 over the COSE signature bytes
+(salt ``encore-identity-v1``, info the ticket id), AES-256-GCM with the ticket id as
+associated data. A gate opens the seal only when the ticket is presented
+(:func:`open_identity`); the seal in its database, the event key and every other key
+on the device reveal nothing without the QR codes.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+import cbor2
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -135,3 +152,93 @@ def name_digest(key: bytes, name: str) -> str:
 def digests_match(expected: str, actual: str) -> bool:
     """Constant-time comparison of two hex digests."""
     return hmac.compare_digest(expected.encode("ascii"), actual.encode("ascii"))
+
+
+# ---------------------------------------------------------------- sealed per ticket
+
+SEAL_VERSION = 1
+SEAL_SALT = b"encore-identity-v1"
+NONCE_BYTES = 12
+MAX_SEALED_TEXT = 200
+"""A seal is 1 + 12 + 37 + 16 = 66 bytes (88 characters of base64url); longer text is refused."""
+_ID, _NAME = 1, 2
+
+
+class SealError(ValueError):
+    """A sealed identity that cannot be opened: wrong ticket, altered or not a seal."""
+
+
+@dataclass(frozen=True, slots=True)
+class HolderDigests:
+    """A holder's keyed digests (hex), as opened from a ticket's seal."""
+
+    id_digest: str | None = None
+    name_digest: str | None = None
+
+
+def _seal_key(signature: bytes, ticket_id: str) -> AESGCM:
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        raise SealError("the ticket signature is 64 bytes")
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=SEAL_SALT, info=ticket_id.encode("utf-8")).derive(
+        signature
+    )
+    return AESGCM(key)
+
+
+def seal_identity(
+    signature: bytes,
+    ticket_id: str,
+    holder: HolderDigests,
+    *,
+    nonce: bytes | None = None,
+) -> str:
+    """The holder's digests sealed under the ticket whose COSE signature is ``signature``.
+
+    Text (unpadded base64url) of ``version byte || 12-byte nonce || AES-256-GCM ciphertext``
+    of the CBOR map ``{1: id digest, 2: name digest}`` (16 raw bytes each, absent keys
+    omitted). ``nonce`` is random unless a test passes one.
+    """
+    plain: dict[int, bytes] = {}
+    if holder.id_digest is not None:
+        plain[_ID] = bytes.fromhex(holder.id_digest)
+    if holder.name_digest is not None:
+        plain[_NAME] = bytes.fromhex(holder.name_digest)
+    nonce = os.urandom(NONCE_BYTES) if nonce is None else nonce
+    if len(nonce) != NONCE_BYTES:
+        raise SealError(f"the nonce is {NONCE_BYTES} bytes")
+    aad = ticket_id.encode("utf-8")
+    sealed = _seal_key(signature, ticket_id).encrypt(nonce, cbor2.dumps(plain), aad)
+    blob = bytes((SEAL_VERSION,)) + nonce + sealed
+    return base64.urlsafe_b64encode(blob).rstrip(b"=").decode("ascii")
+
+
+def open_identity(sealed: str, signature: bytes, ticket_id: str) -> HolderDigests:
+    """The digests inside a seal, given the presented ticket's signature; raises :class:`SealError`."""
+    if not isinstance(sealed, str) or len(sealed) > MAX_SEALED_TEXT:
+        raise SealError("not a sealed identity")
+    try:
+        blob = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+    except ValueError:
+        raise SealError("not base64url") from None
+    if len(blob) < 1 + NONCE_BYTES + 16 or blob[0] != SEAL_VERSION:
+        raise SealError("unknown seal version or truncated seal")
+    nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+    try:
+        plain = _seal_key(signature, ticket_id).decrypt(nonce, body, ticket_id.encode("utf-8"))
+    except InvalidTag:
+        raise SealError("the seal does not open with this ticket") from None
+    try:
+        data = cbor2.loads(plain)
+    except (cbor2.CBORDecodeError, ValueError, TypeError):  # authenticated, so only a bad issuer
+        raise SealError("the sealed identity is not CBOR") from None
+    if not isinstance(data, dict):
+        raise SealError("the sealed identity is not a map")
+    return HolderDigests(id_digest=_digest_hex(data.get(_ID)), name_digest=_digest_hex(data.get(_NAME)))
+
+
+def _digest_hex(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, bytes) or len(value) != DIGEST_BYTES:
+        raise SealError(f"a sealed digest is {DIGEST_BYTES} bytes")
+    return value.hex()

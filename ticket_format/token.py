@@ -49,6 +49,28 @@ def verify(token: str, keyring: Keyring, now: float | None = None) -> TicketClai
     ``now`` (Unix seconds) is only used for the keys' own validity windows; the
     ticket's validity window is the gate's rule to apply.
     """
+    return verify_signed(token, keyring, now)[0]
+
+
+def verify_signed(token: str, keyring: Keyring, now: float | None = None) -> tuple[TicketClaims, bytes]:
+    """Like :func:`verify`, plus the 64 signature bytes that verified.
+
+    The signature is what only the QR code holds: the gate derives the key that opens the
+    holder's sealed identity from it (:func:`ticket_format.identity.open_identity`).
+    """
+    return _verify_cose(_message(token), keyring, now)
+
+
+def signature_of(token: str) -> bytes:
+    """The COSE signature bytes of a well-formed token, without verifying it.
+
+    For the box office, which seals the holder's identity under the ticket it just signed.
+    """
+    return _parse_sign1(_message(token))[3]
+
+
+def _message(token: str) -> bytes:
+    """The COSE_Sign1 bytes inside ``EN1:`` token text; raises a malformed :class:`TicketError`."""
     if not isinstance(token, str):
         raise malformed("token is not text")
     if len(token) > MAX_TOKEN_LENGTH:
@@ -59,11 +81,15 @@ def verify(token: str, keyring: Keyring, now: float | None = None) -> TicketClai
         message = base45.decode(token[len(PREFIX) :])
     except base45.Base45Error as exc:
         raise malformed(f"bad Base45: {exc}") from None
-    return verify_cose(message, keyring, now)
+    return message
 
 
 def verify_cose(message: bytes, keyring: Keyring, now: float | None = None) -> TicketClaims:
     """Claims of a COSE_Sign1 message signed by a trusted key; see :func:`verify`."""
+    return _verify_cose(message, keyring, now)[0]
+
+
+def _verify_cose(message: bytes, keyring: Keyring, now: float | None) -> tuple[TicketClaims, bytes]:
     protected, unprotected, payload, signature = _parse_sign1(message)
     kid: object = _protected_kid(protected)
     if kid is None:
@@ -87,7 +113,7 @@ def verify_cose(message: bytes, keyring: Keyring, now: float | None = None) -> T
             claims_map = cbor2.loads(payload)
         except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
             raise malformed("signed payload is not valid CBOR") from None
-        return TicketClaims.from_cbor_map(claims_map)
+        return TicketClaims.from_cbor_map(claims_map), signature
     raise TicketError(ErrorKind.INVALID_SIGNATURE, "signature does not verify: forged or altered")
 
 

@@ -18,6 +18,7 @@ Only streams are touched here; opening files is the caller's job.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
@@ -25,6 +26,8 @@ from typing import IO, Any, Literal
 FORMAT = "encore-snapshot/1"
 STATUSES = ("valid", "revoked", "blocked")
 Status = Literal["valid", "revoked", "blocked"]
+MAX_SEALED_TEXT = 200
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 MAX_LINE = 64 * 1024
 """Longest accepted line; a ticket line is a few hundred bytes, the header holds the keyring."""
 
@@ -37,9 +40,11 @@ class SnapshotError(ValueError):
 class SnapshotHeader:
     """What applies to the whole snapshot.
 
-    ``identity_key`` is the per-event HMAC key (hex) for real-name digests, or None when the
-    event has no real-name tickets. ``rules`` holds event-wide gate rules (for example
-    ``{"reentry": "after_exit"}``); a gate's own configuration overrides them.
+    ``identity_key`` is the per-event HMAC key (hex) that the gate digests a presented ID and
+    name with, or None when the event has no real-name tickets. The holders' own digests are
+    not under this key alone: each is sealed under its ticket (see :class:`TicketRecord`).
+    ``rules`` holds event-wide gate rules (for example ``{"reentry": "after_exit"}``); a gate's
+    own configuration overrides them.
     ``cursor`` is opaque to the gate: it hands it back to ask for deltas after this snapshot.
     """
 
@@ -67,7 +72,14 @@ class SnapshotHeader:
 
 @dataclass(frozen=True, slots=True)
 class TicketRecord:
-    """One ticket's state as the gate must know it. No personal data: only keyed digests."""
+    """One ticket's state as the gate must know it. No personal data.
+
+    ``identity_sealed`` is a real-name ticket's holder digests sealed under the ticket's own
+    signature (:func:`ticket_format.identity.seal_identity`): only the presented QR code opens
+    it, so neither a gate's database nor the sync server's reveals a name or an ID number.
+    Feeds and snapshots of the first release carried ``id_digest``/``name_digest`` in clear;
+    :func:`parse_ticket` ignores them (the ticket then has no holder identity until re-fed).
+    """
 
     ticket_id: str
     version: int
@@ -78,8 +90,7 @@ class TicketRecord:
     ticket_type: str | None = None
     status: Status = "valid"
     real_name: bool = False
-    id_digest: str | None = None
-    name_digest: str | None = None
+    identity_sealed: str | None = None
     used_at: float | None = None
     used_gate: str | None = None
 
@@ -156,6 +167,15 @@ def _text(data: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
+def _sealed(data: Mapping[str, Any]) -> str | None:
+    value = _text(data, "identity_sealed")
+    if value is not None and (len(value) > MAX_SEALED_TEXT or not _BASE64URL.fullmatch(value)):
+        raise SnapshotError(
+            f"'identity_sealed' must be base64url text of at most {MAX_SEALED_TEXT} characters"
+        )
+    return value
+
+
 def _cursor(data: Mapping[str, Any]) -> str:
     value = _scalar(data, "cursor", required=True)
     return str(value)
@@ -223,8 +243,7 @@ def parse_ticket(data: object) -> TicketRecord:
         ticket_type=_text(data, "ticket_type"),
         status=status,
         real_name=real_name,
-        id_digest=_text(data, "id_digest"),
-        name_digest=_text(data, "name_digest"),
+        identity_sealed=_sealed(data),
         used_at=used_at,
         used_gate=_text(data, "used_gate"),
     )

@@ -16,11 +16,33 @@ Endpoints (all JSON unless noted; every request after enrolment carries
   ``partial: true`` the valid scans are stored and the invalid ones named in ``rejected``
   (200) instead of the whole batch being refused (400).
 - ``GET /api/push`` WebSocket: the server sends :class:`DeltaPage` messages (``type: delta``)
-  as tickets change (revocations, other gates' entries); the device may send ``status``.
+  as tickets change (revocations, other gates' entries); the device may send
+  :class:`StatusMessage`. A device that does not read its messages fast enough is dropped
+  (close code 4008); it reconnects and catches up from its cursor with ``/api/deltas``.
+
+Scope (enforced by the server): a device reads and writes only its own event (and that event's
+session), as the gate and device id it was enrolled as, in its direction and zones. A scan that
+names another gate or device, another direction, or admits (or lets out) a ticket that is not
+of its event, session or zones is refused: 403 ``out_of_scope`` for the whole batch, or, in a
+``partial`` batch, listed in ``rejected`` with ``code: out_of_scope`` while the rest are kept.
+
+Bounds: every text field has a length limit, integers fit the server's columns (32-bit), cursors
+are at most 20 digits, ``details`` is a small flat-ish object (depth 4, 4 KiB), text must be
+valid Unicode (no NUL, no lone surrogates). A field out of bounds is a 400 naming the field (or,
+in a ``partial`` batch, a ``rejected`` entry with ``code: invalid``).
+
+Time: a scan's own time (``at``) is the gate's clock. The server keeps scans whose time lies
+outside its window (by default 24 h back, 5 min ahead) but flags them and never lets them take
+another scan's place as the entry. A batch may carry ``sent_at`` (the device clock when it
+sent the batch) so the server can show the device's clock offset to organisers.
+
+Personal text: the server never stores raw scanned text of scans that are not tickets. It drops
+``details.text`` and, for a scan without a ``ticket_id``, every text value of ``details``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,6 +55,15 @@ MAX_BATCH = 1000
 MAX_BODY = 2 * 1024 * 1024
 """Largest request body the server reads (bytes)."""
 MAX_DELTA_PAGE = 5000
+MAX_INT32 = 2**31 - 1
+"""Largest integer the server's columns take (``ticket_version``, ``backlog``)."""
+MAX_CURSOR_DIGITS = 20
+"""A cursor is the decimal text of a non-negative 64-bit counter."""
+MAX_CURSOR = 2**63 - 1
+MAX_REASON = 500
+MAX_SOURCE = 100
+MAX_DETAILS_BYTES = 4096
+MAX_DETAILS_DEPTH = 4
 DIRECTIONS = ("in", "out")
 VERDICTS = (
     "ok",
@@ -55,11 +86,24 @@ VERDICTS = (
 class WireError(ValueError):
     """A message that breaks the contract; the text says which field and why (sent back as 400)."""
 
+    code = "invalid"
+
 
 def _obj(data: object, what: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise WireError(f"{what} must be a JSON object")
     return data
+
+
+def _check_text(value: str, name: str) -> str:
+    """Text the databases can store: no NUL character, no lone surrogate (invalid UTF-8)."""
+    if "\x00" in value:
+        raise WireError(f"{name!r} must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise WireError(f"{name!r} must be valid Unicode text (no lone surrogates)") from None
+    return value
 
 
 def _text(data: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 200) -> str | None:
@@ -70,9 +114,15 @@ def _text(data: Mapping[str, Any], name: str, *, required: bool = True, limit: i
         return None
     if not isinstance(value, str) or not value or len(value) > limit:
         raise WireError(f"{name!r} must be non-empty text of at most {limit} characters")
-    if "\x00" in value:
-        raise WireError(f"{name!r} must not contain NUL characters")
-    return value
+    return _check_text(value, name)
+
+
+def _free_text(data: Mapping[str, Any], name: str, limit: int) -> str:
+    """Optional text that may be empty (``reason``, ``source``), at most ``limit`` characters."""
+    value = data.get(name) or ""
+    if not isinstance(value, str) or len(value) > limit:
+        raise WireError(f"{name!r} must be text of at most {limit} characters")
+    return _check_text(value, name)
 
 
 def _number(data: Mapping[str, Any], name: str) -> float:
@@ -80,6 +130,56 @@ def _number(data: Mapping[str, Any], name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise WireError(f"{name!r} must be a number")
     return float(value)
+
+
+def _integer(data: Mapping[str, Any], name: str, *, limit: int = MAX_INT32) -> int | None:
+    """An optional integer from 0 to ``limit`` (the server's column holds no more)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        raise WireError(f"{name!r} must be an integer from 0 to {limit}")
+    return value
+
+
+def parse_cursor(value: object, name: str = "cursor") -> int | None:
+    """A cursor as sent (text of digits, or an integer): at most 20 digits, at most 2**63 - 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise WireError(f"{name!r} must be a cursor (digits)")
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > MAX_CURSOR_DIGITS or int(text) > MAX_CURSOR:
+        raise WireError(f"{name!r} must be a cursor of at most {MAX_CURSOR_DIGITS} digits")
+    return int(text)
+
+
+def _details(value: object) -> dict[str, Any]:
+    """``details``: a small JSON object of short text, numbers and booleans (depth, size bounded)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WireError("'details' must be an object")
+
+    def walk(item: object, depth: int) -> None:
+        if depth > MAX_DETAILS_DEPTH:
+            raise WireError(f"'details' must be nested at most {MAX_DETAILS_DEPTH} deep")
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                _check_text(str(key), "details")
+                walk(inner, depth + 1)
+        elif isinstance(item, list):
+            for inner in item:
+                walk(inner, depth + 1)
+        elif isinstance(item, str):
+            _check_text(item, "details")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise WireError("'details' must hold finite numbers")
+
+    walk(value, 1)
+    if len(json.dumps(value, ensure_ascii=False)) > MAX_DETAILS_BYTES:
+        raise WireError(f"'details' must be at most {MAX_DETAILS_BYTES} characters of JSON")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,18 +269,6 @@ class Scan:
         admit = obj.get("admit")
         if admit is not None and not isinstance(admit, bool):
             raise WireError("'admit' must be true, false or null")
-        version = obj.get("ticket_version")
-        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-            raise WireError("'ticket_version' must be an integer")
-        details = obj.get("details") or {}
-        if not isinstance(details, dict):
-            raise WireError("'details' must be an object")
-        reason = obj.get("reason") or ""
-        if not isinstance(reason, str) or "\x00" in reason:
-            raise WireError("'reason' must be text without NUL characters")
-        source = str(obj.get("source") or "")
-        if "\x00" in source:
-            raise WireError("'source' must not contain NUL characters")
         return cls(
             scan_id=str(_text(obj, "scan_id", limit=64)),
             at=_number(obj, "at"),
@@ -189,11 +277,11 @@ class Scan:
             device=str(_text(obj, "device")),
             direction=direction,
             admit=admit,
-            reason=reason[:500],
-            source=source[:100],
+            reason=_free_text(obj, "reason", MAX_REASON),
+            source=_free_text(obj, "source", MAX_SOURCE),
             ticket_id=_text(obj, "ticket_id", required=False),
-            ticket_version=version,
-            details=details,
+            ticket_version=_integer(obj, "ticket_version"),
+            details=_details(obj.get("details")),
         )
 
 
@@ -202,14 +290,17 @@ class Rejection:
     """A scan of a batch the server refused for good (it breaks this contract), with the reason.
 
     ``index`` is its position in the batch; ``scan_id`` is given when it could be read.
+    ``code`` (added with the scope rules; older clients ignore it): ``invalid`` for a scan that
+    breaks the bounds of this contract, ``out_of_scope`` for one the device may not write.
     """
 
     index: int
     scan_id: str | None
     error: str
+    code: str = "invalid"
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "scan_id": self.scan_id, "error": self.error}
+        return {"index": self.index, "scan_id": self.scan_id, "error": self.error, "code": self.code}
 
     @classmethod
     def parse(cls, data: object) -> Rejection:
@@ -221,7 +312,8 @@ class Rejection:
         if scan_id is not None and not isinstance(scan_id, str):
             raise WireError("'scan_id' must be text or null")
         error = obj.get("error")
-        return cls(index, scan_id, str(error) if error else "rejected")
+        code = obj.get("code")
+        return cls(index, scan_id, str(error) if error else "rejected", str(code) if code else "invalid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +325,9 @@ class ScanBatch:
     whole batch with 400. A server without it ignores the field and refuses the whole batch;
     a device without it never sends it and gets the 400 as before. When parsing a partial
     batch the invalid scans land in :attr:`rejected` rather than raising.
+
+    ``sent_at`` (optional): the device's clock when it sent the batch, so the server can tell
+    organisers how far the device's clock is off.
     """
 
     scans: tuple[Scan, ...]
@@ -241,6 +336,13 @@ class ScanBatch:
     software_version: str | None = None
     partial: bool = False
     rejected: tuple[Rejection, ...] = ()
+    sent_at: float | None = None
+    positions: tuple[int, ...] = ()
+    """Where each of :attr:`scans` stood in the batch as sent (a partial batch drops the invalid
+    ones); not sent on the wire. Empty means in order."""
+
+    def position(self, index: int) -> int:
+        return self.positions[index] if self.positions else index
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -251,6 +353,8 @@ class ScanBatch:
         }
         if self.partial:
             data["partial"] = True
+        if self.sent_at is not None:
+            data["sent_at"] = self.sent_at
         return data
 
     @classmethod
@@ -265,36 +369,61 @@ class ScanBatch:
         if not isinstance(partial, bool):
             raise WireError("'partial' must be true or false")
         parsed = []
+        positions = []
         rejected = []
         for index, scan in enumerate(scans):
             try:
                 parsed.append(Scan.parse(scan))
+                positions.append(index)
             except WireError as exc:
                 if not partial:
                     raise WireError(f"scans[{index}]: {exc}") from None
                 rejected.append(Rejection(index, _scan_id_of(scan), f"scans[{index}]: {exc}"))
-        backlog = obj.get("backlog")
-        if backlog is not None and (isinstance(backlog, bool) or not isinstance(backlog, int)):
-            raise WireError("'backlog' must be an integer")
-        cursor = obj.get("cursor")
+        cursor = parse_cursor(obj.get("cursor"))
         return cls(
             tuple(parsed),
             None if cursor is None else str(cursor),
-            backlog,
+            _integer(obj, "backlog"),
             _text(obj, "software_version", required=False),
             partial,
             tuple(rejected),
+            None if obj.get("sent_at") is None else _number(obj, "sent_at"),
+            tuple(positions),
         )
 
 
 def _scan_id_of(scan: object) -> str | None:
     """The id of a scan that failed validation, if it has a readable one (to name it back)."""
     value = scan.get("scan_id") if isinstance(scan, Mapping) else None
-    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
+    if not isinstance(value, str) or not 0 < len(value) <= 200:
+        return None
+    try:
+        return _check_text(value, "scan_id")
+    except WireError:
+        return None
 
 
 class BatchTooLarge(WireError):
     """A batch over :data:`MAX_BATCH` (answered 413)."""
+
+    code = "too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMessage:
+    """What a device tells the server on its push channel: ``{"type": "status", cursor, backlog}``."""
+
+    cursor: str | None
+    backlog: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "status", "cursor": self.cursor, "backlog": self.backlog}
+
+    @classmethod
+    def parse(cls, data: object) -> StatusMessage:
+        obj = _obj(data, "status message")
+        cursor = parse_cursor(obj.get("cursor"))
+        return cls(None if cursor is None else str(cursor), _integer(obj, "backlog"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,9 +92,15 @@ class CheckIn:
     device_id: str | None = None
     verdict: str = "ok"
     conflict: bool = False
+    clears: str | None = None
+    """The scan id of an admitted conflict reported earlier that is one no more: an exit between
+    the two admissions arrived late, so the re-entry was legitimate. The box office clears that
+    scan's conflict flag (and its ``:conflict`` record's). The check-in itself is the exit-backed
+    admission again, under its own idempotent id (``<scan_id>:cleared``)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {} if self.clears is None else {"clears": self.clears}
+        return data | {
             "scan_id": self.scan_id,
             "ticket_id": self.ticket_id,
             "version": self.version,
@@ -180,4 +186,5 @@ def parse_checkin(data: object) -> CheckIn:
         device_id=_short_text(data, "device_id", required=False, limit=100),
         verdict=str(_short_text(data, "verdict", required=False, limit=40) or "ok"),
         conflict=conflict,
+        clears=_short_text(data, "clears", required=False, limit=100),
     )

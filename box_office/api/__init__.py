@@ -1,1 +1,1 @@
-"""The HTTP API (FastAPI): thin routes that validate input and call ``box_office.services``."""
+"""The HTTP API (FastAPI): routes only, which validate input and call the use cases."""

@@ -20,17 +20,18 @@ from starlette.concurrency import run_in_threadpool
 from box_office.api import buyer_routes, docs, errors, feed_routes, live, organiser_routes
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
-from box_office.config import Settings
+from box_office.config import Settings, check_safe
+from box_office.context import Context
 from box_office.notify.delivery import deliver_pending
-from box_office.notify.mail import FileMailer, Mailer, SmtpMailer
-from box_office.notify.sms import LogSms, SmsGateway
-from box_office.payments import sandbox_bank
-from box_office.payments.provider import PaymentProvider
-from box_office.payments.sandbox import SandboxProvider
-from box_office.services import inventory, issuing, orders
-from box_office.services.context import Context
-from box_office.services.order_watch import OrderWatch
+from box_office.notify.mail import Mailer
+from box_office.notify.sms import SmsGateway
+from box_office.payments.provider import ProviderRegistry
+from box_office.payments.sandbox import bank as sandbox_bank
+from box_office.sales import views
+from box_office.sales.order_watch import OrderWatch
+from box_office.sales.sweeper import run_sweeps
 from box_office.web import routes as seatmap_page
+from box_office.wiring import default_mailer, default_providers, default_sms
 
 log = logging.getLogger(__name__)
 DATABASE_THREADS = 48
@@ -44,14 +45,6 @@ Times are Unix seconds, money is integer cents. Errors are JSON `{"detail": ...,
 """
 
 
-def run_sweeps(ctx: Context, provider: PaymentProvider) -> None:
-    """One round of housekeeping: expire holds and orders, retry refunds, finish issuing."""
-    inventory.sweep_holds(ctx)
-    orders.sweep_orders(ctx)
-    orders.settle_refunds(ctx, provider)
-    issuing.issue_pending(ctx)
-
-
 async def _loop(interval: float, work: Any, *args: Any) -> None:
     while True:
         await asyncio.sleep(interval)
@@ -61,37 +54,24 @@ async def _loop(interval: float, work: Any, *args: Any) -> None:
             log.exception("background task %s failed", getattr(work, "__name__", work))
 
 
-def default_mailer(settings: Settings) -> Mailer:
-    if settings.smtp_host:
-        return SmtpMailer(settings.smtp_host, settings.smtp_port)
-    return FileMailer(settings.state_dir / "mail")
-
-
-def default_provider(settings: Settings) -> PaymentProvider:
-    return SandboxProvider(settings.sandbox_base, settings.sandbox_secret)
-
-
-def default_sms(settings: Settings) -> SmsGateway:
-    return LogSms(settings.state_dir / "sms.log")
-
-
 def create_app(
     settings: Settings,
     *,
     mailer: Mailer | None = None,
     sms: SmsGateway | None = None,
-    provider: PaymentProvider | None = None,
+    providers: ProviderRegistry | None = None,
     background: bool = True,
 ) -> FastAPI:
     """The API. ``background=False`` leaves sweeps and delivery to ``box-office background``
     (what ``box-office serve`` does: its HTTP workers only serve requests)."""
+    check_safe(settings)
     ctx = Context.from_settings(settings)
     state = AppState(
         ctx=ctx,
-        provider=provider or default_provider(settings),
+        providers=providers if providers is not None else default_providers(settings, ctx),
         mailer=mailer or default_mailer(settings),
         sms=sms or default_sms(settings),
-        order_watch=OrderWatch(partial(orders.order_statuses, ctx)),
+        order_watch=OrderWatch(partial(views.order_statuses, ctx)),
     )
 
     @contextlib.asynccontextmanager
@@ -104,7 +84,7 @@ def create_app(
         tasks = []
         if background:
             tasks = [
-                asyncio.create_task(_loop(settings.sweep_interval, run_sweeps, ctx, state.provider)),
+                asyncio.create_task(_loop(settings.sweep_interval, run_sweeps, ctx, state.providers)),
                 asyncio.create_task(
                     _loop(settings.delivery_interval, deliver_pending, ctx, state.mailer, state.sms)
                 ),
@@ -131,18 +111,41 @@ def create_app(
     app.include_router(buyer_routes.router)
     app.include_router(live.router)
     app.include_router(feed_routes.router)
-    app.include_router(sandbox_bank.build_router(ctx))
+    if settings.sandbox:  # a development tool: no /sandbox route, nor its OpenAPI paths, otherwise
+        app.include_router(sandbox_bank.build_router(ctx))
     app.include_router(seatmap_page.router)
 
     errors.install(app)
     docs.install(app)
+    if state.providers.names:
+        _document_providers(app, state.providers.names)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
     def health() -> dict[str, str]:
-        from sqlalchemy import text
-
-        with ctx.db.read() as db:
-            db.execute(text("SELECT 1"))
+        ctx.db.ping()
         return {"status": "ok"}
 
     return app
+
+
+def _document_providers(app: FastAPI, names: list[str]) -> None:
+    """Say in the OpenAPI which payment providers this box office offers (an enum, not any name).
+
+    The set is configuration, so the schema models cannot know it; without the enum a client (or
+    schemathesis) reads any lowercase word as valid and is surprised by `unknown_provider`.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = generate().get("components", {}).get("schemas", {})
+            for model, field in (("PaymentIn", "provider"), ("OrderIn", "pay_with")):
+                prop = schemas.get(model, {}).get("properties", {}).get(field)
+                if prop is None:
+                    continue
+                target = next((s for s in prop.get("anyOf", []) if s.get("type") == "string"), prop)
+                target["enum"] = names
+                target.pop("pattern", None)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]

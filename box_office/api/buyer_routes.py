@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from box_office.aftersales import holders, refunds
 from box_office.api import errors, schemas
-from box_office.api.deps import BuyerId, Id, State, TicketId
-from box_office.services import catalog, inventory, issuing, orders
-from box_office.services.errors import Conflict
-from box_office.services.order_watch import UNSETTLED
+from box_office.api.deps import BuyerId, Id, ProviderName, State, TicketId
+from box_office.catalog import events, principals, seat_map
+from box_office.core.orders import PENDING_PAYMENT, UNSETTLED
+from box_office.errors import Conflict
+from box_office.sales import checkout, holds, settle, views
 from ticket_format.qr import qr_png
 
 router = APIRouter(prefix="/api", tags=["buyers"])
@@ -29,7 +31,7 @@ IdempotencyKey = Annotated[str, Header(min_length=1, max_length=100, description
     responses=errors.responses(409, 422),
 )
 def create_account(body: schemas.AccountIn, app: State) -> dict[str, Any]:
-    account_id, token = catalog.create_account(app.ctx, body.email, body.name, body.phone)
+    account_id, token = principals.create_account(app.ctx, body.email, body.name, body.phone)
     return {"id": account_id, "email": body.email, "token": token}
 
 
@@ -40,7 +42,7 @@ def create_account(body: schemas.AccountIn, app: State) -> dict[str, Any]:
     responses=errors.responses(404),
 )
 def get_event(event_id: Id, app: State) -> dict[str, Any]:
-    return catalog.event_info(app.ctx, event_id)
+    return events.event_info(app.ctx, event_id)
 
 
 @router.get(
@@ -50,7 +52,7 @@ def get_event(event_id: Id, app: State) -> dict[str, Any]:
     responses=errors.responses(404, 429),
 )
 def get_seat_map(session_id: Id, app: State) -> dict[str, Any]:
-    return catalog.seat_map(app.ctx, session_id)
+    return seat_map.seat_map(app.ctx, session_id)
 
 
 @router.post(
@@ -62,26 +64,26 @@ def get_seat_map(session_id: Id, app: State) -> dict[str, Any]:
 def create_hold(
     session_id: Id, body: schemas.HoldIn, buyer: BuyerId, app: State, x_device_id: DeviceId = None
 ) -> dict[str, Any]:
-    request = inventory.HoldRequest(
+    request = holds.HoldRequest(
         seats=tuple(body.seats),
         best_zone=body.best_available.zone if body.best_available else None,
         best_quantity=body.best_available.quantity if body.best_available else 0,
         best_accessible=body.best_available.accessible if body.best_available else False,
         ga=tuple((g.area, g.quantity) for g in body.ga),
     )
-    return inventory.create_hold(app.ctx, buyer, x_device_id, session_id, request)
+    return holds.create_hold(app.ctx, buyer, x_device_id, session_id, request)
 
 
 @router.get(
     "/holds/{hold_id}", summary="A hold and when it expires", responses=errors.responses(401, 403, 404)
 )
 def get_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return inventory.get_hold(app.ctx, buyer, hold_id)
+    return holds.get_hold(app.ctx, buyer, hold_id)
 
 
 @router.delete("/holds/{hold_id}", summary="Release a hold", responses=errors.responses(401, 403, 404, 409))
 def release_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return inventory.release_hold(app.ctx, buyer, hold_id)
+    return holds.release_hold(app.ctx, buyer, hold_id)
 
 
 @router.post(
@@ -90,7 +92,7 @@ def release_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     responses=errors.responses(401, 403, 404, 409),
 )
 def extend_hold(hold_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return inventory.extend_hold_once(app.ctx, buyer, hold_id)
+    return holds.extend_hold_once(app.ctx, buyer, hold_id)
 
 
 @router.post(
@@ -107,36 +109,37 @@ async def create_order(
     idempotency_key: IdempotencyKey,
     x_device_id: DeviceId = None,
 ) -> dict[str, Any]:
-    request = orders.OrderRequest(
+    provider = (
+        None if body.pay_with is None else settle.provider_named(app.providers, body.pay_with, "pay_with")
+    )
+    request = checkout.OrderRequest(
         hold_id=body.hold_id,
         email=body.email,
         phone=body.phone,
         tickets=tuple(
-            orders.TicketRequest(
+            checkout.TicketRequest(
                 seat=t.seat,
                 area=t.area,
                 ticket_type=t.ticket_type,
                 holder=None
                 if t.holder is None
-                else orders.Holder(t.holder.name, t.holder.id_type, t.holder.id_number),
+                else checkout.Holder(t.holder.name, t.holder.id_type, t.holder.id_number),
             )
             for t in body.tickets
         ),
     )
     view, created = await run_in_threadpool(
-        orders.create_order, app.ctx, buyer, x_device_id, idempotency_key, request
+        checkout.create_order, app.ctx, buyer, x_device_id, idempotency_key, request
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    if body.pay_with is not None and view["status"] == "pending_payment":
-        notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
+    if provider is not None and view["status"] == PENDING_PAYMENT:
         view["payment"] = await app.with_provider(
-            orders.start_payment,
+            settle.start_payment,
             app.ctx,
-            app.provider,
+            provider,
             buyer,
             view["id"],
-            notify_url,
             view if created else None,
         )
     return view
@@ -144,7 +147,7 @@ async def create_order(
 
 @router.get("/orders", summary="The buyer's orders with their tickets", responses=errors.responses(401))
 def list_orders(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
-    return orders.list_orders(app.ctx, buyer)
+    return views.list_orders(app.ctx, buyer)
 
 
 @router.get(
@@ -166,10 +169,10 @@ async def get_order(
         ),
     ] = 0,
 ) -> dict[str, Any]:
-    view = await run_in_threadpool(orders.get_order, app.ctx, buyer, order_id)
+    view = await run_in_threadpool(views.get_order, app.ctx, buyer, order_id)
     if wait > 0 and view["status"] in UNSETTLED:
         await app.order_watch.wait(order_id, wait)
-        view = await run_in_threadpool(orders.get_order, app.ctx, buyer, order_id)
+        view = await run_in_threadpool(views.get_order, app.ctx, buyer, order_id)
     return view
 
 
@@ -180,8 +183,8 @@ async def get_order(
     responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
-    notify_url = app.ctx.settings.public_url.rstrip("/") + "/api/payments/sandbox/notify"
-    return await app.with_provider(orders.start_payment, app.ctx, app.provider, buyer, order_id, notify_url)
+    provider = settle.provider_named(app.providers, body.provider, "provider")
+    return await app.with_provider(settle.start_payment, app.ctx, provider, buyer, order_id)
 
 
 @router.post(
@@ -190,7 +193,7 @@ async def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, a
     responses=errors.responses(401, 403, 404, 409),
 )
 async def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    view = await app.with_provider(orders.reconcile_payment, app.ctx, app.provider, buyer, order_id)
+    view = await app.with_provider(settle.reconcile_payment, app.ctx, app.providers, buyer, order_id)
     app.order_watch.settled([order_id])
     return view
 
@@ -202,7 +205,7 @@ async def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
 )
 async def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     view = await app.with_provider(
-        partial(orders.cancel_order, account_id=buyer, organiser_id=None), app.ctx, app.provider, order_id
+        partial(refunds.cancel_order, account_id=buyer, organiser_id=None), app.ctx, app.providers, order_id
     )
     app.order_watch.settled([order_id])
     return view
@@ -210,7 +213,7 @@ async def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
 
 @router.get("/tickets", summary="The buyer's tickets with their status", responses=errors.responses(401))
 def list_tickets(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
-    return orders.list_tickets(app.ctx, buyer)
+    return views.list_tickets(app.ctx, buyer)
 
 
 @router.get(
@@ -219,7 +222,7 @@ def list_tickets(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
     responses=errors.responses(401, 403, 404),
 )
 def get_ticket(ticket_id: TicketId, buyer: BuyerId, app: State) -> dict[str, Any]:
-    view, checkins = orders.get_ticket(app.ctx, buyer, ticket_id)
+    view, checkins = views.get_ticket(app.ctx, buyer, ticket_id)
     return view | {"checkins": checkins}
 
 
@@ -230,7 +233,7 @@ def get_ticket(ticket_id: TicketId, buyer: BuyerId, app: State) -> dict[str, Any
     response_class=Response,
 )
 def ticket_qr(ticket_id: TicketId, buyer: BuyerId, app: State) -> Response:
-    view, _ = orders.get_ticket(app.ctx, buyer, ticket_id)
+    view, _ = views.get_ticket(app.ctx, buyer, ticket_id)
     if view["token"] is None:
         raise Conflict(f"ticket {ticket_id} is {view['status']}: it has no valid QR", "bad_state")
     return Response(qr_png(view["token"]), media_type="image/png")
@@ -244,18 +247,19 @@ def ticket_qr(ticket_id: TicketId, buyer: BuyerId, app: State) -> Response:
 def change_holder(
     ticket_id: TicketId, body: schemas.HolderIn, buyer: BuyerId, app: State
 ) -> dict[str, object]:
-    return issuing.change_holder(app.ctx, buyer, ticket_id, body.name, body.id_type, body.id_number)
+    return holders.change_holder(app.ctx, buyer, ticket_id, body.name, body.id_type, body.id_number)
 
 
 @router.post(
-    "/payments/sandbox/notify",
+    "/payments/{provider}/notify",
     tags=["payments"],
-    summary="Signed payment notification from the sandbox provider",
+    summary="Signed payment notification from a payment provider",
     responses=errors.responses(401, 404, 409, 422),
 )
-async def sandbox_notify(request: Request, app: State) -> dict[str, Any]:
+async def payment_notify(provider: ProviderName, request: Request, app: State) -> dict[str, Any]:
+    payments = settle.provider_named(app.providers, provider)
     body = await request.body()
     headers = dict(request.headers)
-    result = await app.with_provider(orders.handle_notification, app.ctx, app.provider, headers, body)
+    result = await app.with_provider(settle.handle_notification, app.ctx, payments, headers, body)
     app.order_watch.settled([result["order_id"]])
     return result

@@ -13,12 +13,12 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from box_office.catalog import principals
+from box_office.context import Context
 from box_office.notify.mail import Mailer
 from box_office.notify.sms import SmsGateway
-from box_office.payments.provider import PaymentProvider
-from box_office.services import catalog
-from box_office.services.context import Context
-from box_office.services.order_watch import OrderWatch
+from box_office.payments.provider import ProviderRegistry
+from box_office.sales.order_watch import OrderWatch
 
 T = TypeVar("T")
 
@@ -26,6 +26,7 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TicketId = Annotated[str, Path(min_length=1, max_length=36)]
 Kid = Annotated[str, Path(min_length=1, max_length=64)]
 AreaCode = Annotated[str, Path(min_length=1, max_length=40)]
+ProviderName = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[a-z][a-z0-9_]*$")]
 
 _bearer = HTTPBearer(auto_error=False, description="Bearer token of an organiser, a buyer or a feed client")
 
@@ -33,7 +34,7 @@ _bearer = HTTPBearer(auto_error=False, description="Bearer token of an organiser
 @dataclass
 class AppState:
     ctx: Context
-    provider: PaymentProvider
+    providers: ProviderRegistry
     mailer: Mailer
     sms: SmsGateway
     order_watch: OrderWatch
@@ -63,7 +64,7 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
 
 async def _principal(app: AppState, lookup: Callable[[Context, str | None], int], token: str | None) -> int:
     """A token seen before is answered from memory on the event loop; a new one in a thread."""
-    known = catalog.remembered_principal(app.ctx, lookup, token)
+    known = principals.remembered_principal(app.ctx, lookup, token)
     if known is not None:
         return known
     return await run_in_threadpool(lookup, app.ctx, token)
@@ -72,19 +73,19 @@ async def _principal(app: AppState, lookup: Callable[[Context, str | None], int]
 async def organiser(
     app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> int:
-    return await _principal(app, catalog.organiser_for, _token(credentials))
+    return await _principal(app, principals.organiser_for, _token(credentials))
 
 
 async def buyer(
     app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> int:
-    return await _principal(app, catalog.account_for, _token(credentials))
+    return await _principal(app, principals.account_for, _token(credentials))
 
 
 async def feed_client(
     app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> int:
-    return await _principal(app, catalog.feed_client_for, _token(credentials))
+    return await _principal(app, principals.feed_client_for, _token(credentials))
 
 
 OrganiserId = Annotated[int, Depends(organiser)]

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from box_office.services.errors import ServiceError
+from box_office.errors import ServiceError
 
 log = logging.getLogger(__name__)
 MAX_FIELD_ERRORS = 20

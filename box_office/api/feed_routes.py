@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from box_office.api import errors, schemas
 from box_office.api.deps import FeedEventId, State
-from box_office.services import feed, keys
+from box_office.catalog import keys
+from box_office.feed import service as feed
 from wire.venue_feed import MAX_PAGE, CheckIn
 
 router = APIRouter(prefix="/api/feed", tags=["venue feed"])
@@ -24,9 +25,7 @@ server (one per venue) every 100 ms."""
 
 
 def _read_page(app: Any, event_id: int, after: int, limit: int) -> dict[str, Any]:
-    with app.ctx.db.read() as db:
-        page: dict[str, Any] = feed.read_page(db, event_id, after, limit).to_json()
-    return page | {"event_id": event_id}
+    return feed.page(app.ctx, event_id, after, limit).to_json() | {"event_id": event_id}
 
 
 @router.get("", summary="Ticket changes after a cursor (contract 5)", responses=errors.responses(401))
@@ -54,12 +53,7 @@ async def read_feed(
     responses=errors.responses(401),
 )
 def read_keyring(event_id: FeedEventId, app: State) -> dict[str, Any]:
-    with app.ctx.db.read() as db:
-        return {
-            "event_id": event_id,
-            "keyring": keys.keyring(db, event_id).to_json(),
-            "identity_key": keys.identity_key(app.ctx, db, event_id).hex(),
-        }
+    return {"event_id": event_id} | keys.feed_keyring(app.ctx, event_id)
 
 
 @router.post(
@@ -69,4 +63,4 @@ def read_keyring(event_id: FeedEventId, app: State) -> dict[str, Any]:
 )
 def post_checkins(body: schemas.CheckInsIn, event_id: FeedEventId, app: State) -> dict[str, list[str]]:
     items = [CheckIn(**c.model_dump()) for c in body.checkins]
-    return app.ctx.db.write(lambda db: feed.record_checkins(app.ctx, db, event_id, items))
+    return feed.checkins(app.ctx, event_id, items)

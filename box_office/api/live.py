@@ -23,8 +23,8 @@ from starlette.datastructures import State as StarletteState
 from box_office.api import errors
 from box_office.api.deps import Id, State
 from box_office.api.live_hub import LiveHubs
-from box_office.services import catalog
-from box_office.services.context import Context
+from box_office.catalog import seat_map
+from box_office.context import Context
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 _DISCONNECT_CHECK = 1.0  # seconds without an event after which a quiet stream checks its client
@@ -73,5 +73,4 @@ async def live(session_id: Id, request: Request, app: State) -> StreamingRespons
 
 def _check_session(ctx: Context, session_id: int) -> None:
     """404 for an unknown session before the stream starts."""
-    with ctx.db.read() as db:
-        catalog.load_session(db, session_id)
+    seat_map.require_session(ctx, session_id)

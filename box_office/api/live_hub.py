@@ -30,13 +30,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from box_office.catalog import seat_map
+from box_office.context import Context
 from box_office.core.live_status import SeatBoard, SeatRow
-from box_office.services import catalog
-from box_office.services.context import Context
-from box_office.store.models import SessionSeat
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +60,13 @@ class _Poll:
 def _load(ctx: Context, session_id: int) -> tuple[list[SeatRow], list[dict[str, Any]]]:
     """Every shown seat's stored status and hold expiry (not the whole seat map: statuses are all
     the live channel needs), and the GA stock."""
-    with ctx.db.read() as db:
-        rows = db.execute(
-            select(SessionSeat.label, SessionSeat.status, SessionSeat.hold_expires_at)
-            .where(SessionSeat.session_id == session_id, SessionSeat.status != "removed")
-            .order_by(SessionSeat.id)
-        ).all()
-    return [(r[0], r[1], r[2]) for r in rows], catalog.seat_map_ga(ctx, session_id)
+    return seat_map.seat_statuses(ctx, session_id), seat_map.seat_map_ga(ctx, session_id)
 
 
 def _poll(ctx: Context, session_id: int, since: float, with_ga: bool) -> _Poll:
     """The rows changed since ``since`` and, if the session has GA areas, their stock."""
-    with ctx.db.read() as db:
-        rows = db.execute(
-            select(SessionSeat.label, SessionSeat.status, SessionSeat.hold_expires_at).where(
-                SessionSeat.session_id == session_id, SessionSeat.changed_at >= since
-            )
-        ).all()
-    ga = catalog.seat_map_ga(ctx, session_id) if with_ga else None
-    return _Poll([(r[0], r[1], r[2]) for r in rows], ga)
+    ga = seat_map.seat_map_ga(ctx, session_id) if with_ga else None
+    return _Poll(seat_map.changed_seats(ctx, session_id, since), ga)
 
 
 _RESYNC = "resync"

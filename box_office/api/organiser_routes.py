@@ -10,8 +10,10 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from box_office.aftersales import refunds
 from box_office.api import errors, schemas
 from box_office.api.deps import AreaCode, Id, Kid, OrganiserId, State, TicketId
+from box_office.catalog import changes, events, keys, principals, venues
 from box_office.core.layout import (
     LayoutError,
     grid_layout,
@@ -20,8 +22,8 @@ from box_office.core.layout import (
     parse_csv_layout,
     parse_json_layout,
 )
-from box_office.services import catalog, issuing, keys, orders
-from box_office.services.errors import Forbidden, Invalid
+from box_office.errors import Forbidden, Invalid
+from box_office.sales import issuing
 
 router = APIRouter(prefix="/api", tags=["organisers"])
 MAX_DEMO_SEATS = 60_000
@@ -37,7 +39,7 @@ def create_organiser(body: schemas.OrganiserIn, app: State, request: Request) ->
     admin = app.ctx.settings.admin_token
     if admin is not None and request.headers.get("x-admin-token") != admin:
         raise Forbidden("creating organisers needs the X-Admin-Token header")
-    organiser_id, token = catalog.create_organiser(app.ctx, body.name)
+    organiser_id, token = principals.create_organiser(app.ctx, body.name)
     return {"id": organiser_id, "name": body.name, "token": token}
 
 
@@ -54,7 +56,7 @@ def create_venue(
         parsed = parse_json_layout(layout)
     except LayoutError as exc:
         raise Invalid(f"layout: {exc}", "bad_layout") from None
-    venue_id = catalog.create_venue(app.ctx, organiser, parsed)
+    venue_id = venues.create_venue(app.ctx, organiser, parsed)
     return {"id": venue_id, "name": parsed.name, "seats": len(parsed.seats), "ga_areas": len(parsed.ga_areas)}
 
 
@@ -82,13 +84,13 @@ async def create_venue_csv(
         raise Invalid("the CSV must be UTF-8 text", "bad_layout") from None
     except LayoutError as exc:
         raise Invalid(f"layout: {exc}", "bad_layout") from None
-    venue_id = await run_in_threadpool(catalog.create_venue, app.ctx, organiser, parsed)
+    venue_id = await run_in_threadpool(venues.create_venue, app.ctx, organiser, parsed)
     return {"id": venue_id, "name": parsed.name, "seats": len(parsed.seats), "ga_areas": len(parsed.ga_areas)}
 
 
 @router.get("/venues", summary="The organiser's venues", responses=errors.responses(401))
 def list_venues(organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
-    return catalog.list_venues(app.ctx, organiser)
+    return venues.list_venues(app.ctx, organiser)
 
 
 @router.get(
@@ -97,7 +99,7 @@ def list_venues(organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
     responses=errors.responses(401, 403, 404),
 )
 def export_layout(venue_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
-    return layout_to_json(catalog.venue_layout(app.ctx, organiser, venue_id))
+    return layout_to_json(venues.venue_layout(app.ctx, organiser, venue_id))
 
 
 @router.get(
@@ -107,7 +109,7 @@ def export_layout(venue_id: Id, organiser: OrganiserId, app: State) -> dict[str,
     responses=errors.responses(401, 403, 404, ok={"content": {"text/csv": {"schema": {"type": "string"}}}}),
 )
 def export_layout_csv(venue_id: Id, organiser: OrganiserId, app: State) -> PlainTextResponse:
-    text = layout_to_csv(catalog.venue_layout(app.ctx, organiser, venue_id))
+    text = layout_to_csv(venues.venue_layout(app.ctx, organiser, venue_id))
     return PlainTextResponse(text, media_type="text/csv")
 
 
@@ -118,16 +120,16 @@ def export_layout_csv(venue_id: Id, organiser: OrganiserId, app: State) -> Plain
     responses=errors.responses(401, 403, 404, 422),
 )
 def create_event(body: schemas.EventIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
-    event_id = catalog.create_event(
+    event_id = events.create_event(
         app.ctx,
         organiser,
         body.venue_id,
         body.name,
         body.currency,
-        [catalog.ZoneSpec(z.code, z.name, z.price_cents) for z in body.zones],
-        [catalog.TicketTypeSpec(t.code, t.name, t.kind, t.prices) for t in body.ticket_types],
+        [events.ZoneSpec(z.code, z.name, z.price_cents) for z in body.zones],
+        [events.TicketTypeSpec(t.code, t.name, t.kind, t.prices) for t in body.ticket_types],
     )
-    return catalog.event_info(app.ctx, event_id)
+    return events.event_info(app.ctx, event_id)
 
 
 @router.post(
@@ -139,7 +141,7 @@ def create_event(body: schemas.EventIn, organiser: OrganiserId, app: State) -> d
 def create_session(
     event_id: Id, body: schemas.SessionIn, organiser: OrganiserId, app: State
 ) -> dict[str, Any]:
-    spec = catalog.SessionSpec(
+    spec = events.SessionSpec(
         name=body.name,
         starts_at=body.starts_at,
         ends_at=body.ends_at,
@@ -152,13 +154,13 @@ def create_session(
         limit_per_id=body.limit_per_id,
         default_zone=body.default_zone,
         seat_zones=tuple(
-            catalog.SeatZoneRule(r.zone, tuple(r.sections), tuple(r.rows), tuple(r.seats))
+            events.SeatZoneRule(r.zone, tuple(r.sections), tuple(r.rows), tuple(r.seats))
             for r in body.seat_zones
         ),
-        ga=tuple(catalog.GaQuota(g.area, g.zone, g.capacity) for g in body.ga),
+        ga=tuple(events.GaQuota(g.area, g.zone, g.capacity) for g in body.ga),
     )
-    session_id = catalog.create_session(app.ctx, organiser, event_id, spec)
-    info = catalog.event_info(app.ctx, event_id)
+    session_id = events.create_session(app.ctx, organiser, event_id, spec)
+    info = events.event_info(app.ctx, event_id)
     return next(s for s in info["sessions"] if s["id"] == session_id)
 
 
@@ -168,7 +170,7 @@ def create_session(
     responses=errors.responses(401, 403, 404, 409, 422),
 )
 def remove_seats(session_id: Id, body: schemas.SeatsIn, organiser: OrganiserId, app: State) -> dict[str, int]:
-    return {"removed": catalog.remove_seats(app.ctx, organiser, session_id, body.seats)}
+    return {"removed": changes.remove_seats(app.ctx, organiser, session_id, body.seats)}
 
 
 @router.post(
@@ -179,7 +181,7 @@ def remove_seats(session_id: Id, body: schemas.SeatsIn, organiser: OrganiserId, 
 def reprice_seats(
     session_id: Id, body: schemas.RepriceIn, organiser: OrganiserId, app: State
 ) -> dict[str, int]:
-    return {"repriced": catalog.reprice_seats(app.ctx, organiser, session_id, body.seats, body.zone)}
+    return {"repriced": changes.reprice_seats(app.ctx, organiser, session_id, body.seats, body.zone)}
 
 
 @router.post(
@@ -190,7 +192,7 @@ def reprice_seats(
 def seat_status(
     session_id: Id, body: schemas.SeatStatusIn, organiser: OrganiserId, app: State
 ) -> dict[str, int]:
-    return {"changed": catalog.set_seat_status(app.ctx, organiser, session_id, body.seats, body.status)}
+    return {"changed": changes.set_seat_status(app.ctx, organiser, session_id, body.seats, body.status)}
 
 
 @router.put(
@@ -201,7 +203,7 @@ def seat_status(
 def set_quota(
     session_id: Id, code: AreaCode, body: schemas.QuotaIn, organiser: OrganiserId, app: State
 ) -> dict[str, Any]:
-    return catalog.set_ga_quota(app.ctx, organiser, session_id, code, body.capacity)
+    return changes.set_ga_quota(app.ctx, organiser, session_id, code, body.capacity)
 
 
 @router.get(
@@ -210,9 +212,7 @@ def set_quota(
     responses=errors.responses(401, 403, 404),
 )
 def list_keys(event_id: Id, organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
-    with app.ctx.db.read() as db:
-        catalog.owned_event(db, organiser, event_id)
-        return keys.list_keys(db, event_id)
+    return keys.event_keys(app.ctx, organiser, event_id)
 
 
 @router.post(
@@ -221,11 +221,7 @@ def list_keys(event_id: Id, organiser: OrganiserId, app: State) -> list[dict[str
     responses=errors.responses(401, 403, 404),
 )
 def rotate_key(event_id: Id, organiser: OrganiserId, app: State) -> dict[str, str]:
-    def work(db: Any) -> str:
-        catalog.owned_event(db, organiser, event_id)
-        return keys.add_signing_key(app.ctx, db, event_id)
-
-    return {"kid": app.ctx.db.write(work)}
+    return {"kid": keys.rotate(app.ctx, organiser, event_id)}
 
 
 @router.post(
@@ -234,11 +230,7 @@ def rotate_key(event_id: Id, organiser: OrganiserId, app: State) -> dict[str, st
     responses=errors.responses(401, 403, 404, 409),
 )
 def retire_key(event_id: Id, kid: Kid, organiser: OrganiserId, app: State) -> dict[str, str]:
-    def work(db: Any) -> None:
-        catalog.owned_event(db, organiser, event_id)
-        keys.retire_key(app.ctx, db, event_id, kid)
-
-    app.ctx.db.write(work)
+    keys.retire(app.ctx, organiser, event_id, kid)
     return {"retired": kid}
 
 
@@ -251,7 +243,7 @@ def retire_key(event_id: Id, kid: Kid, organiser: OrganiserId, app: State) -> di
 def create_feed_client(
     event_id: Id, body: schemas.FeedClientIn, organiser: OrganiserId, app: State
 ) -> dict[str, Any]:
-    client_id, token = catalog.create_feed_client(app.ctx, organiser, event_id, body.name)
+    client_id, token = principals.create_feed_client(app.ctx, organiser, event_id, body.name)
     return {"id": client_id, "event_id": event_id, "token": token}
 
 
@@ -262,7 +254,10 @@ def create_feed_client(
 )
 async def refund_order(order_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
     view = await app.with_provider(
-        partial(orders.cancel_order, account_id=None, organiser_id=organiser), app.ctx, app.provider, order_id
+        partial(refunds.cancel_order, account_id=None, organiser_id=organiser),
+        app.ctx,
+        app.providers,
+        order_id,
     )
     app.order_watch.settled([order_id])
     return view
@@ -293,22 +288,22 @@ def create_demo(body: schemas.DemoIn, organiser: OrganiserId, app: State) -> dic
     ga = [("FLOOR", body.ga_capacity)] if body.ga_capacity else []
     layout = grid_layout("Demo Arena", codes, body.rows, body.seats_per_row, ga)
     ctx = app.ctx
-    venue_id = catalog.create_venue(ctx, organiser, layout)
-    zones = [catalog.ZoneSpec("VIP", "VIP", 88000), catalog.ZoneSpec("A", "Stalls", 48000)]
+    venue_id = venues.create_venue(ctx, organiser, layout)
+    zones = [events.ZoneSpec("VIP", "VIP", 88000), events.ZoneSpec("A", "Stalls", 48000)]
     if ga:
-        zones.append(catalog.ZoneSpec("FLOOR", "Standing floor", 38000))
+        zones.append(events.ZoneSpec("FLOOR", "Standing floor", 38000))
     types = [
-        catalog.TicketTypeSpec("adult", "Adult", "standard", {}),
-        catalog.TicketTypeSpec("child", "Child", "standard", {"A": 24000}),
+        events.TicketTypeSpec("adult", "Adult", "standard", {}),
+        events.TicketTypeSpec("child", "Child", "standard", {"A": 24000}),
     ]
-    event_id = catalog.create_event(ctx, organiser, venue_id, "Demo Concert", "CNY", zones, types)
+    event_id = events.create_event(ctx, organiser, venue_id, "Demo Concert", "CNY", zones, types)
     now = time.time()
-    rules = (catalog.SeatZoneRule("VIP", rows=tuple(str(r) for r in range(1, min(2, body.rows) + 1))),)
-    session_id = catalog.create_session(
+    rules = (events.SeatZoneRule("VIP", rows=tuple(str(r) for r in range(1, min(2, body.rows) + 1))),)
+    session_id = events.create_session(
         ctx,
         organiser,
         event_id,
-        catalog.SessionSpec(
+        events.SessionSpec(
             name="Tonight",
             starts_at=now + 6 * 3600,
             ends_at=now + 9 * 3600,
@@ -319,8 +314,8 @@ def create_demo(body: schemas.DemoIn, organiser: OrganiserId, app: State) -> dic
             limit_per_account=6,
             default_zone="A",
             seat_zones=rules,
-            ga=tuple(catalog.GaQuota("FLOOR", "FLOOR") for _ in ga),
+            ga=tuple(events.GaQuota("FLOOR", "FLOOR") for _ in ga),
         ),
     )
-    _client_id, feed_token = catalog.create_feed_client(ctx, organiser, event_id, "demo sync server")
+    _client_id, feed_token = principals.create_feed_client(ctx, organiser, event_id, "demo sync server")
     return {"venue_id": venue_id, "event_id": event_id, "session_id": session_id, "feed_token": feed_token}

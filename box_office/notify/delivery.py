@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage
-from functools import partial
-from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session as Db
-
+from box_office.context import Context
 from box_office.notify.mail import Mailer, send_all, ticket_email, ticket_sms
 from box_office.notify.sms import SmsGateway
-from box_office.services.context import Context
-from box_office.services.orders import ticket_view
-from box_office.store.models import Event, Order, OutboxMessage, Session, SessionGa, Ticket
+from box_office.sales import outbox
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 10
-CLAIM_SECONDS = 60.0
 
 
 def deliver_pending(ctx: Context, mailer: Mailer, sms: SmsGateway, limit: int = 50) -> int:
@@ -34,10 +26,10 @@ def deliver_pending(ctx: Context, mailer: Mailer, sms: SmsGateway, limit: int = 
     failed. E-mails of one batch share one SMTP connection.
     """
     now = ctx.now()
-    claimed = ctx.db.write(partial(_claim, now=now, limit=limit))
+    claimed = outbox.claim(ctx, now, limit)
     if not claimed:
         return 0
-    orders = _orders(ctx, sorted({row.order_id for row in claimed}))
+    orders = outbox.orders_to_deliver(ctx, sorted({row.order_id for row in claimed}))
     sent: list[int] = []
     failed: list[tuple[int, str]] = []
     emails: list[tuple[int, EmailMessage]] = []
@@ -60,82 +52,5 @@ def deliver_pending(ctx: Context, mailer: Mailer, sms: SmsGateway, limit: int = 
             failed.append((message_id, error))
     for message_id, error in failed:
         log.warning("delivery of message %s failed: %s", message_id, error)
-    ctx.db.write(partial(_record, sent=sent, failed=failed, now=ctx.now()))
+    outbox.record(ctx, sent, failed)
     return len(sent)
-
-
-class _Claimed(NamedTuple):
-    id: int
-    channel: str
-    recipient: str
-    order_id: int
-
-
-def _claim(db: Db, *, now: float, limit: int) -> list[_Claimed]:
-    """Take up to ``limit`` due messages for CLAIM_SECONDS; rows another worker holds are skipped."""
-    due = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    rows = db.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id.in_(due),
-            OutboxMessage.status == "pending",
-            OutboxMessage.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=now + CLAIM_SECONDS, attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.order_id)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
-
-
-def _orders(ctx: Context, order_ids: list[int]) -> dict[int, tuple[dict[str, Any], str, str]]:
-    """Each order's view with its tickets, its event's and session's names, in two queries."""
-    with ctx.db.read() as db:
-        heads = db.execute(
-            select(Order.id, Order.session_id, Event.name, Session.name)
-            .join(Session, Session.id == Order.session_id)
-            .join(Event, Event.id == Session.event_id)
-            .where(Order.id.in_(order_ids))
-        ).all()
-        tickets = db.execute(
-            select(Ticket, SessionGa.code)
-            .outerjoin(SessionGa, SessionGa.id == Ticket.ga_id)
-            .where(Ticket.order_id.in_(order_ids))
-            .order_by(Ticket.order_id, Ticket.seat_label, Ticket.id)
-        ).all()
-    by_order: dict[int, list[dict[str, Any]]] = {}
-    for ticket, area in tickets:
-        by_order.setdefault(ticket.order_id, []).append(ticket_view(ticket, area))
-    return {
-        order_id: (
-            {"id": order_id, "session_id": session_id, "tickets": by_order.get(order_id, [])},
-            event,
-            session,
-        )
-        for order_id, session_id, event, session in heads
-    }
-
-
-def _record(db: Db, *, sent: list[int], failed: list[tuple[int, str]], now: float) -> None:
-    if sent:
-        db.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(sent))
-            .values(status="sent", sent_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    for message_id, error in failed:
-        row = db.get(OutboxMessage, message_id)
-        assert row is not None
-        row.last_error = error[:500]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
-        else:
-            row.next_attempt_at = now + min(3600.0, 2.0**row.attempts)

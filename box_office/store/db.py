@@ -111,6 +111,11 @@ class Database:
             number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
 
+    def ping(self) -> None:
+        """Raise unless the database answers (the health check)."""
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -315,21 +315,6 @@ class PaymentNotification(Base):
     received_at: Mapped[float] = mapped_column(Float)
 
 
-class SandboxPayment(Base):
-    """The sandbox provider's own books (as if at the bank): not read by the box office core."""
-
-    __tablename__ = "sandbox_payments"
-    ref: Mapped[str] = mapped_column(String(100), primary_key=True)
-    merchant_order: Mapped[str] = mapped_column(String(100))
-    amount_cents: Mapped[int] = mapped_column(BigInteger)
-    currency: Mapped[str] = mapped_column(String(3))
-    notify_url: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(12))
-    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[float] = mapped_column(Float)
-    paid_at: Mapped[float | None] = mapped_column(Float)
-
-
 class EventKey(Base):
     """A per-event Ed25519 signing key; the private half only Fernet-encrypted."""
 

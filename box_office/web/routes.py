@@ -15,8 +15,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from box_office.api import errors
 from box_office.api.deps import Id, State
-from box_office.services.errors import NotFound
-from box_office.web.data import seatmap_json
+from box_office.catalog.seatmap_document import seatmap_json
+from box_office.errors import NotFound
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {

@@ -172,7 +172,11 @@ def run_demo(root: Path, ports: Ports, *, ready_timeout: float = 90.0) -> int:
                 ],
                 root / "logs" / "box-office.log",
                 health_url=f"{bo_url}/healthz",
-                env={"BOX_OFFICE_SMTP_HOST": "127.0.0.1", "BOX_OFFICE_SMTP_PORT": str(ports.smtp)},
+                env={
+                    "BOX_OFFICE_SMTP_HOST": "127.0.0.1",
+                    "BOX_OFFICE_SMTP_PORT": str(ports.smtp),
+                    "BOX_OFFICE_SANDBOX": "on",  # the demo pays through the sandbox bank
+                },
             ),
             ready_timeout,
         )

@@ -13,7 +13,6 @@ import fnmatch
 import logging
 import os
 import select
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 from evdev import InputDevice, InputEvent, ecodes, list_devices
 
 from gate_agent.inputs import Emit, ScanEvent, strip_affixes
+from gate_agent.inputs.device_loop import DeviceLoop
 from gate_agent.inputs.keymaps import LAYOUTS, Layout
 
 log = logging.getLogger("gate_agent.inputs.hid")
@@ -153,7 +153,7 @@ def find_device(
     return None
 
 
-class HidInput:
+class HidInput(DeviceLoop):
     """Device loop for one keyboard-wedge scanner; run :meth:`run` in a thread."""
 
     def __init__(
@@ -170,7 +170,7 @@ class HidInput:
         retry: float = 1.0,
         opener: Callable[[str], Any] = InputDevice,
     ) -> None:
-        self.name = name
+        super().__init__(name, retry=retry)
         self.opener = opener
         """Opens an event device; tests pass a synthetic device (there is no /dev/uinput here)."""
         self.settings = settings
@@ -180,25 +180,12 @@ class HidInput:
         self.products = products
         self.name_pattern = name_pattern
         self.repeat_window = repeat_window
-        self.retry = retry
-        self.stop_event = threading.Event()
-        self.connected = False
 
-    def stop(self) -> None:
-        self.stop_event.set()
+    def locate(self) -> str | None:
+        return find_device(self.device, self.vendor, self.products, self.name_pattern)
 
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            path = find_device(self.device, self.vendor, self.products, self.name_pattern)
-            if path is None:
-                self.stop_event.wait(self.retry)
-                continue
-            try:
-                self._read(path)
-            except OSError as exc:  # unplugged (ENODEV) or permission: wait and look again
-                log.warning("scanner %s at %s lost: %s", self.name, path, exc)
-            self.connected = False
-            self.stop_event.wait(self.retry)
+    def session(self, path: str) -> None:
+        self._read(path)
 
     def _read(self, path: str) -> None:
         device = self.opener(path)

@@ -10,13 +10,14 @@ longer than the limit is cut.
 from __future__ import annotations
 
 import logging
-import threading
+import os
 import time
 from dataclasses import dataclass
 
 import serial
 
 from gate_agent.inputs import Emit, ScanEvent, strip_affixes
+from gate_agent.inputs.device_loop import DeviceLoop
 
 log = logging.getLogger("gate_agent.inputs.serial")
 
@@ -125,8 +126,10 @@ class Framer:
         return strip_affixes(text.strip(), self.settings.prefixes, self.settings.suffixes)
 
 
-class SerialInput:
+class SerialInput(DeviceLoop):
     """Device loop for one serial scanner or ID reader; run :meth:`run` in a thread."""
+
+    lost_errors = (serial.SerialException, OSError, ValueError)
 
     def __init__(
         self,
@@ -140,19 +143,13 @@ class SerialInput:
         repeat_window: float | None = None,
         retry: float = 1.0,
     ) -> None:
-        self.name = name
+        super().__init__(name, retry=retry)
         self.port = port
         self.settings = settings
         self.emit = emit
         self.kind = kind
         self.parse = parse
         self.repeat_window = repeat_window
-        self.retry = retry
-        self.stop_event = threading.Event()
-        self.connected = False
-
-    def stop(self) -> None:
-        self.stop_event.set()
 
     def open(self) -> serial.Serial:
         s = self.settings
@@ -161,22 +158,15 @@ class SerialInput:
             rtscts=s.rtscts, timeout=min(0.05, s.timeout),
         )  # fmt: skip
 
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                port = self.open()
-            except (serial.SerialException, OSError, ValueError) as exc:
-                log.debug("serial %s: cannot open %s: %s", self.name, self.port, exc)
-                self.stop_event.wait(self.retry)
-                continue
-            try:
-                self._read(port)
-            except (serial.SerialException, OSError) as exc:
-                log.warning("serial %s at %s lost: %s", self.name, self.port, exc)
-            finally:
-                self.connected = False
-                port.close()
-            self.stop_event.wait(self.retry)
+    def locate(self) -> str | None:
+        return self.port if os.path.exists(self.port) else None
+
+    def session(self, path: str) -> None:
+        port = self.open()
+        try:
+            self._read(port)
+        finally:
+            port.close()
 
     def _read(self, port: serial.Serial) -> None:
         self.connected = True
@@ -197,8 +187,6 @@ class SerialInput:
 
     def _check_alive(self, port: serial.Serial) -> None:
         """A pty or USB device that vanished reads as empty forever on some kernels: probe it."""
-        import os
-
         if not os.path.exists(self.port):
             raise serial.SerialException(f"{self.port} disappeared")
         _ = port.in_waiting  # raises OSError (EIO) when the other side is gone

@@ -22,6 +22,9 @@ def register(subparsers: Any) -> None:
     enrol.add_argument("--ca", help="the venue CA certificate (PEM) that signed the server's certificate")
     enrol.add_argument("--name", default=socket.gethostname(), help="device name shown to venue IT")
     enrol.add_argument("--force", action="store_true", help="overwrite an existing config")
+    enrol.add_argument(
+        "--staff-pin", action="store_true", help="also set the staff display's PIN (asked twice, not echoed)"
+    )
     enrol.set_defaults(func=cmd_enrol)
 
     sync = subparsers.add_parser("sync-now", help="download the snapshot and upload the journal once")
@@ -46,6 +49,10 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     credential = write_config(
         config, enrolment, args.url, state_dir=Path(args.state_dir).resolve(), ca=args.ca
     )
+    if args.staff_pin:
+        from gate_agent.cli import cmd_staff_pin
+
+        cmd_staff_pin(argparse.Namespace(config=str(config), stdin=False, clear=False))
     print(
         f"enrolled as device {enrolment.device_id}: gate {enrolment.gate_id} ({enrolment.direction}) "
         f"of event {enrolment.event_id}; config {config}, credential {credential}"

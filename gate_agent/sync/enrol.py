@@ -63,6 +63,7 @@ def write_config(
     config_path.parent.mkdir(parents=True, exist_ok=True)
     credential_path = config_path.parent / CREDENTIAL_FILE
     fd = os.open(credential_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode only applies to a new file; an old one may be wider
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(enrolment.credential + "\n")
     zones = ", ".join(_toml_text(z) for z in enrolment.allowed_zones)

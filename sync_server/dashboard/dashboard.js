@@ -14,6 +14,13 @@ function fillTable(id, rows) {
   const body = $(id).querySelector("tbody");
   body.replaceChildren(...rows.map((cells) => { const tr = document.createElement("tr"); tr.append(...cells); return tr; }));
 }
+function clock(d) {
+  // How far the device's clock was off at its last upload (if it says); a wrong clock is flagged.
+  if (d.clock_offset === null || d.clock_offset === undefined) return "";
+  const s = Math.round(d.clock_offset);
+  const text = (s >= 0 ? "+" : "") + (Math.abs(s) >= 120 ? Math.round(s / 60) + " min" : s + " s");
+  return d.clock_wrong ? text + " — wrong clock · 时钟错误" : text;
+}
 function when(ts) { return ts ? new Date(ts * 1000).toLocaleTimeString() : ""; }
 
 function render(s) {
@@ -22,6 +29,8 @@ function render(s) {
   $("sold").textContent = s.sold;
   $("percent").textContent = s.sold ? Math.round((100 * s.entries) / s.sold) + "%" : "–";
   $("conflict-count").textContent = s.conflict_count;
+  $("attempt-count").textContent = s.attempts ? s.attempts.requests : 0;
+  $("flagged-count").textContent = s.time_flagged ?? 0;
   fillTable("gates", s.by_gate.map((g) => [cell(g.gate), cell(g.entries)]));
   fillTable("zones", s.by_zone.map((z) => [cell(z.zone || "(none)"), cell(z.entries), cell(z.sold)]));
   fillTable("refusals", Object.entries(s.refusals).map(([v, n]) => [cell(v), cell(n)]));
@@ -31,14 +40,17 @@ function render(s) {
       const b = document.createElement("button");
       b.textContent = "revoke";
       b.onclick = async () => {
-        if (confirm("Cut off device " + d.device_id + "?")) await fetch("/api/devices/" + d.device_id + "/revoke", { method: "POST" });
+        if (confirm("Cut off device " + d.device_id + "?")) await fetch("/api/devices/" + encodeURIComponent(d.device_id) + "/revoke", { method: "POST" });
       };
       action.append(b);
     }
     const state = d.revoked ? "revoked" : d.online ? "online" : "offline";
     return [cell(d.gate_id), cell(d.device_id), cell(state, d.online ? "online" : "offline"), cell(d.backlog ?? 0),
-            cell(when(d.last_seen)), cell(d.software_version), action];
+            cell(when(d.last_seen)), cell(d.software_version), cell(clock(d), d.clock_wrong ? "warn" : ""),
+            cell(d.time_flagged || ""), action];
   }));
+  fillTable("attempts", (s.attempts ? s.attempts.recent : []).map((a) => [cell(when(a.at)), cell(a.gate_id),
+    cell(a.device_id), cell(a.count), cell(a.detail)]));
   fillTable("conflicts", s.conflicts.map((c) => [cell(c.ticket_id), cell(c.kind),
     cell(when(c.at) + " at " + c.gate), cell(c.first_scan_id ? when(c.first_at) + " at " + c.first_gate : "revoked earlier")]));
   const svg = $("chart");

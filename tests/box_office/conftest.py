@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -59,6 +60,17 @@ class MailSink:
         return "250 OK"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sandbox_for_served_box_offices() -> Iterator[None]:
+    """Box offices these tests start as processes (``box-office serve`` in test_race) pay
+    through the sandbox, a development tool that is off unless enabled: enable it for them,
+    with a secret of their own (the built-in one is refused on PostgreSQL)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BOX_OFFICE_SANDBOX", "on")
+        patch.setenv("BOX_OFFICE_SANDBOX_SECRET", secrets.token_hex(16))
+        yield
+
+
 @pytest.fixture(scope="session")
 def smtp() -> Iterator[MailSink]:
     sink = MailSink(free_port())
@@ -95,6 +107,8 @@ def settings_for(url: str, state_dir: Path, port: int, **overrides: Any) -> Sett
         "sweep_interval": 3600.0,
         "delivery_interval": 0.2,
         "live_interval": 0.1,
+        "sandbox": True,
+        "sandbox_secret": secrets.token_hex(16),
     }
     return Settings(**(values | overrides))
 

@@ -8,8 +8,8 @@ import contextlib
 
 from sqlalchemy import update
 
-from box_office.services.catalog_cache import TTL, CatalogCache
-from box_office.services.context import Context
+from box_office.catalog.cache import TTL, CatalogCache
+from box_office.context import Context
 from box_office.store.db import Database
 from box_office.store.models import SessionGa, Zone
 from box_office.vault import Vault

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from box_office.core.errors import RuleError
 from box_office.core.layout import (
     LayoutError,
     grid_layout,
@@ -12,15 +13,9 @@ from box_office.core.layout import (
     parse_csv_layout,
     parse_json_layout,
 )
-from box_office.core.orders import (
-    Limits,
-    RuleError,
-    TicketTypeRule,
-    can_move,
-    check_limits,
-    effective_order_status,
-    price_of,
-)
+from box_office.core.limits import Limits, check_limits
+from box_office.core.orders import can_move, effective_order_status
+from box_office.core.pricing import TicketTypeRule, price_of
 from box_office.core.seating import BoxRuleError, FreeSeat, best_available, check_boxes, effective_status
 
 

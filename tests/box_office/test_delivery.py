@@ -12,10 +12,10 @@ import time
 import httpx
 from sqlalchemy import select, update
 
+from box_office.context import Context
 from box_office.notify.delivery import deliver_pending
 from box_office.notify.mail import SmtpMailer
 from box_office.notify.sms import CapturingSms
-from box_office.services.context import Context
 from box_office.store.db import Database
 from box_office.store.models import OutboxMessage
 from box_office.vault import Vault

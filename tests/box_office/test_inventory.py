@@ -9,8 +9,8 @@ import time
 
 import httpx
 
-from box_office.services.context import Context
-from box_office.services.inventory import sweep_holds
+from box_office.context import Context
+from box_office.sales.sweeper import sweep_holds
 from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, grid, hold, order
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from box_office.services import issuing
-from box_office.services.context import Context
+from box_office.context import Context
+from box_office.sales import issuing
 from box_office.store.db import Database
 from box_office.vault import Vault
 from tests.box_office.conftest import Server

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from box_office.services.order_watch import OrderWatch
+from box_office.sales.order_watch import OrderWatch
 from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, hold, order, pay
 

@@ -132,7 +132,11 @@ class Venue:
                 ],
                 self.root / "logs" / "box-office.log",
                 health_url=f"{self.box_office}/healthz",
-                env={"BOX_OFFICE_SMTP_HOST": "127.0.0.1", "BOX_OFFICE_SMTP_PORT": str(smtp_port)},
+                env={
+                    "BOX_OFFICE_SMTP_HOST": "127.0.0.1",
+                    "BOX_OFFICE_SMTP_PORT": str(smtp_port),
+                    "BOX_OFFICE_SANDBOX": "on",  # the tests pay through the sandbox bank
+                },
             ),
             120,
         )

@@ -15,7 +15,8 @@ from gate_agent.config import GateConfig
 from gate_agent.pipeline import ScanPipeline
 from gate_agent.store import GateStore
 from ticket_format import SigningKey, TicketClaims, issue
-from ticket_format.identity import id_digest, name_digest, parse_id
+from ticket_format.identity import HolderDigests, id_digest, name_digest, parse_id, seal_identity
+from ticket_format.token import signature_of
 from wire.snapshot import SnapshotHeader, SnapshotReader, TicketRecord, write_snapshot
 
 EVENT = "evt-1"
@@ -46,7 +47,11 @@ class Tickets:
             ticket_type=fields.pop("ticket_type", "standard"),
             **fields,
         )
+        token = issue(claims, self.key)
         if record:
+            holder = HolderDigests(
+                id_digest(IDENTITY_KEY, parse_id("cn_ric", HOLDER_ID)), name_digest(IDENTITY_KEY, HOLDER_NAME)
+            )
             self.records.append(
                 TicketRecord(
                     ticket_id=claims.ticket_id,
@@ -57,11 +62,12 @@ class Tickets:
                     ticket_type=claims.ticket_type,
                     status=status,  # type: ignore[arg-type]
                     real_name=real_name,
-                    id_digest=id_digest(IDENTITY_KEY, parse_id("cn_ric", HOLDER_ID)) if real_name else None,
-                    name_digest=name_digest(IDENTITY_KEY, HOLDER_NAME) if real_name else None,
+                    identity_sealed=(
+                        seal_identity(signature_of(token), claims.ticket_id, holder) if real_name else None
+                    ),
                 )
             )
-        return issue(claims, self.key)
+        return token
 
     def header(self, cursor: str = "1", **rules: Any) -> SnapshotHeader:
         return SnapshotHeader(

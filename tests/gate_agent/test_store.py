@@ -9,7 +9,7 @@ import pytest
 
 from gate_agent.config import GateConfig
 from gate_agent.pipeline import ScanPipeline
-from gate_agent.store import GateStore
+from gate_agent.store import SCHEMA_VERSION, GateStore
 from tests.gate_agent.conftest import Tickets
 from wire.snapshot import SnapshotError, SnapshotReader, TicketRecord
 
@@ -160,6 +160,6 @@ def test_a_store_of_the_first_schema_gains_the_quarantine_columns(
         store.conn.execute("ALTER TABLE scans DROP COLUMN quarantine_reason")
         store.conn.execute("PRAGMA user_version=1")
     with GateStore.open(path) as store:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert [p.scan_id for p in store.pending_scans()] == [scan_id]
         assert store.quarantine(scan_id, "refused") and store.backlog() == 0

@@ -8,6 +8,7 @@ Screenshots go to ``artifacts/seatmap/``.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 import uuid
@@ -54,6 +55,8 @@ def run_box_office(
         sweep_interval=sweep_interval,
         delivery_interval=0.5,
         extra={"no_orphan_seats": "on"},
+        sandbox=True,
+        sandbox_secret=secrets.token_hex(16),
     )
     app = create_app(settings)
     server = uvicorn.Server(

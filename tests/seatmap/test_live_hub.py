@@ -23,10 +23,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine, event
 
 from box_office.api.live_hub import LiveHubs, Subscription
+from box_office.catalog import seat_map as catalog_seat_map
 from box_office.config import Settings
+from box_office.context import Context
 from box_office.core.live_status import SeatBoard
-from box_office.services import catalog
-from box_office.services.context import Context
 from box_office.store.db import Database
 from box_office.vault import Vault
 from tests.seatmap.conftest import BoxOffice, make_concert, run_box_office
@@ -243,7 +243,7 @@ async def hubs(ctx: Context) -> AsyncIterator[LiveHubs]:
 
 
 def seat_map_statuses(ctx: Context, session_id: int) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    seat_map = catalog.seat_map(ctx, session_id)
+    seat_map = catalog_seat_map.seat_map(ctx, session_id)
     return {s["label"]: s["status"] for s in seat_map["seats"]}, seat_map["ga"]
 
 

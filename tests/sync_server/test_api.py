@@ -12,7 +12,10 @@ from tests.sync_server.conftest import EVENT, Server, Tickets, post_json
 from wire.sync_api import MAX_BATCH
 
 
-def scan(ticket_id: str | None, at: float, verdict: str = "ok", gate: str = "g1") -> dict[str, object]:
+def scan(
+    ticket_id: str | None, at: float, verdict: str = "ok", gate: str = "g1", device: str = "g1"
+) -> dict[str, object]:
+    """A scan as gate ``gate``'s device ``device`` (the server checks both against the credential)."""
     admit = True if verdict == "ok" else (None if verdict == "exit_ok" else False)
     return {
         "scan_id": str(uuid.uuid4()),
@@ -20,7 +23,7 @@ def scan(ticket_id: str | None, at: float, verdict: str = "ok", gate: str = "g1"
         "verdict": verdict,
         "admit": admit,
         "gate": gate,
-        "device": gate,
+        "device": device,
         "direction": "in",
         "reason": "",
         "source": "test",
@@ -56,7 +59,7 @@ async def test_expired_and_unknown_codes_are_refused(server: Server) -> None:
 async def test_bad_requests_get_4xx_with_a_message_and_others_are_still_served(
     server: Server, tickets: Tickets
 ) -> None:
-    _device, credential = server.enrol("g1")
+    device, credential = server.enrol("g1")
     url = f"{server.url}/api/scans"
     async with aiohttp.ClientSession() as session:
         auth = {"Authorization": f"Bearer {credential}"}
@@ -64,7 +67,7 @@ async def test_bad_requests_get_4xx_with_a_message_and_others_are_still_served(
             assert resp.status == 400 and "JSON" in (await resp.json())["error"]
         async with session.post(url, json={"scans": [{"scan_id": "x"}]}, headers=auth) as resp:
             assert resp.status == 400 and "scans[0]" in (await resp.json())["error"]
-        big = {"scans": [scan(None, 1.0, "malformed") for _ in range(MAX_BATCH + 1)]}
+        big = {"scans": [scan(None, 1.0, "malformed", device=device) for _ in range(MAX_BATCH + 1)]}
         async with session.post(url, json=big, headers=auth) as resp:
             assert resp.status == 413 and str(MAX_BATCH) in (await resp.json())["error"]
         async with session.post(url, data=b"x" * (3 * 1024 * 1024), headers=auth) as resp:
@@ -76,7 +79,8 @@ async def test_bad_requests_get_4xx_with_a_message_and_others_are_still_served(
         async with session.get(f"{server.url}/api/deltas?after=abc", headers=auth) as resp:
             assert resp.status == 400
         # the same server still serves a good request
-        async with session.post(url, json={"scans": [scan(None, 1.0, "malformed")]}, headers=auth) as resp:
+        good = {"scans": [scan(None, time.time(), "malformed", device=device)]}
+        async with session.post(url, json=good, headers=auth) as resp:
             assert resp.status == 200
 
 
@@ -93,14 +97,20 @@ async def test_revoked_device_is_cut_off_at_its_next_request(server: Server) -> 
 async def test_uploads_are_idempotent_by_scan_id(server: Server, tickets: Tickets) -> None:
     [ticket] = tickets.make(1)
     server.store.upsert_tickets(tickets.records())
-    _, credential = server.enrol("g1")
-    batch = {"scans": [scan(ticket, 100.0), scan(ticket, 101.0, "already_used")]}
+    device, credential = server.enrol("g1")
+    now = time.time()
+    batch = {
+        "scans": [
+            scan(ticket, now - 100, device=device),
+            scan(ticket, now - 99, "already_used", device=device),
+        ]
+    }
     status, first = await post_json(f"{server.url}/api/scans", batch, credential)
     assert status == 200 and first["duplicates"] == 0 and len(first["acknowledged"]) == 2
     status, second = await post_json(f"{server.url}/api/scans", batch, credential)
     assert status == 200 and second["duplicates"] == 2
     assert server.store.scan_count(EVENT) == 2
-    stats = server.store.stats(EVENT, now=200.0)
+    stats = server.store.stats(EVENT, now=now)
     assert stats["entries"] == 1 and stats["refusals"] == {"already_used": 1}
 
 
@@ -109,13 +119,14 @@ async def test_offline_duplicates_are_flagged_as_admitted_conflicts_with_both_sc
 ) -> None:
     [ticket] = tickets.make(1)
     server.store.upsert_tickets(tickets.records())
-    _, north = server.enrol("north")
-    _, south = server.enrol("south")
-    later = scan(ticket, 2000.0, gate="north")
-    earlier = scan(ticket, 1000.0, gate="south")
+    north_device, north = server.enrol("north")
+    south_device, south = server.enrol("south")
+    now = time.time()
+    later = scan(ticket, now - 1000, gate="north", device=north_device)
+    earlier = scan(ticket, now - 2000, gate="south", device=south_device)
     await post_json(f"{server.url}/api/scans", {"scans": [later]}, north)  # arrives first
     await post_json(f"{server.url}/api/scans", {"scans": [earlier]}, south)
-    stats = server.store.stats(EVENT, now=2100.0)
+    stats = server.store.stats(EVENT, now=now)
     assert stats["entries"] == 1 and stats["conflict_count"] == 1
     [conflict] = stats["conflicts"]
     assert (conflict["scan_id"], conflict["gate"], conflict["kind"]) == (
@@ -133,8 +144,9 @@ async def test_admission_of_a_ticket_revoked_before_the_scan_is_a_conflict(
     [ticket] = tickets.make(1)
     server.store.upsert_tickets(tickets.records())
     server.store.upsert_tickets(tickets.records(status="revoked"))
-    _, credential = server.enrol("g1")
-    await post_json(f"{server.url}/api/scans", {"scans": [scan(ticket, time.time() + 1)]}, credential)
+    device, credential = server.enrol("g1")
+    admission = scan(ticket, time.time() + 1, device=device)
+    await post_json(f"{server.url}/api/scans", {"scans": [admission]}, credential)
     stats = server.store.stats(EVENT)
     assert stats["entries"] == 0
     assert [c["kind"] for c in stats["conflicts"]] == ["revoked_before_scan"]

@@ -15,6 +15,9 @@ from sync_server import db
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.sync_server.conftest import Server, Tickets, post_json
 
+DEVICES: dict[str, str] = {}
+"""Gate name -> the device id it was enrolled as (a scan must name its own device)."""
+
 
 def scan(ticket_id: str, gate: str, verdict: str = "ok", at: float | None = None) -> dict[str, object]:
     return {
@@ -23,7 +26,7 @@ def scan(ticket_id: str, gate: str, verdict: str = "ok", at: float | None = None
         "verdict": verdict,
         "admit": verdict == "ok",
         "gate": gate,
-        "device": gate,
+        "device": DEVICES[gate],
         "ticket_id": ticket_id,
     }
 
@@ -44,8 +47,8 @@ async def test_dashboard_shows_live_counts_that_match_the_database(
     ids = tickets.make(80)
     server.store.upsert_tickets(tickets.records())
     server.store.add_organiser("ops", "correct horse")
-    _, north = server.enrol("north")
-    _, south = server.enrol("south")
+    DEVICES["north"], north = server.enrol("north")
+    DEVICES["south"], south = server.enrol("south")
     now = time.time()
     burst_n = [scan(t, "north", at=now - 120 + i) for i, t in enumerate(ids[:30])]
     burst_s = [scan(t, "south", at=now - 60 + i) for i, t in enumerate(ids[30:50])]

@@ -40,9 +40,10 @@ async def test_tickets_arrive_from_the_box_office_and_checkins_flow_back(
         assert store.event(event_id)["keyring"]["keys"]  # type: ignore[index]
 
         code = store.create_enrol_code(event_id, "east-2")
-        credential = store.enrol(code).credential
+        enrolment = store.enrol(code)
+        credential = enrolment.credential
         scan = {"scan_id": str(uuid.uuid4()), "at": time.time(), "verdict": "ok", "admit": True,
-                "gate": "east-2", "device": "pi-7", "ticket_id": tickets[0]["id"]}  # fmt: skip
+                "gate": "east-2", "device": enrolment.device_id, "ticket_id": tickets[0]["id"]}  # fmt: skip
         assert (await post_json(f"http://127.0.0.1:{port}/api/scans", {"scans": [scan]}, credential))[
             0
         ] == 200
@@ -95,10 +96,11 @@ async def test_a_conflict_found_after_the_checkin_was_reported_reaches_the_box_o
 
     async def upload(gate: str, at: float) -> str:
         code = store.create_enrol_code(event_id, gate)
-        credential = store.enrol(code).credential
+        enrolment = store.enrol(code)
+        credential = enrolment.credential
         scan_id = str(uuid.uuid4())
         scan = {"scan_id": scan_id, "at": at, "verdict": "ok", "admit": True,
-                "gate": gate, "device": f"pi-{gate}", "ticket_id": ticket}  # fmt: skip
+                "gate": gate, "device": enrolment.device_id, "ticket_id": ticket}  # fmt: skip
         status, body = await post_json(f"http://127.0.0.1:{port}/api/scans", {"scans": [scan]}, credential)
         assert status == 200, body
         return scan_id

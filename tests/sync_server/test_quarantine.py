@@ -121,9 +121,9 @@ async def test_the_server_stores_the_valid_scans_of_a_partial_batch_and_names_th
 ) -> None:
     from tests.sync_server.conftest import post_json
 
-    _device, credential = server.enrol("east")
+    device, credential = server.enrol("east")
     good = {"scan_id": str(uuid.uuid4()), "at": time.time(), "verdict": "malformed", "admit": False,
-            "gate": "east", "device": "pi"}  # fmt: skip
+            "gate": "east", "device": device}  # fmt: skip
     bad = {**good, "scan_id": str(uuid.uuid4()), "verdict": "fabulous"}
     url = f"{server.url}/api/scans"
     # without the flag: the whole batch is refused, as before
@@ -134,7 +134,12 @@ async def test_the_server_stores_the_valid_scans_of_a_partial_batch_and_names_th
     assert status == 200, body
     assert body["acknowledged"] == [good["scan_id"]]
     assert body["rejected"] == [
-        {"index": 0, "scan_id": bad["scan_id"], "error": "scans[0]: unknown verdict 'fabulous'"}
+        {
+            "index": 0,
+            "scan_id": bad["scan_id"],
+            "error": "scans[0]: unknown verdict 'fabulous'",
+            "code": "invalid",
+        }
     ]
     assert server.store.scan_count(EVENT) == 1
     status, body = await post_json(url, {"scans": [good], "partial": "yes"}, credential)

@@ -51,3 +51,15 @@ def test_equal_times_are_ordered_by_scan_id_so_every_server_agrees() -> None:
     second = classify([ok("m", 5.0), ok("z", 5.0)])
     assert first == second
     assert [c.outcome for c in first] == [ENTRY, CONFLICT]
+
+
+def test_a_scan_with_an_untrusted_time_never_takes_the_entry_from_a_trusted_one() -> None:
+    honest = ScanFact("real", 1000.0, "ok", True, received_at=1001.0)
+    back_dated = ScanFact("forged", -1e12, "ok", True, received_at=2000.0, time_trusted=False)
+    labels = {c.scan_id: c for c in classify([back_dated, honest])}
+    assert labels["real"].outcome == ENTRY
+    assert (labels["forged"].outcome, labels["forged"].conflicts_with) == (CONFLICT, "real")
+    # alone, it is the entry, dated by its arrival (also against a revocation in between)
+    assert classify([back_dated])[0].outcome == ENTRY and back_dated.when == 2000.0
+    late = classify([back_dated], revoked_at=1500.0)[0]
+    assert (late.outcome, late.conflict_kind) == (CONFLICT, REVOKED_BEFORE)

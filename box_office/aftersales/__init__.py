@@ -1,0 +1,1 @@
+"""After the sale: refunds and holder changes (transfers and exchanges belong here too)."""

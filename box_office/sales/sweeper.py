@@ -1,0 +1,56 @@
+"""The sweeper: housekeeping that keeps the books tidy; safe to run in any process, any time.
+
+Nothing a buyer sees waits for it (an expired hold or order is treated as such the moment it
+expires); it records what time already decided, retries refunds owed, and finishes issuing
+left undone by a crash. Each step claims its work with conditional UPDATEs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as Db
+
+from box_office.context import Context
+from box_office.payments.provider import ProviderRegistry
+from box_office.sales import issuing, ledger, order_state
+from box_office.sales.settle import settle_refunds
+from box_office.store.models import Hold
+
+
+def run_sweeps(ctx: Context, providers: ProviderRegistry) -> None:
+    """One round of housekeeping: expire holds and orders, retry refunds, finish issuing."""
+    sweep_holds(ctx)
+    sweep_orders(ctx)
+    for provider in providers:
+        settle_refunds(ctx, provider)
+    issuing.issue_pending(ctx)
+
+
+def sweep_orders(ctx: Context) -> int:
+    """Record expiry of unpaid orders past their time (their holds are closed by :func:`sweep_holds`)."""
+    now = ctx.now()
+    return ctx.db.write(lambda db: order_state.expire_overdue(db, now))
+
+
+def sweep_holds(ctx: Context, limit: int = 500) -> int:
+    """Close expired holds (returning GA places and resetting seats); safe to run anywhere, any time."""
+    now = ctx.now()
+    with ctx.db.read() as db:
+        ids = db.scalars(
+            select(Hold.id)
+            .where(Hold.status == "active", Hold.expires_at < now)
+            .order_by(Hold.expires_at)
+            .limit(limit)
+        ).all()
+    done = 0
+    for start in range(0, len(ids), 50):
+        batch = ids[start : start + 50]
+        done += ctx.db.write(partial(_expire_batch, batch=batch, now=now))
+    return done
+
+
+def _expire_batch(db: Db, *, batch: Sequence[int], now: float) -> int:
+    return sum(ledger.close_hold(db, h, "expired", now, only_if_expired=True) for h in batch)

@@ -1,1 +1,0 @@
-"""Use cases: each function runs one business operation in one database transaction."""

@@ -1,0 +1,39 @@
+"""What a box office process is wired to: its payment providers, mailer and SMS gateway.
+
+Configuration decides; the HTTP app (``api.app``) and the background process (``background``)
+both build their adapters here, so the two can never be wired differently.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from box_office.config import Settings, check_safe
+from box_office.context import Context
+from box_office.notify.mail import FileMailer, Mailer, SmtpMailer
+from box_office.notify.sms import LogSms, SmsGateway
+from box_office.payments.provider import PaymentProvider, ProviderRegistry
+from box_office.payments.sandbox import bank
+from box_office.payments.sandbox.client import SandboxProvider
+
+
+def default_providers(settings: Settings, ctx: Context | None = None) -> ProviderRegistry:
+    """The providers this configuration enables: the sandbox only with ``BOX_OFFICE_SANDBOX=on``
+    (refused with the public secret on a production start). With ``ctx`` and the bank mounted
+    in this server, the sandbox provider checks notifications against the bank's table directly."""
+    check_safe(settings)
+    providers: list[PaymentProvider] = []
+    if settings.sandbox:
+        books = partial(bank.books, ctx) if ctx is not None and settings.sandbox_url is None else None
+        providers.append(SandboxProvider(settings.sandbox_base, settings.sandbox_secret, books=books))
+    return ProviderRegistry(providers)
+
+
+def default_mailer(settings: Settings) -> Mailer:
+    if settings.smtp_host:
+        return SmtpMailer(settings.smtp_host, settings.smtp_port)
+    return FileMailer(settings.state_dir / "mail")
+
+
+def default_sms(settings: Settings) -> SmsGateway:
+    return LogSms(settings.state_dir / "sms.log")
