@@ -32,6 +32,7 @@ from sync_server.feed import FeedPuller, FeedSettings
 from sync_server.metrics import render_metrics
 from sync_server.origin import cross_site
 from sync_server.settings import ServerSettings
+from sync_server.staff.routes import add_staff_routes
 from sync_server.store import Device, EnrolError, NotFound, OutOfScope, ServerStore
 from sync_server.throttle import Throttle
 from wire.snapshot import SnapshotError, dumps_line, ticket_line
@@ -679,6 +680,7 @@ def create_app(
             web.get("/static/{name}", dashboard_asset),
         ]
     )
+    add_staff_routes(app, push=push, authenticate=device_of)
 
     async def start(app: web.Application) -> None:
         state = app[STATE]

@@ -45,12 +45,12 @@ async def test_a_late_exit_clears_the_conflict_at_the_box_office(
         return {str(c["scan_id"]): c for c in buyer.get(f"/api/tickets/{ticket}").json()["checkins"]}
 
     async def upload(gate: str, at: float, verdict: str = "ok", direction: str = "in") -> str:
-        credential = store.enrol(store.create_enrol_code(event_id, gate, direction=direction)).credential
+        device = store.enrol(store.create_enrol_code(event_id, gate, direction=direction))
         scan_id = str(uuid.uuid4())
         admit = True if verdict == "ok" else None
         scan = {"scan_id": scan_id, "at": at, "verdict": verdict, "admit": admit, "gate": gate,
-                "device": f"pi-{gate}", "direction": direction, "ticket_id": ticket}  # fmt: skip
-        status, body = await post_json(f"http://127.0.0.1:{port}/api/scans", {"scans": [scan]}, credential)
+                "device": device.device_id, "direction": direction, "ticket_id": ticket}  # fmt: skip
+        status, body = await post_json(f"http://127.0.0.1:{port}/api/scans", {"scans": [scan]}, device.credential)
         assert status == 200, body
         return scan_id
 
