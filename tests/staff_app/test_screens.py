@@ -12,7 +12,8 @@ import pytest
 
 from tests.staff_app.conftest import ARTIFACTS, EVENT, enrol_by_code, open_app, phone, scan, wait_synced
 from tests.sync_server.conftest import Keyring_json
-from ticket_format.identity import id_digest, name_digest, parse_id
+from ticket_format.identity import HolderDigests, id_digest, name_digest, parse_id, seal_identity
+from ticket_format.token import signature_of
 from wire.snapshot import TicketRecord
 
 pytestmark = pytest.mark.browser
@@ -34,8 +35,14 @@ async def test_screens_in_both_languages_and_the_id_check(
         event_id=EVENT,
         zone=tickets.zones[ids[3]],
         real_name=True,
-        id_digest=id_digest(key, parse_id(HOLDER[0], HOLDER[1])),
-        name_digest=name_digest(key, HOLDER[2]),
+        identity_sealed=seal_identity(
+            signature_of(tickets.tokens[ids[3]]),
+            ids[3],
+            HolderDigests(
+                id_digest=id_digest(key, parse_id(HOLDER[0], HOLDER[1])),
+                name_digest=name_digest(key, HOLDER[2]),
+            ),
+        ),
     )
     server.store.upsert_tickets(records)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
