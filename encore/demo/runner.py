@@ -96,28 +96,21 @@ def prepare_dir(root: Path) -> None:
     root.mkdir(parents=True)
 
 
+def enrolment_code(sync_url: str, sync_db: str, event_id: int, gate: str, ttl_minutes: int) -> str:
+    """A one-time enrolment code for ``gate``, as venue IT makes it with ``sync-server enrol-code``."""
+    code_out = _run(
+        [_bin("sync-server"), "--db", sync_db, "enrol-code", "--event", str(event_id), "--gate", gate,
+         "--url", sync_url, "--ttl", str(ttl_minutes)],
+        f"enrolment code for gate {gate}",
+    )  # fmt: skip
+    return code_out.strip().splitlines()[0].strip() if code_out.strip() else ""
+
+
 def provision_gate(
     root: Path, name: str, sync_url: str, sync_db: str, event_id: int, extra_config: str
 ) -> Path:
     """Enrol a gate device the way venue IT does: a one-time code, then ``gate-agent enrol``."""
-    code_out = _run(
-        [
-            _bin("sync-server"),
-            "--db",
-            sync_db,
-            "enrol-code",
-            "--event",
-            str(event_id),
-            "--gate",
-            name,
-            "--url",
-            sync_url,
-            "--ttl",
-            "10",
-        ],
-        f"enrolment code for gate {name}",
-    )
-    code = code_out.strip().splitlines()[0].strip() if code_out.strip() else ""
+    code = enrolment_code(sync_url, sync_db, event_id, name, ttl_minutes=10)
     gate_dir = root / f"gate-{name}"
     config = gate_dir / "gate.toml"
     _run(
@@ -292,6 +285,10 @@ camera = {{ watch = true }}
                     "config": str(gate_b),
                 },
             },
+            "staff_phone": {
+                "url": f"{sync_url}/staff/",
+                "code": enrolment_code(sync_url, sync_db, concert.event_id, "phone", ttl_minutes=60),
+            },
             "mail": str(root / "mail"),
             "concert": concert.to_json(),
         }
@@ -347,6 +344,7 @@ Encore is running. Open:
   organisers' dashboard    {info["sync_server"]}/   (user {login["user"]}, password {login["password"]})
   gate A staff display     {info["gates"]["A"]["display"]}   (serial scanner)
   gate B staff display     {info["gates"]["B"]["display"]}   (camera)
+  staff phone check-in     {info["staff_phone"]["url"]}   (enrol with code {info["staff_phone"]["code"]})
   e-mails sent to buyers   {info["mail"]}/
   ticket QR codes          {root / "tickets"}/
 
