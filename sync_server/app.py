@@ -397,7 +397,7 @@ async def scans(request: web.Request) -> web.Response:
     state.count("scans_received", len(batch.scans))
     state.count("scans_new", len(result.new))
     state.count("scans_time_flagged", result.flagged)
-    if result.new or result.out_of_scope:
+    if result.new or result.out_of_scope or batch.sent_at is not None:  # counts, attempts, clock
         state.dashboard_dirty.add(device.event_id)
     if result.new:
         state.wake.set()
