@@ -260,7 +260,7 @@ async def organiser_of(request: web.Request) -> str | None:
             username, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return None
-        if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
+        if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD or "\x00" in username:
             return None
         if await check_password(request, username, password):
             cache[key] = (username, time.time() + 60)
@@ -540,6 +540,13 @@ async def login(request: web.Request) -> web.Response:
         raise WireError(f"'username' must be text of 1 to {MAX_USERNAME} characters")
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         raise WireError(f"'password' must be text of at most {MAX_PASSWORD} characters")
+    for name, value in (("username", username), ("password", password)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise WireError(f"{name!r} must be valid Unicode text") from None
+        if "\x00" in value:
+            raise WireError(f"{name!r} must not contain NUL characters")
     try:
         right = await check_password(request, username, password)
     except web.HTTPTooManyRequests as exc:
