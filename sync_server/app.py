@@ -228,15 +228,17 @@ async def check_password(request: web.Request, username: str, password: str) -> 
     if wait > 0:
         state.count("login_throttled")
         raise _throttled(wait)
+    # counted as failed before the slow check, so concurrent guesses are limited too
+    state.login_users.failed(user_key)
+    state.login_addresses.failed(address)
     stored = await run_db(request, request.app[STORE].organisers.password_hash, username)
     loop = asyncio.get_running_loop()
     ok = await loop.run_in_executor(state.password_executor, auth.verify_password, password, stored)
     if ok:
         state.login_users.succeeded(user_key)
+        state.login_addresses.forgive(address)
         return True
     state.count("login_failed")
-    state.login_users.failed(user_key)
-    state.login_addresses.failed(address)
     log.info("organiser login failed", extra={"username": username, "address": address})
     return False
 

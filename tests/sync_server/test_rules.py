@@ -67,6 +67,12 @@ def test_throttle_locks_out_with_doubling_back_off_and_forgets() -> None:
     for key in ("a", "b", "c"):
         small.failed(key)
     assert small.retry_after("a") == 0.0  # the oldest key was dropped: memory stays bounded
+    # counted in advance and taken back: a success does not use up the free attempts
+    ahead = Throttle(free=1, clock=lambda: 0.0)
+    for _ in range(5):
+        ahead.failed("ip")
+        ahead.forgive("ip")
+    assert ahead.retry_after("ip") == 0.0 and ahead.failed("ip") == 0.0
 
 
 def test_origin_check() -> None:
