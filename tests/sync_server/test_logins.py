@@ -186,3 +186,11 @@ async def test_bad_login_fields_get_400_naming_the_field(server: Server) -> None
                 assert resp.status == 400 and field in answer["detail"], (body, answer)
         async with session.get(f"{server.url}/api/stats", headers={"Authorization": f"Basic {nul}"}) as resp:
             assert resp.status == 401
+
+
+async def test_concurrent_guesses_are_limited_like_a_sequence(server: Server) -> None:
+    server.store.add_organiser("ops", "correct horse")
+    async with running(server.store, ServerSettings(login_free_per_user=3, clock=FakeClock())) as live:
+        answers = await asyncio.gather(*(login(live.url, "ops", f"guess{i}") for i in range(12)))
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [401] * 4 + [429] * 8  # 3 free tries and the one that locked the name
