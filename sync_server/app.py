@@ -229,15 +229,17 @@ async def check_password(request: web.Request, username: str, password: str) -> 
     if wait > 0:
         state.count("login_throttled")
         raise _throttled(wait)
+    # counted as failed before the slow check, so concurrent guesses are limited too
+    state.login_users.failed(user_key)
+    state.login_addresses.failed(address)
     stored = await run_db(request, request.app[STORE].organisers.password_hash, username)
     loop = asyncio.get_running_loop()
     ok = await loop.run_in_executor(state.password_executor, auth.verify_password, password, stored)
     if ok:
         state.login_users.succeeded(user_key)
+        state.login_addresses.forgive(address)
         return True
     state.count("login_failed")
-    state.login_users.failed(user_key)
-    state.login_addresses.failed(address)
     log.info("organiser login failed", extra={"username": username, "address": address})
     return False
 
@@ -261,7 +263,7 @@ async def organiser_of(request: web.Request) -> str | None:
             username, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return None
-        if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
+        if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD or "\x00" in username:
             return None
         if await check_password(request, username, password):
             cache[key] = (username, time.time() + 60)
@@ -398,7 +400,7 @@ async def scans(request: web.Request) -> web.Response:
     state.count("scans_received", len(batch.scans))
     state.count("scans_new", len(result.new))
     state.count("scans_time_flagged", result.flagged)
-    if result.new or result.out_of_scope:
+    if result.new or result.out_of_scope or batch.sent_at is not None:  # counts, attempts, clock
         state.dashboard_dirty.add(device.event_id)
     if result.new:
         state.wake.set()
@@ -541,6 +543,13 @@ async def login(request: web.Request) -> web.Response:
         raise WireError(f"'username' must be text of 1 to {MAX_USERNAME} characters")
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         raise WireError(f"'password' must be text of at most {MAX_PASSWORD} characters")
+    for name, value in (("username", username), ("password", password)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise WireError(f"{name!r} must be valid Unicode text") from None
+        if "\x00" in value:
+            raise WireError(f"{name!r} must not contain NUL characters")
     try:
         right = await check_password(request, username, password)
     except web.HTTPTooManyRequests as exc:

@@ -5,6 +5,10 @@ address). Each key may fail ``free`` times; every failure after that locks the k
 ``base * 2**n`` seconds (capped at ``cap``). A success clears the key, and a key with no failure
 for ``forget`` seconds starts afresh. At most ``max_keys`` keys are remembered (oldest dropped),
 so a flood of made-up user names cannot grow memory without bound.
+
+Callers count an attempt as a failure *before* the slow check and take it back when it
+succeeds (:meth:`forgive`, :meth:`succeeded`), so a burst of concurrent guesses is limited as
+well as a sequence: every guess in flight already counts.
 """
 
 from __future__ import annotations
@@ -70,3 +74,14 @@ class Throttle:
 
     def succeeded(self, key: str) -> None:
         self._keys.pop(key, None)
+
+    def forgive(self, key: str) -> None:
+        """Take back one failure counted in advance (the attempt turned out right)."""
+        entry = self._keys.get(key)
+        if entry is None:
+            return
+        entry.count -= 1
+        if entry.count <= 0:
+            del self._keys[key]
+        elif entry.count <= self.free:
+            entry.locked_until = min(entry.locked_until, self.clock())

@@ -87,6 +87,18 @@ async def test_dashboard_shows_live_counts_that_match_the_database(
             await page.wait_for_function(f"document.getElementById('entries').textContent === '{expected}'")
             conflicts = await page.locator("#conflicts tbody tr").all_inner_texts()
             assert len(conflicts) == 1 and ids[1] in conflicts[0] and "duplicate_admission" in conflicts[0]
+
+            # an out-of-scope attempt and a gate with a wrong clock show up live (issue 19)
+            forged = {**scan(ids[70], "north"), "gate": "ghost-gate"}
+            assert (await post_json(f"{server.url}/api/scans", {"scans": [forged]}, north))[0] == 403
+            ahead = {"scans": [], "sent_at": time.time() + 3 * 3600}
+            assert (await post_json(f"{server.url}/api/scans", ahead, south))[0] == 200
+            await page.wait_for_function("document.getElementById('attempt-count').textContent === '1'")
+            attempts = await page.locator("#attempts tbody tr").all_inner_texts()
+            assert len(attempts) == 1 and "ghost-gate" in attempts[0] and "north" in attempts[0]
+            await page.wait_for_function(
+                "document.querySelector('#devices').textContent.includes('wrong clock')"
+            )
             out = Path(os.environ.get("ARTIFACTS_DIR", tmp_path)) / "sync_dashboard.png"
             out.parent.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(out), full_page=True)

@@ -169,3 +169,28 @@ async def test_cross_site_requests_and_dashboard_sockets_are_refused(server: Ser
         ) as resp,
     ):
         assert resp.status == 403  # login CSRF
+
+
+async def test_bad_login_fields_get_400_naming_the_field(server: Server) -> None:
+    url = f"{server.url}/login"
+    nul = base64.b64encode(b"o\x00ps:x").decode()
+    async with aiohttp.ClientSession() as session:
+        for body, field in (
+            ({"username": "\ud800", "password": "x"}, "'username'"),
+            ({"username": "a\x00", "password": "x"}, "'username'"),
+            ({"username": "ops", "password": "x" * 2000}, "'password'"),
+            ({"username": "x" * 101, "password": "x"}, "'username'"),
+        ):
+            async with session.post(url, json=body) as resp:
+                answer = await resp.json()
+                assert resp.status == 400 and field in answer["detail"], (body, answer)
+        async with session.get(f"{server.url}/api/stats", headers={"Authorization": f"Basic {nul}"}) as resp:
+            assert resp.status == 401
+
+
+async def test_concurrent_guesses_are_limited_like_a_sequence(server: Server) -> None:
+    server.store.add_organiser("ops", "correct horse")
+    async with running(server.store, ServerSettings(login_free_per_user=3, clock=FakeClock())) as live:
+        answers = await asyncio.gather(*(login(live.url, "ops", f"guess{i}") for i in range(12)))
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [401] * 4 + [429] * 8  # 3 free tries and the one that locked the name

@@ -41,7 +41,14 @@ async def test_a_poison_entry_is_quarantined_and_later_scans_still_upload(
     before = [gate.scan(tickets.tokens[i]).scan_id for i in ids[:2]]
     gate.start()
     try:
-        await wait_for(lambda: gate.store.backlog() == 0 and gate.store.quarantined_count() == 1)
+        # the client counts the parked scan just after the store holds it: wait for both
+        await wait_for(
+            lambda: (
+                gate.store.backlog() == 0
+                and gate.store.quarantined_count() == 1
+                and gate.client.quarantined == 1
+            )
+        )
         assert server.store.scan_count(EVENT) == 2
         (parked,) = gate.store.quarantined()
         assert parked.entry.scan_id == bad.scan_id and not parked.entry.acked

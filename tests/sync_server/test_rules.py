@@ -54,6 +54,18 @@ def test_raw_text_is_scrubbed_and_non_ticket_scans_keep_no_text() -> None:
     }
     assert scrub_details({"note": "phone", "n": 3}, is_ticket=False) == {"n": 3, "scrubbed": ["note"]}
     assert scrub_details({"identity_source": "staff"}, is_ticket=True) == {"identity_source": "staff"}
+    # the gate's description of what was read is kept, in exactly that form (gate_agent.samples)
+    described = {"sample": {"length": 18, "shape": "9{17}A", "hash": "0123456789abcdef"}}
+    assert scrub_details(described, is_ticket=False) == described
+    for smuggled in (
+        {"length": 11, "shape": "13800138000"},  # digits outside run counts
+        {"length": 11, "shape": "9{13800138000}"},  # a number as a run count
+        {"length": 3, "shape": "AAA", "name": "x"},  # another key
+        {"length": 3, "hash": "not a hash"},
+        {"length": 3, "prefix": "tel:"},
+        "9{11}",
+    ):
+        assert scrub_details({"sample": smuggled}, is_ticket=False) == {"scrubbed": ["sample"]}, smuggled
 
 
 def test_throttle_locks_out_with_doubling_back_off_and_forgets() -> None:
@@ -67,6 +79,12 @@ def test_throttle_locks_out_with_doubling_back_off_and_forgets() -> None:
     for key in ("a", "b", "c"):
         small.failed(key)
     assert small.retry_after("a") == 0.0  # the oldest key was dropped: memory stays bounded
+    # counted in advance and taken back: a success does not use up the free attempts
+    ahead = Throttle(free=1, clock=lambda: 0.0)
+    for _ in range(5):
+        ahead.failed("ip")
+        ahead.forgive("ip")
+    assert ahead.retry_after("ip") == 0.0 and ahead.failed("ip") == 0.0
 
 
 def test_origin_check() -> None:
