@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from box_office.core.errors import RuleError
-from ticket_format.identity import IdentityError, id_digest, name_digest, normalize_name, parse_id
+from ticket_format.identity import (
+    HolderDigests,
+    IdentityError,
+    id_digest,
+    name_digest,
+    normalize_name,
+    parse_id,
+    seal_identity,
+)
+from ticket_format.token import signature_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +60,10 @@ def mask_name(name: str) -> str:
     if len(parts) <= 1:
         return name[:1] + "*" * max(1, len(name) - 1)
     return " ".join(p[:1] + "*" * max(1, len(p) - 1) for p in parts)
+
+
+def seal_for_gates(token: str, ticket_id: str, id_digest_hex: str | None, name_digest_hex: str | None) -> str:
+    """The holder's digests sealed under the ticket's own signature (contract 3): only the
+    ticket's QR opens them at a gate, so a stolen gate or sync server cannot test guesses."""
+    holder = HolderDigests(id_digest=id_digest_hex, name_digest=name_digest_hex)
+    return seal_identity(signature_of(token), ticket_id, holder)

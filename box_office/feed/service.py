@@ -16,11 +16,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as Db
 
 from box_office.context import Context
+from box_office.core import holders
 from box_office.store.models import CheckIn as CheckInRow
 from box_office.store.models import FeedCounter, Ticket
 from box_office.store.models import FeedEntry as FeedRow
-from ticket_format.identity import HolderDigests, seal_identity
-from ticket_format.token import signature_of
 from wire.snapshot import TicketRecord
 from wire.venue_feed import MAX_PAGE, CheckIn, FeedEntry, FeedPage
 
@@ -36,8 +35,7 @@ def sealed_identity(ticket: Ticket) -> str | None:
         or (ticket.id_digest is None and ticket.name_digest is None)
     ):
         return None
-    holder = HolderDigests(id_digest=ticket.id_digest, name_digest=ticket.name_digest)
-    return seal_identity(signature_of(ticket.token), ticket.id, holder)
+    return holders.seal_for_gates(ticket.token, ticket.id, ticket.id_digest, ticket.name_digest)
 
 
 def ticket_record(ticket: Ticket, real_name: bool) -> TicketRecord:
