@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 import zxingcpp
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, ViewportSize, async_playwright
 
 from gate_agent.config import GateConfig
 from gate_agent.rules import Usage, decide, refuse_token
@@ -36,7 +36,7 @@ from wire.venue_feed import parse_page
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", "artifacts"))
-PHONE = {"width": 390, "height": 844}
+PHONE = ViewportSize(width=390, height=844)
 
 
 @pytest.fixture
