@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import re
 from enum import Enum
+from typing import NamedTuple
 
 from box_office.core.errors import RuleError
 
@@ -30,6 +32,8 @@ class Binding(Enum):
     """Not bound yet: bind it (a new version)."""
     UNCHANGED = "unchanged"
     """Already bound to this key: nothing to do."""
+    MOVE = "move"
+    """Bound to another key, and the buyer confirmed: move the ticket to this phone."""
 
 
 def parse_device_key(text: str) -> bytes:
@@ -54,18 +58,58 @@ def fingerprint(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
 
-def decide_binding(current: bytes | None, requested: bytes) -> Binding:
-    """Bind a first time, or do nothing for the same key; a different key is refused.
+def decide_binding(current: bytes | None, requested: bytes, *, confirmed: bool) -> Binding:
+    """Bind a first time, do nothing for the same key, move to another key only if confirmed.
 
-    Moving a bound ticket to another phone needs a step-up confirmation of the buyer (SMS or
-    passkey, issue #13) that does not exist yet, so it is refused ``rebind_needs_step_up``
-    rather than allowed on the bearer token alone.
+    Moving a bound ticket to another phone needs a step-up confirmation of the buyer (for now a
+    code e-mailed to the order's address; SMS or passkey come with issue #13): the bearer token
+    alone is refused ``rebind_needs_step_up``.
     """
     if current is None:
         return Binding.FIRST
     if current == requested:
         return Binding.UNCHANGED
-    raise RuleError(
-        "rebind_needs_step_up",
-        "this ticket is bound to another phone; moving it needs the buyer's confirmation",
-    )
+    if not confirmed:
+        raise RuleError(
+            "rebind_needs_step_up",
+            "this ticket is bound to another phone; moving it needs the code e-mailed to the buyer",
+        )
+    return Binding.MOVE
+
+
+# ---------------------------------------------------------------- step-up: a code e-mailed to the buyer
+
+STEP_UP_SECONDS = 600
+"""How long an e-mailed confirmation code works."""
+STEP_UP_TRIES = 5
+"""Wrong codes allowed before the code is spent (a new one must be asked for)."""
+STEP_UP_DIGITS = 6
+
+
+class StepUp(NamedTuple):
+    """The buyer's latest confirmation code for a ticket, as stored (only its digest)."""
+
+    code_digest: str
+    expires_at: float
+    attempts: int
+    used: bool
+
+
+def step_up_digest(secret: bytes, ticket_id: str, code: str) -> str:
+    """The stored form of a code: keyed with the server's secret, so a copy of the database
+    alone does not give the code away by trying the million possibilities."""
+    message = b"encore-device-step-up\0" + ticket_id.encode() + b"\0" + code.strip().encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def check_step_up(step_up: StepUp | None, presented_digest: str, now: float) -> None:
+    """Accept the presented code or say why not: ``step_up_missing`` (none asked for, or used),
+    ``step_up_expired``, ``step_up_locked`` (too many wrong tries), ``step_up_wrong``."""
+    if step_up is None or step_up.used:
+        raise RuleError("step_up_missing", "ask for a confirmation code first")
+    if now >= step_up.expires_at:
+        raise RuleError("step_up_expired", "the confirmation code has expired: ask for a new one")
+    if step_up.attempts >= STEP_UP_TRIES:
+        raise RuleError("step_up_locked", "too many wrong codes: ask for a new one")
+    if not hmac.compare_digest(step_up.code_digest, presented_digest):
+        raise RuleError("step_up_wrong", "wrong confirmation code")

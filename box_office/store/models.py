@@ -310,6 +310,23 @@ class DeviceBinding(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
+class DeviceStepUp(Base):
+    """A confirmation code e-mailed to the buyer before a bound ticket moves to another phone.
+
+    Only a keyed digest of the code is kept (``core.device_binding.step_up_digest``).
+    """
+
+    __tablename__ = "device_step_ups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    account_id: Mapped[int] = mapped_column(Integer)
+    code_digest: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
 class Payment(Base):
     __tablename__ = "payments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

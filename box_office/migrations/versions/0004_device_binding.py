@@ -1,4 +1,4 @@
-"""tickets bound to the buyer's phone: the device key, and the audit trail of bindings
+"""tickets bound to the buyer's phone: the device key, the audit trail, the step-up codes
 
 Revision ID: 0004
 Revises: 0003
@@ -30,9 +30,23 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float(), nullable=False),
     )
     op.create_index("ix_device_bindings_ticket_id", "device_bindings", ["ticket_id"])
+    op.create_table(
+        "device_step_ups",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("ticket_id", sa.String(36), sa.ForeignKey("tickets.id"), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("code_digest", sa.String(64), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("used_at", sa.Float(), nullable=True),
+        sa.Column("created_at", sa.Float(), nullable=False),
+    )
+    op.create_index("ix_device_step_ups_ticket_id", "device_step_ups", ["ticket_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_device_step_ups_ticket_id", table_name="device_step_ups")
+    op.drop_table("device_step_ups")
     op.drop_index("ix_device_bindings_ticket_id", table_name="device_bindings")
     op.drop_table("device_bindings")
     with op.batch_alter_table("tickets") as batch:
