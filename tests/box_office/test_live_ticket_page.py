@@ -26,6 +26,7 @@ from gate_agent.rules import Usage, decide, refuse_token
 from gate_agent.verdicts import Verdict
 from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, buy
+from tests.box_office.test_device_binding import emailed_code
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from ticket_format import verify
 from ticket_format.errors import TicketError
@@ -128,3 +129,27 @@ async def test_the_page_binds_the_phone_and_shows_a_code_the_gate_admits_now_onl
     assert gate_verdict(again[0], ring, record, event, shown_at + PERIOD) is Verdict.OK
     assert len(parse_page(feed.get("/api/feed").json()).entries) == len(entries)
     await context.close()
+
+    # A new phone: refused until the buyer types the code e-mailed to them; then the ticket
+    # moves (version 3) and the first phone's codes are refused.
+    moment = shown_at + PERIOD
+    new_phone = await browser.new_context(viewport=PHONE, locale="zh-CN" if lang == "zh" else "en-GB")
+    await new_phone.add_init_script(f"localStorage.setItem('encore.buyer', {json.dumps(stored)})")
+    page = await new_phone.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.clock.set_fixed_time(datetime.fromtimestamp(moment, tz=UTC))
+    await page.goto(f"{server.url}/tickets/{ticket['id']}/live")
+    await page.wait_for_selector("body[data-state=other-phone]", timeout=20000)
+    await page.screenshot(path=str(ARTIFACTS / f"box_office_live_ticket_move_{lang}.png"), full_page=True)
+    await page.click("#send-code")
+    await page.wait_for_selector("body[data-state=code-sent]", timeout=20000)
+    await page.fill("#code", emailed_code(server, ticket["id"], 0))
+    await page.click("#confirm")
+    await page.wait_for_selector("body[data-state=shown]", timeout=20000)
+    moved = read_qr(await page.locator("#qr").screenshot())
+    record = parse_page(feed.get("/api/feed").json()).entries[-1].ticket
+    assert record.version == 3
+    assert gate_verdict(moved[0], ring, record, event, moment) is Verdict.OK
+    assert gate_verdict(later[0], ring, record, event, moment) is Verdict.REVOKED
+    assert errors == []
+    await new_phone.close()

@@ -16,7 +16,12 @@ const TEXTS = {
     hint: "Show this code at the gate. It changes every 15 seconds, so a screenshot or a copy will not get in.",
     binding: "Linking this ticket to this phone…",
     offline: "Offline: the code is made on this phone and still works at the gate.",
-    otherPhone: "This ticket is linked to another phone. Open it there, or contact the box office.",
+    otherPhone: "This ticket is linked to another phone. To move it to this one, confirm with a code sent to your e-mail.",
+    sendCode: "E-mail me a code",
+    codeSent: "We sent a 6-digit code to your e-mail. It works for 10 minutes.",
+    codeLabel: "Code from the e-mail",
+    confirm: "Move the ticket to this phone",
+    codeWrong: "That code is not right, or it has expired. Try again or ask for a new one.",
     signIn: "Open this page on the phone you bought with (sign in on the seat map page first).",
     failed: "Could not load the ticket",
     noCrypto: "This browser cannot make the ticket's key (Ed25519). Please update it.",
@@ -28,7 +33,12 @@ const TEXTS = {
     hint: "入场时出示此二维码。二维码每 15 秒更新一次，截图或转发无法入场。",
     binding: "正在将门票绑定到本机…",
     offline: "离线：二维码由本机生成，检票时仍然有效。",
-    otherPhone: "此门票已绑定到另一部手机。请在该手机上打开，或联系售票处。",
+    otherPhone: "此门票已绑定到另一部手机。如需转到本机，请用发送到您邮箱的确认码确认。",
+    sendCode: "发送确认码到邮箱",
+    codeSent: "6 位确认码已发送到您的邮箱，10 分钟内有效。",
+    codeLabel: "邮件中的确认码",
+    confirm: "把门票转到本机",
+    codeWrong: "确认码不正确或已过期。请重试，或重新获取确认码。",
     signIn: "请在购票的手机上打开此页面（先在选座页面登录）。",
     failed: "无法加载门票",
     noCrypto: "此浏览器无法生成门票密钥（Ed25519），请更新浏览器。",
@@ -53,6 +63,9 @@ function applyLanguage() {
   $("seat").textContent = record && record.token ? t.seat(record) : "";
   $("status").textContent = statusKey ? t[statusKey] : "";
   $("qr").setAttribute("aria-label", t.title);
+  $("send-code").textContent = t.sendCode;
+  $("code-label").textContent = t.codeLabel;
+  $("confirm").textContent = t.confirm;
 }
 
 function setStatus(key) {
@@ -185,12 +198,18 @@ async function tick() {
 }
 
 // --- binding -------------------------------------------------------------------------------
-async function bind(buyer, publicRaw) {
+async function bind(buyer, publicRaw, stepUpCode) {
+  const body = { public_key: base64url(publicRaw) };
+  if (stepUpCode) body.step_up_code = stepUpCode;
   const response = await fetch(`/api/tickets/${encodeURIComponent(ticketId)}/device-key`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${buyer.token}` },
-    body: JSON.stringify({ public_key: base64url(publicRaw) }),
+    body: JSON.stringify(body),
   });
+  return answer(response);
+}
+
+async function answer(response) {
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw Object.assign(new Error(body.detail || response.statusText), { code: body.code });
   return body;
@@ -215,6 +234,42 @@ async function keepForOffline() {
     console.warn("offline copy not kept", error);
     return false;
   }
+}
+
+// A new phone for a bound ticket: the buyer confirms with a code e-mailed to them.
+function offerMove(db, buyer) {
+  setStatus("otherPhone");
+  const form = $("move");
+  form.hidden = false;
+  $("send-code").addEventListener("click", async () => {
+    try {
+      await answer(
+        await fetch(`/api/tickets/${encodeURIComponent(ticketId)}/device-key/step-up`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${buyer.token}` },
+        }),
+      );
+      setStatus("codeSent");
+      document.body.dataset.state = "code-sent";
+    } catch {
+      setStatus("failed");
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const publicRaw = new Uint8Array(await crypto.subtle.exportKey("raw", record.keys.publicKey));
+      const bound = await bind(buyer, publicRaw, $("code").value.trim());
+      Object.assign(record, { token: bound.token, version: bound.version, zone: bound.zone, seat: bound.seat });
+      await dbDo(db, "readwrite", (s) => s.put(record));
+      form.hidden = true;
+      setStatus("");
+      await tick();
+      setInterval(tick, 250);
+    } catch (error) {
+      setStatus(error.code && error.code.startsWith("step_up") ? "codeWrong" : "failed");
+    }
+  });
 }
 
 async function start() {
@@ -249,10 +304,14 @@ async function start() {
       await dbDo(db, "readwrite", (s) => s.put(record));
       setStatus("");
     } catch (error) {
-      if (error.code === "rebind_needs_step_up") setStatus("otherPhone");
-      else if (error instanceof TypeError) setStatus(record.token ? "offline" : "failed"); // no network
+      if (error.code === "rebind_needs_step_up") {
+        offerMove(db, buyer);
+        document.body.dataset.state = "other-phone";
+        return;
+      }
+      if (error instanceof TypeError) setStatus(record.token ? "offline" : "failed"); // no network
       else setStatus("failed");
-      if (error.code === "rebind_needs_step_up" || !record.token) {
+      if (!record.token) {
         document.body.dataset.state = "error";
         return;
       }
