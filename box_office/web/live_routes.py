@@ -29,7 +29,7 @@ router = APIRouter(tags=["live ticket page"])
 
 def page_language(accept_language: str | None) -> str:
     """``zh-CN`` when the browser prefers Chinese to English, else ``en``."""
-    for part in (accept_language or "").split(","):
+    for part in (accept_language or "")[:500].split(","):
         tag = part.split(";")[0].strip().lower()
         if tag.startswith("zh"):
             return "zh-CN"
@@ -65,9 +65,7 @@ def service_worker() -> FileResponse:
     response_class=HTMLResponse,
     summary="The buyer's live ticket: a QR code that changes every 15 s (Chinese and English)",
 )
-def page(
-    ticket_id: TicketId, accept_language: Annotated[str | None, Header(max_length=500)] = None
-) -> HTMLResponse:
+def page(ticket_id: TicketId, accept_language: Annotated[str | None, Header()] = None) -> HTMLResponse:
     html = (STATIC / "live.html").read_text(encoding="utf-8")
     html = html.replace("__LANG__", page_language(accept_language))
     return HTMLResponse(html.replace("__TICKET_ID__", _html_attribute(ticket_id)))
