@@ -17,7 +17,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from box_office.api import buyer_routes, docs, errors, feed_routes, live, organiser_routes
+from box_office.api import buyer_routes, device_routes, docs, errors, feed_routes, live, organiser_routes
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
 from box_office.config import Settings, check_safe
@@ -30,6 +30,7 @@ from box_office.payments.sandbox import bank as sandbox_bank
 from box_office.sales import views
 from box_office.sales.order_watch import OrderWatch
 from box_office.sales.sweeper import run_sweeps
+from box_office.web import live_routes as live_ticket_page
 from box_office.web import routes as seatmap_page
 from box_office.wiring import default_mailer, default_providers, default_sms
 
@@ -109,11 +110,13 @@ def create_app(
     )
     app.include_router(organiser_routes.router)
     app.include_router(buyer_routes.router)
+    app.include_router(device_routes.router)
     app.include_router(live.router)
     app.include_router(feed_routes.router)
     if settings.sandbox:  # a development tool: no /sandbox route, nor its OpenAPI paths, otherwise
         app.include_router(sandbox_bank.build_router(ctx))
     app.include_router(seatmap_page.router)
+    app.include_router(live_ticket_page.router)
 
     errors.install(app)
     docs.install(app)

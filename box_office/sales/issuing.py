@@ -26,6 +26,7 @@ from box_office.sales import order_state
 from box_office.sales.outbox import queue_delivery
 from box_office.store.models import Order, Session, Ticket
 from ticket_format import SigningKey, TicketClaims, issue
+from ticket_format.rotating import bind_device_key
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ def _signed(ticket: Ticket, session: Session | SessionFacts, key: SigningKey) ->
         valid_until=valid_until,
         version=ticket.version,
     )
+    if ticket.device_key is not None:  # bound to the buyer's phone: every version stays bound
+        claims = bind_device_key(claims, ticket.device_key)
     return issue(claims, key), key.kid.hex()
 
 

@@ -290,6 +290,41 @@ class Ticket(Base):
     checked_in_at: Mapped[float | None] = mapped_column(Float)
     checked_in_gate: Mapped[str | None] = mapped_column(String(100))
     inside: Mapped[bool] = mapped_column(Boolean, default=False)
+    device_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The buyer's phone's Ed25519 public key once bound (signed in as the ``dk`` claim)."""
+
+
+class DeviceBinding(Base):
+    """The audit trail of a ticket's device keys: every binding, with the key it replaced.
+
+    Keys appear only as fingerprints (``core.device_binding.fingerprint``).
+    """
+
+    __tablename__ = "device_bindings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    account_id: Mapped[int] = mapped_column(Integer)
+    old_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    new_fingerprint: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class DeviceStepUp(Base):
+    """A confirmation code e-mailed to the buyer before a bound ticket moves to another phone.
+
+    Only a keyed digest of the code is kept (``core.device_binding.step_up_digest``).
+    """
+
+    __tablename__ = "device_step_ups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    account_id: Mapped[int] = mapped_column(Integer)
+    code_digest: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 class Payment(Base):
