@@ -91,13 +91,21 @@ MODULES: tuple[Module, ...] = (
     Module(
         "seating",
         "box_office/core/seating.py",
-        ("tests/box_office/test_core.py", "tests/seatmap/test_orphans.py"),
+        (
+            "tests/box_office/test_core.py",
+            "tests/box_office/test_seat_rules_edges.py",
+            "tests/seatmap/test_orphans.py",
+        ),
         quick=True,
     ),
     Module(
         "orphans",
         "box_office/core/orphans.py",
-        ("tests/box_office/test_core.py", "tests/seatmap/test_orphans.py"),
+        (
+            "tests/box_office/test_core.py",
+            "tests/box_office/test_orphan_rules_edges.py",
+            "tests/seatmap/test_orphans.py",
+        ),
         quick=True,
     ),
     Module(
