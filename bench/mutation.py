@@ -155,6 +155,12 @@ _EXTRA_DIGITS = (
     "cover only the full groups, so the extra high bytes never reach a value"
 )
 
+_BIG_ENDIAN = 'equivalent: `int.to_bytes` is big-endian by default since Python 3.11 (as "big")'
+_HEAD_TABLE = (
+    "equivalent: the precomputed head table is `_bstr_head` of each length below 256, so always "
+    "calling `_bstr_head` gives the same bytes, only slower"
+)
+
 EQUIVALENT: dict[str, str] = {
     "box_office.core.orders.x_mask_name__mutmut_2": (
         "`<= 1` -> `< 1`: a one-word name then goes through the join branch, which gives the same "
@@ -187,6 +193,13 @@ EQUIVALENT: dict[str, str] = {
         "equivalent: `out[1 : 3 * groups : 2]` is clipped to the buffer, which ends at 2 * groups "
         "(+1 for a final pair, an even index the odd slice never reaches): the same positions"
     ),
+    "ticket_format.token.x__bstr_head__mutmut_17": _BIG_ENDIAN,
+    "ticket_format.token.x__bstr_head__mutmut_26": _BIG_ENDIAN,
+    "ticket_format.token.x__parse_sign1__mutmut_45": (
+        "equivalent: an empty unprotected map encodes as one byte, so `len(cbor2.dumps({}))` is the 1"
+    ),
+    "ticket_format.token.x__sig_structure__mutmut_4": _HEAD_TABLE,
+    "ticket_format.token.x__sig_structure__mutmut_10": _HEAD_TABLE,
     "ticket_format.identity.x_digests_match__mutmut_7": _CODEC_CASE,
     "ticket_format.identity.x_digests_match__mutmut_10": _CODEC_CASE,
     "ticket_format.token.x__protected_kid__mutmut_1": _CACHE_MISS,

@@ -25,7 +25,9 @@ def test_byte_string_heads_match_cbor2(length: int) -> None:
     assert _bstr_size(length) == len(encoded)
 
 
-@pytest.mark.parametrize(("p_len", "q_len"), [(5, 10), (300, 10), (5, 300), (300, 70000), (70000, 5)])
+@pytest.mark.parametrize(
+    ("p_len", "q_len"), [(5, 10), (255, 255), (256, 10), (10, 256), (300, 70000), (70000, 5)]
+)
 def test_sig_structure_matches_cbor2(p_len: int, q_len: int) -> None:
     protected, payload = b"p" * p_len, b"q" * q_len
     assert _sig_structure(protected, payload) == cbor2.dumps(["Signature1", protected, b"", payload])
@@ -56,6 +58,7 @@ PROTECTED = cbor2.dumps({1: -8, 4: KEY.kid})
 
 def test_each_refusal_names_its_reason() -> None:
     assert reason(42) == ("malformed", "token is not text")
+    assert reason("hello") == ("malformed", "no EN1: prefix: not an Encore ticket")
     assert reason("EN1:" + "A" * MAX_TOKEN_LENGTH) == (
         "malformed",
         f"token longer than {MAX_TOKEN_LENGTH} characters",
