@@ -11,4 +11,17 @@ ruff format --check .
 echo "== mypy"
 mypy ticket_format encore gate_agent wire sync_server box_office
 echo "== pytest"
-exec python -m pytest -q -p no:cacheprovider "$@"
+# -rs lists every skipped test with its reason; under CI=true (or 1) tests/conftest.py turns a
+# skip into a failure, so nothing that CI should run can be skipped silently.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+python -m pytest -q -rs -p no:cacheprovider "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+summary="$(grep -E '^=* ?[0-9]+ (passed|failed|skipped|error|errors|deselected)' "$log" | tail -1 || true)"
+skipped="$(grep -oE '[0-9]+ skipped' <<<"$summary" | grep -oE '[0-9]+' || echo 0)"
+echo "== skipped tests: ${skipped}"
+# pytest's own closing line comes last again, for whatever reads the end of this output.
+[ -n "$summary" ] && echo "$summary"
+exit "$status"

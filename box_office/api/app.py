@@ -95,6 +95,9 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
+            # A round already running in a worker thread finishes first (anyio does not abandon
+            # it): only then is the engine disposed, so no round runs on a dropped database.
+            await asyncio.gather(*tasks, return_exceptions=True)
             state.provider_threads.shutdown(wait=False, cancel_futures=True)
             ctx.db.dispose()
 

@@ -89,6 +89,15 @@ def create_order(
     except IntegrityError:
         # A concurrent request with the same key (or for the same hold) won the race.
         return ctx.db.write(again)
+    except Conflict as exc:
+        # On PostgreSQL the loser of that race usually waits on the hold's row instead, then
+        # finds it already extended: if the winner was this very request, answer its order.
+        if exc.code != "hold_expired":
+            raise
+        with ctx.db.read() as db:
+            if _by_key(db, account_id, key) is None:
+                raise
+        return ctx.db.write(again)
 
 
 class _Replay(Exception):

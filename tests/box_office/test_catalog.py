@@ -71,4 +71,10 @@ def test_demo_concert_in_one_call(server: Server) -> None:
     assert len(seat_map["seats"]) == 40 and seat_map["ga"][0]["available"] == 30
     assert {s["zone"] for s in seat_map["seats"]} == {"VIP", "A"}
     feed = server.client(demo.json()["feed_token"])
-    assert feed.get("/api/feed").status_code == 200
+    # The token reads this event's feed (nothing sold yet) and its keys, and is nothing more.
+    entries = feed.get("/api/feed")
+    assert entries.status_code == 200 and entries.json()["entries"] == [], entries.text
+    keyring = feed.get("/api/feed/keyring")
+    assert keyring.status_code == 200 and keyring.json()["identity_key"], keyring.text
+    assert server.client("not-a-feed-token").get("/api/feed").status_code == 401
+    assert feed.post("/api/events", json={}).status_code in (401, 403)

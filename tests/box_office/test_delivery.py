@@ -59,6 +59,22 @@ def _park(server: Server, order_ids: list[int]) -> list[int]:
         db.dispose()
 
 
+def _first_copies_sent(server: Server, order_ids: list[int]) -> bool:
+    db = Database(server.settings.database_url)
+    try:
+        with db.read() as session:
+            statuses = list(
+                session.scalars(
+                    select(OutboxMessage.status).where(
+                        OutboxMessage.order_id.in_(order_ids), OutboxMessage.channel == "email"
+                    )
+                )
+            )
+    finally:
+        db.dispose()
+    return len(statuses) == len(order_ids) and all(status == "sent" for status in statuses)
+
+
 def _rows(server: Server, ids: list[int]) -> list[OutboxMessage]:
     db = Database(server.settings.database_url)
     try:
@@ -84,7 +100,12 @@ def test_failed_batch_is_retried_and_each_mail_has_its_own_tickets(server: Serve
     for index, seats in enumerate((["A-2-1", "A-2-2"], ["A-2-5"], ["A-3-7", "A-3-8", "A-3-9"])):
         buyer: httpx.Client = concert.buyer(email=f"batch-{index}-{concert.session_id}@example.test")
         orders.append(buy(concert, buyer, seats=seats))
-    time.sleep(1)  # let the server's own loop send the first copies before parking them
+    # The server's own loop sends the first copies; wait until it has (their outbox rows say
+    # sent) before parking them again (a 60 s guard against a hang, not a timing bound).
+    deadline = time.monotonic() + 60
+    while not _first_copies_sent(server, [o["id"] for o in orders]):
+        assert time.monotonic() < deadline, "the first copies were never sent"
+        time.sleep(0.05)
     ids = _park(server, [o["id"] for o in orders])
     assert len(ids) == 3
     before = len(server.smtp.messages)

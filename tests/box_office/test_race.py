@@ -174,13 +174,19 @@ class _Patient:
         return await self._send("GET", url, **kw)
 
     async def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
-        while True:
+        for _ in range(MAX_QUEUE_RETRIES):
             response = await self._client.request(method, url, **kw)
             if response.status_code != 429:
                 return response
             self._statuses.append(429)
             kw["headers"] = kw.get("headers", {}) | {"X-Queue-Ticket": response.headers["X-Queue-Ticket"]}
             await asyncio.sleep(float(response.headers["Retry-After"]) * random.uniform(0.3, 1.0))
+        raise AssertionError(f"{method} {url}: still queued after {MAX_QUEUE_RETRIES} tries (429)")
+
+
+MAX_QUEUE_RETRIES = 300
+"""A buyer honours 429 + Retry-After, but not forever: a waiting room that never lets a buyer
+in fails the test instead of hanging it (300 tries is minutes of waiting at 1 s a try)."""
 
 
 async def race(base: str, session: int, last: list[str]) -> list[tuple[str, list[int]]]:

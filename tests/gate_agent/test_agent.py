@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -85,4 +86,27 @@ async def test_run_without_sync_module_and_clean_stop(
         factory.reset()
     verdicts = [r.verdict for r in caplog.records if getattr(r, "event", None) == "verdict"]  # type: ignore[attr-defined]
     assert verdicts == ["ok", "malformed"]  # signed but not in the snapshot: admitted on its signature
-    assert "running standalone" in caplog.text or agent.status.sync_enabled
+    # The sync client is installed here, so [sync] turns it on (it only fails to connect).
+    assert agent.status.sync_enabled and "running standalone" not in caplog.text
+
+
+def test_sync_configured_but_not_installed_runs_standalone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device image without the sync package still decides scans alone, and says why."""
+    real_find_spec = importlib.util.find_spec
+
+    def without_sync(name: str, package: str | None = None) -> object:
+        return None if name.startswith("gate_agent.sync") else real_find_spec(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_sync)
+    agent, store, factory = make_agent(tmp_path, {"sync": {"url": "http://127.0.0.1:9"}})
+    caplog.set_level(logging.INFO)
+    try:
+        agent._start_sync()
+    finally:
+        agent.feedback.close()
+        store.close()
+        factory.reset()
+    assert "gate_agent.sync.client is not installed: running standalone" in caplog.text
+    assert not agent.status.sync_enabled and agent.tasks == []

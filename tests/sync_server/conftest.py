@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +22,7 @@ from gate_agent.store import GateStore
 from gate_agent.sync.client import SyncClient, SyncSettings
 from sync_server.app import create_app
 from sync_server.store import ServerStore
-from tests.local_services import free_port
+from tests.local_services import free_port, running_under_ci
 from ticket_format import SigningKey, TicketClaims, issue
 from wire.snapshot import TicketRecord
 
@@ -127,7 +126,7 @@ def fresh_postgres() -> str:
         with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
+        if running_under_ci():  # CI=true or CI=1
             pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required under CI: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"

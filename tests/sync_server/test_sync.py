@@ -94,7 +94,7 @@ async def test_organiser_revokes_a_device_and_its_client_reports_it(
     status.listeners.append(lambda: changes.append(status.online))
     gate.start()
     try:
-        await wait_for(lambda: status.online and gate.client.pushes >= 0 and gate.store.cursor() is not None)
+        await wait_for(lambda: status.online and gate.store.snapshot_info().tickets == 5)
         await wait_for(lambda: any(d["online"] for d in server.store.devices()))
         # unsafe=True: aiohttp's jar otherwise ignores cookies from an IP address like 127.0.0.1
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:

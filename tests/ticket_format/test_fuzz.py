@@ -52,9 +52,13 @@ def fuzz_keyring() -> Keyring:
     return Keyring([SigningKey.generate().trusted()])
 
 
+@pytest.mark.timeout(3600)
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(token=tokens)
 def test_random_input_only_ever_raises_ticket_error(token: str, fuzz_keyring: Keyring):
+    """10,000 examples take 20 s on an idle core but over 300 s (the suite's hang guard) on this
+    shared machine at a load of 15, where the guard cut one run in the middle of an example and
+    Hypothesis reported it as flaky: this test's own guard is an hour."""
     try:
         verify(token, fuzz_keyring)
     except TicketError as exc:

@@ -1,0 +1,1 @@
+"""Known-answer vectors fixed in the repository (identity digests, signed tokens)."""
