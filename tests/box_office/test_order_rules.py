@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import pytest
 
+from box_office.core.errors import RuleError
+from box_office.core.holders import mask_name
+from box_office.core.limits import Limits, check_limits, check_sale_window
 from box_office.core.orders import (
     ORDER_STATES,
     TRANSITIONS,
-    Limits,
-    RuleError,
-    TicketTypeRule,
     can_move,
-    check_limits,
-    check_sale_window,
     effective_order_status,
-    mask_name,
-    price_of,
     require_move,
-    ticket_window,
 )
+from box_office.core.pricing import TicketTypeRule, price_of
+from box_office.core.tickets import ticket_window
 
 ALLOWED = {
     ("pending_payment", "paid"),
