@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from sync_server import db
 from sync_server.store.base import Database
@@ -104,6 +104,18 @@ class TicketStore:
             row = conn.execute(select(db.events).where(db.events.c.event_id == event_id)).first()
         return None if row is None else dict(row._mapping)
 
+    def _own_session(self, event_id: str) -> ColumnElement[bool]:
+        """What a device of ``event_id`` may read: tickets of the event's own session (or of no
+        session), never another session's, whatever the feed brought in (contract 4, scope)."""
+        t = db.tickets
+        with self.engine.connect() as conn:
+            session = conn.execute(
+                select(db.events.c.session_id).where(db.events.c.event_id == event_id)
+            ).scalar_one_or_none()
+        if session is None:
+            return t.c.event_id == event_id
+        return (t.c.event_id == event_id) & or_(t.c.session_id.is_(None), t.c.session_id == session)
+
     def events(self) -> list[str]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(db.events.c.event_id).order_by(db.events.c.event_id)).scalars())
@@ -198,8 +210,9 @@ class TicketStore:
         t = db.tickets
         columns = [t.c[name] for name in _TICKET_FIELDS]
         last = after
+        own = self._own_session(event_id)
         while True:
-            query = select(*columns).where(t.c.event_id == event_id)
+            query = select(*columns).where(own)
             if last is not None:
                 query = query.where(t.c.ticket_id > last)
             with self.engine.connect() as conn:
@@ -220,9 +233,10 @@ class TicketStore:
 
     def deltas(self, event_id: str, after: int, limit: int = 1000) -> DeltaPage:
         t = db.tickets
+        own = self._own_session(event_id)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(t).where(t.c.event_id == event_id, t.c.seq > after).order_by(t.c.seq).limit(limit + 1)
+                select(t).where(own, t.c.seq > after).order_by(t.c.seq).limit(limit + 1)
             ).fetchall()
             head = self.db.head(conn)
         more = len(rows) > limit

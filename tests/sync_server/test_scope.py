@@ -109,3 +109,22 @@ async def test_wrong_enrolment_codes_are_throttled_per_address(server: Server) -
         status, body = await post_json(url, {"code": code})
         assert status == 201, body
         assert live.state.counters["enrol_throttled"] == 1
+
+
+def test_a_device_reads_only_its_own_session(server: Server, tickets: Tickets) -> None:
+    """Scope on reads: the snapshot and the deltas of an event with a session hold no ticket of
+    another session, even when the feed brought one in."""
+    ids = tickets.make(3)
+    event = server.store.event(EVENT)
+    assert event is not None
+    server.store.set_event(EVENT, event["keyring"], session_id="S1")
+    mine, sessionless, theirs = ids
+    server.store.upsert_tickets(
+        [
+            TicketRecord(ticket_id=mine, version=1, event_id=EVENT, session_id="S1", zone="A"),
+            TicketRecord(ticket_id=sessionless, version=1, event_id=EVENT, zone="A"),
+            TicketRecord(ticket_id=theirs, version=1, event_id=EVENT, session_id="S2", zone="A"),
+        ]
+    )
+    assert sorted(r.ticket_id for r in server.store.iter_tickets(EVENT)) == sorted([mine, sessionless])
+    assert sorted(r.ticket_id for r in server.store.deltas(EVENT, 0).tickets) == sorted([mine, sessionless])
