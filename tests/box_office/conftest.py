@@ -9,6 +9,7 @@ E-mail goes through a real SMTP server (aiosmtpd) on loopback; SMS are captured 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import threading
@@ -33,13 +34,17 @@ from box_office.notify.sms import CapturingSms
 from box_office.store.migrate import upgrade
 from tests.local_services import PG_ADMIN, free_port, fresh_postgres
 
+_DATABASES = itertools.count()
+
 
 def database_url(backend: str, tmp: Path, name: str) -> str:
     """A fresh database. PostgreSQL names carry the process id, so two test runs at once on
     this machine (other engineers, CI) never drop each other's database."""
     if backend == "sqlite":
         return f"sqlite:///{tmp / (name + '.sqlite3')}"
-    return fresh_postgres(f"{name}_{os.getpid()}")
+    # and a counter: a session fixture imported into another module is a second instance,
+    # which must not drop the database the first one's background loops still use
+    return fresh_postgres(f"{name}_{os.getpid()}_{next(_DATABASES)}")
 
 
 def drop_postgres(url: str) -> None:

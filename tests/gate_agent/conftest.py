@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -107,3 +108,8 @@ def make_pipeline(store: GateStore) -> Callable[..., ScanPipeline]:
         return ScanPipeline(store, gate, **kwargs)
 
     return make
+
+
+# The aarch64 check needs an arm64 root made by scripts/pi/arm64-sysroot.sh and qemu-user: it is
+# run by hand (ENCORE_ARM64_ROOT=...), not collected otherwise, so CI has no test it must skip.
+collect_ignore = [] if os.environ.get("ENCORE_ARM64_ROOT") else ["test_aarch64.py"]
