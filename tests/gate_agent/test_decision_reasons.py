@@ -169,3 +169,26 @@ def test_already_used_says_when_and_where(
     verdict, said, details = _decide(usage=usage)
     assert (verdict, said) == ("already_used", reason)
     assert details == {"used_at": used_at, "used_gate": used_gate}
+
+
+def test_static_and_live_codes_of_bound_and_unbound_tickets() -> None:
+    """A picture of a bound ticket never enters; its live code does; so does any live code at an
+    event that refuses static codes, and a static code only where they are allowed."""
+    from ticket_format.rotating import bind_device_key
+
+    bound = bind_device_key(CLAIMS, b"\x01" * 32)
+    now = T0 + 60
+    pictured = decide(bound, RECORD, Usage(), GATE, now)
+    assert (pictured.verdict.value, pictured.reason) == (
+        "stale_code",
+        "bound to the buyer's phone: scan its live code, not a picture",
+    )
+    assert decide(bound, RECORD, Usage(), GATE, now, live=True).verdict.value == "ok"
+    live_only = _gate(static_codes="refused")
+    printed = decide(CLAIMS, RECORD, Usage(), live_only, now)
+    assert (printed.verdict.value, printed.reason) == (
+        "stale_code",
+        "this event admits live codes from the ticket page only",
+    )
+    assert decide(CLAIMS, RECORD, Usage(), live_only, now, live=True).verdict.value == "ok"
+    assert decide(CLAIMS, RECORD, Usage(), GATE, now).verdict.value == "ok"
