@@ -83,6 +83,7 @@ MODULES: tuple[Module, ...] = (
             "tests/gate_agent/test_rules_pipeline.py",
             "tests/gate_agent/test_store.py",
             "tests/gate_agent/test_identity_rules.py",
+            "tests/gate_agent/test_decision_reasons.py",
             "tests/vectors/test_verdicts.py",
         ),
         quick=True,
@@ -158,6 +159,22 @@ _HEAD_TABLE = (
 )
 
 EQUIVALENT: dict[str, str] = {
+    "ticket_format.claims.x__fast_claims__mutmut_99": (
+        "equivalent: the last argument dropped is `extra=_NO_EXTRA`, which is the field's default"
+    ),
+    "ticket_format.claims.x__validated__mutmut_71": (
+        "equivalent: an empty `MappingProxyType({})` instead of the shared `_NO_EXTRA` is equal to it "
+        "and as read-only; only the object's identity differs"
+    ),
+    "ticket_format.claims.xǁTicketClaimsǁfrom_cbor_map__mutmut_2": (
+        "equivalent in behaviour: skipping the fast path sends every map down the general path, "
+        "which decides the same (tests/ticket_format/test_claims_edges.py checks both paths agree "
+        "and that the fast path itself takes the common shapes)"
+    ),
+    "ticket_format.claims.xǁTicketClaimsǁfrom_cbor_map__mutmut_5": (
+        "equivalent in behaviour: `fast = None` always falls back to the general path, which "
+        "decides the same, only slower"
+    ),
     "box_office.core.orders.x_mask_name__mutmut_2": (
         "`<= 1` -> `< 1`: a one-word name then goes through the join branch, which gives the same "
         "mask unless the name has outer spaces, and every caller passes `name.strip()`"

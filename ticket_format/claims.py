@@ -211,8 +211,8 @@ def _validated(known: dict[str, Any], extra: dict[str, Any]) -> TicketClaims:
     for name, value in known.items():
         # bool is an int subclass in Python but never a valid claim value.
         if value is not None and (type(value) is bool or not isinstance(value, _TYPES[name])):
-            kinds = " or ".join("integer" if t is int else "string" for t in _TYPES[name])
-            raise ValueError(f"'{name}' must be a {kinds}")
+            kinds = " or ".join("an integer" if t is int else "a string" for t in _TYPES[name])
+            raise ValueError(f"'{name}' must be {kinds}")
     for name in ("ticket_id", "event_id", "version"):
         if known[name] is None:
             raise ValueError(f"'{name}' must not be null")

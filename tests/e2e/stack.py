@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -82,6 +83,24 @@ class Gate:
     def status(self) -> dict[str, Any]:
         answer: dict[str, Any] = httpx.get(f"{self.display}/api/status", timeout=10).json()
         return answer
+
+    def _local(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Read the gate's own SQLite store (read-only): what this gate knows right now."""
+        path = self.config.parent / "state" / "gate.sqlite"
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            return conn.execute(sql, args).fetchall()
+        finally:
+            conn.close()
+
+    def remote_admissions(self, ticket_id: str) -> list[str]:
+        """The other gates' admissions of this ticket that the sync server has fed to this gate."""
+        rows = self._local("SELECT gate FROM remote_scans WHERE ticket_id = ? AND verdict = 'ok'", ticket_id)
+        return [row[0] for row in rows]
+
+    def ticket_status(self, ticket_id: str) -> str | None:
+        rows = self._local("SELECT status FROM tickets WHERE ticket_id = ?", ticket_id)
+        return rows[0][0] if rows else None
 
     def journal(self, recent: int = 200) -> list[dict[str, Any]]:
         out = run("gate-agent", "status", "--config", str(self.config), "--recent", str(recent))

@@ -64,7 +64,7 @@ def test_a_ticket_of_another_key_is_unknown(reserved_claims: TicketClaims, keyri
         ({"ticket_id": "", "event_id": 1}, "empty"),
         ({"ticket_id": 5, "event_id": 1}, "'ticket_id' must be a string"),
         ({"ticket_id": "x", "event_id": True}, "'event_id'"),
-        ({"ticket_id": "x", "event_id": 1, "valid_from": "soon"}, "'valid_from' must be a integer"),
+        ({"ticket_id": "x", "event_id": 1, "valid_from": "soon"}, "'valid_from' must be an integer"),
         ({"ticket_id": "x", "event_id": 1, "valid_from": 5, "valid_until": 4}, "before"),
         ({"ticket_id": "x", "event_id": 1, "version": -1}, ">= 0"),
         ({"ticket_id": "x", "event_id": 1, "version": None}, "must not be null"),
