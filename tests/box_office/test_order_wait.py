@@ -84,9 +84,11 @@ async def test_watch_sees_orders_settled_elsewhere_with_one_lookup_per_tick() ->
 
     watch = OrderWatch(lookup, interval=0.02)
     waiters = [asyncio.create_task(watch.wait(i, 5)) for i in (1, 2, 3)]
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(5):  # two looks have happened (no fixed sleep: wait for them)
+        while len(lookups) < 2:
+            await asyncio.sleep(0.005)
     assert not any(w.done() for w in waiters)
-    assert lookups and all(ids == [1, 2, 3] for ids in lookups)  # one look for all waiters
+    assert all(ids == [1, 2, 3] for ids in lookups)  # one look for all waiters
     statuses[2] = "ticketed"  # another process issued order 2
     await asyncio.wait_for(waiters[1], 1)
     assert not waiters[0].done() and not waiters[2].done()
@@ -94,7 +96,8 @@ async def test_watch_sees_orders_settled_elsewhere_with_one_lookup_per_tick() ->
     await asyncio.wait_for(waiters[0], 1)
     statuses[3] = "expired"
     await asyncio.wait_for(waiters[2], 1)
-    await asyncio.sleep(0.1)
+    loop_task = watch._task
+    assert loop_task is not None
+    await asyncio.wait_for(loop_task, 1)  # with nobody waiting the look-up loop ends by itself
     count = len(lookups)
-    await asyncio.sleep(0.1)
-    assert len(lookups) == count, "the look-up loop kept running with nobody waiting"
+    assert loop_task.done() and watch._task is loop_task and len(lookups) == count

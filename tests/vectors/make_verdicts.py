@@ -31,6 +31,7 @@ from gate_agent.config import GateConfig
 from gate_agent.rules import PresentedIdentity, Usage, decide, refuse_token
 from ticket_format import Keyring, SigningKey, TicketClaims, TicketError, base45, issue, verify
 from ticket_format.identity import id_digest, name_digest, parse_id
+from ticket_format.rotating import bind_device_key
 from wire.snapshot import parse_ticket
 
 FORMAT = "encore-verdict-vectors/1"
@@ -50,6 +51,9 @@ def _key(seed: int) -> SigningKey:
 
 TRUSTED = _key(1)
 UNTRUSTED = _key(2)
+DEVICE_PUBLIC = bytes(range(100, 132))
+"""A phone's device public key as a bound ticket's ``dk`` claim carries it (any 32 bytes do
+here: a static code is refused before the device key is ever used)."""
 ROTATED_OUT = _key(3)
 """Trusted only until an hour before NOW: its tickets are ``unknown_key``."""
 
@@ -100,6 +104,7 @@ def gate(**changes: Any) -> dict[str, Any]:
         "reentry": "none",
         "clock_skew": 300,
         "require_in_snapshot": False,
+        "static_codes": "allowed",
     }
     base.update(changes)
     return base
@@ -259,6 +264,14 @@ def vectors() -> list[dict[str, Any]]:
          "identity": {"name": "迪丽热巴・迪力木拉提"}, "expected": "ok"},
         {"name": "real name: already used comes before the ID check", "token": valid,
          "record": real_name_record(), "usage": used, "expected": "already_used"},
+        {"name": "bound to a phone: its static code (a screenshot) is refused",
+         "token": issue(bind_device_key(claims(), DEVICE_PUBLIC), TRUSTED), "record": record(),
+         "expected": "stale_code"},
+        {"name": "the event admits live codes only: a printed code is refused", "token": valid,
+         "record": record(), "gate": gate(static_codes="refused"), "expected": "stale_code"},
+        {"name": "a revoked bound ticket is refused as revoked first",
+         "token": issue(bind_device_key(claims(), DEVICE_PUBLIC), TRUSTED),
+         "record": record(status="revoked"), "expected": "revoked"},
     ]  # fmt: skip
     out = []
     for case in cases:
@@ -308,6 +321,7 @@ def gate_verdict(vector: dict[str, Any], ring: Keyring, identity_key: bytes) -> 
         reentry=g["reentry"],
         clock_skew=float(g["clock_skew"]),
         require_in_snapshot=g["require_in_snapshot"],
+        static_codes=g.get("static_codes", "allowed"),
     )
     rec = None if vector["record"] is None else parse_ticket(vector["record"])
     presented = None

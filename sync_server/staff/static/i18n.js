@@ -60,6 +60,7 @@ export const TEXT = {
       identity_required: "请核验证件",
       identity_mismatch: "证件不符",
       blocked: "已被冻结",
+      stale_code: "请出示手机动态码",
     },
     used_at: (time, gate) => `${time} 于 ${gate} 入场`,
     reasons: {
@@ -76,6 +77,7 @@ export const TEXT = {
       identity_required: "请查验持票人证件",
       identity_mismatch: "证件或姓名与购票人不符",
       blocked: "已被主办方冻结",
+      stale_code: "截图或纸质码无效：请在购票手机上打开电子票出示动态码",
     },
     id_errors: {
       bad_number: "证件号码无效",
@@ -143,6 +145,7 @@ export const TEXT = {
       identity_required: "Check ID",
       identity_mismatch: "ID does not match",
       blocked: "Blocked",
+      stale_code: "Live code needed",
     },
     used_at: (time, gate) => `entered ${time} at ${gate}`,
     reasons: null,

@@ -35,7 +35,7 @@ export const NO_USAGE = Object.freeze({
 /**
  * One verdict for a ticket whose signature verified.
  * `gate`: {gate_id, event_id, session_id, direction, allowed_zones, allowed_ticket_types,
- *          reentry, clock_skew, require_in_snapshot}
+ *          reentry, clock_skew, require_in_snapshot, static_codes}
  * `presented`: null, or {id_digest, name_digest} of what the holder showed.
  */
 export function decide(claims, record, usage, gate, now, presented = null) {
@@ -57,6 +57,15 @@ export function decide(claims, record, usage, gate, now, presented = null) {
     if (record.status === "blocked") return verdict("blocked", "blocked by the organiser");
   } else if (gate.require_in_snapshot) {
     return verdict("revoked", "not in this gate's ticket list");
+  }
+
+  // The app reads printed (static) codes only: a ticket bound to a buyer's phone never enters on
+  // its picture, nor does any ticket at an event that admits live codes only (rules.py, `live`).
+  if (claims.extra && claims.extra.dk != null) {
+    return verdict("stale_code", "bound to the buyer's phone: scan its live code, not a picture");
+  }
+  if (gate.static_codes === "refused") {
+    return verdict("stale_code", "this event admits live codes from the ticket page only");
   }
 
   const skew = gate.clock_skew ?? 300;
@@ -120,12 +129,14 @@ export function gateSettings(enrolment, header) {
     reentry: "none",
     clock_skew: 300,
     require_in_snapshot: false,
+    static_codes: "allowed",
   };
   if (["none", "after_exit", "any"].includes(rules.reentry)) gate.reentry = rules.reentry;
   if (typeof rules.clock_skew === "number") gate.clock_skew = rules.clock_skew;
   if (Array.isArray(rules.allowed_zones) && !gate.allowed_zones.length) gate.allowed_zones = rules.allowed_zones.map(String);
   if (Array.isArray(rules.allowed_ticket_types)) gate.allowed_ticket_types = rules.allowed_ticket_types.map(String);
   if (typeof rules.require_in_snapshot === "boolean") gate.require_in_snapshot = rules.require_in_snapshot;
+  if (["allowed", "refused"].includes(rules.static_codes)) gate.static_codes = rules.static_codes;
   return gate;
 }
 
