@@ -24,7 +24,15 @@ from tests.box_office.helpers import Concert, buy
 from ticket_format import verify
 from ticket_format.errors import ErrorKind, TicketError
 from ticket_format.keys import Keyring
-from ticket_format.rotating import device_key_of, live_code, verify_live_code
+from ticket_format.rotating import (
+    bound_payload,
+    compact_live_code,
+    device_key_of,
+    live_code,
+    parse_compact_code,
+    verify_compact_code,
+    verify_live_code,
+)
 from wire.venue_feed import parse_page
 
 
@@ -86,6 +94,12 @@ def test_binding_reissues_with_the_device_key_and_feeds_the_new_version(server: 
     # The gates learn the new version through the feed (contract 5).
     entries = parse_page(feed.get("/api/feed", params={"after": cursor}).json()).entries
     assert [(e.kind, e.ticket.ticket_id, e.ticket.version) for e in entries] == [("changed", ticket["id"], 2)]
+    # ... with the signed bytes a gate verifies the phone's compact EN3 codes against
+    issued = parse_page(feed.get("/api/feed").json()).entries[0].ticket
+    assert issued.ticket_id == ticket["id"] and issued.bound_payload is None  # not bound yet
+    assert entries[0].ticket.bound_payload == bound_payload(body["token"])
+    compact = parse_compact_code(compact_live_code(body["token"], phone, now))
+    assert verify_compact_code(compact, entries[0].ticket.bound_payload, ring, now, 20).claims.seat == "A-2-1"
     rows = audit_rows(server, ticket["id"])
     assert len(rows) == 1 and rows[0][0] is None and rows[0][1] == body["device_key_fingerprint"]
     assert rows[0][3] == 2
@@ -101,6 +115,8 @@ def test_binding_reissues_with_the_device_key_and_feeds_the_new_version(server: 
     assert reissued.status_code == 200, reissued.text
     token3 = buyer.get(f"/api/tickets/{ticket['id']}").json()["token"]
     assert device_key_of(verify(token3, ring)) == device_key_of(claims)
+    last = parse_page(feed.get("/api/feed", params={"after": cursor}).json()).entries[-1].ticket
+    assert (last.version, last.bound_payload) == (3, bound_payload(token3))
 
 
 def emailed_code(server: Server, ticket_id: str, already: int) -> str:
