@@ -1,5 +1,7 @@
 """The buyer's live ticket page in Chromium: it binds the phone, draws a QR that a gate admits
-now and refuses ``stale_code`` two minutes later (issue #16, rotating codes).
+now and refuses ``stale_code`` two minutes later (issue #16, rotating codes). The QR is the
+compact ``EN3:`` code (QR 10-M at most), judged against the ``bound_payload`` the box office fed;
+the "full code" button shows the ``EN2:`` code, for a gate whose list lacks the ticket.
 
 The browser's clock is fixed (Playwright clock emulation) so the code's step is known; the QR
 is read back from a screenshot with zxing-cpp and judged with the gate's own rules. Screenshots
@@ -8,6 +10,7 @@ is read back from a screenshot with zxing-cpp and judged with the gate's own rul
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -22,7 +25,7 @@ import zxingcpp
 from playwright.async_api import Browser, ViewportSize, async_playwright
 
 from gate_agent.config import GateConfig
-from gate_agent.rules import Usage, decide, refuse_token
+from gate_agent.rules import Usage, compact_refusal, decide, refuse_token
 from gate_agent.verdicts import Verdict
 from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, buy
@@ -31,7 +34,8 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from ticket_format import verify
 from ticket_format.errors import TicketError
 from ticket_format.keys import Keyring
-from ticket_format.rotating import PERIOD, verify_live_code
+from ticket_format.qr import alphanumeric_version
+from ticket_format.rotating import PERIOD, parse_compact_code, verify_compact_code, verify_live_code
 from wire.snapshot import TicketRecord
 from wire.venue_feed import parse_page
 
@@ -52,6 +56,14 @@ def gate_verdict(text: str, ring: Keyring, record: TicketRecord, event_id: int, 
     """What a gate of the event answers to a scanned text at ``now`` (gate_agent's pipeline)."""
     gate = GateConfig(gate_id="main-1", event_id=event_id)
     try:
+        if text.startswith("EN3:"):
+            parsed = parse_compact_code(text)
+            refusal = compact_refusal(parsed.ticket_id, parsed.version, record)
+            if refusal is not None:
+                return refusal.verdict
+            assert record.bound_payload is not None
+            live = verify_compact_code(parsed, record.bound_payload, ring, now, gate.code_skew)
+            return decide(live.claims, record, Usage(), gate, now, live=True).verdict
         if text.startswith("EN2:"):
             code = verify_live_code(text, ring, now, gate.code_skew)
             return decide(code.claims, record, Usage(), gate, now, live=True).verdict
@@ -97,8 +109,9 @@ async def test_the_page_binds_the_phone_and_shows_a_code_the_gate_admits_now_onl
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"box_office_live_ticket_{lang}.png"), full_page=True)
     texts = read_qr(await page.locator("#qr").screenshot())
-    assert len(texts) == 1 and texts[0].startswith("EN2:"), texts
+    assert len(texts) == 1 and texts[0].startswith("EN3:"), texts
     code = texts[0]
+    assert alphanumeric_version(code) <= 10, len(code)
 
     # The page bound the ticket: version 2 on the feed, the old version (and any picture of
     # the static QR) refused; the live code admitted now and stale two minutes later.
@@ -108,6 +121,18 @@ async def test_the_page_binds_the_phone_and_shows_a_code_the_gate_admits_now_onl
     event = concert.event_id
     assert gate_verdict(code, ring, record, event, shown_at) is Verdict.OK
     assert gate_verdict(code, ring, record, event, shown_at + 120) is Verdict.STALE_CODE
+    assert record.bound_payload is not None
+    # A gate whose list lacks the ticket's signed bytes asks for the full code; the button shows it.
+    behind = dataclasses.replace(record, bound_payload=None)
+    assert gate_verdict(code, ring, behind, event, shown_at) is Verdict.REVOKED
+    await page.click("#full-code")
+    await page.wait_for_selector("body[data-code=full]", timeout=10000)
+    full = read_qr(await page.locator("#qr").screenshot())
+    assert len(full) == 1 and full[0].startswith("EN2:"), full
+    assert gate_verdict(full[0], ring, behind, event, shown_at) is Verdict.OK
+    assert gate_verdict(full[0], ring, record, event, shown_at + 120) is Verdict.STALE_CODE
+    await page.click("#full-code")  # back to the short code
+    await page.wait_for_selector("body[data-code=compact]", timeout=10000)
     assert gate_verdict(static_token, ring, record, event, shown_at) is Verdict.REVOKED
     bound_token = buyer.get(f"/api/tickets/{ticket['id']}").json()["token"]
     assert gate_verdict(bound_token, ring, record, event, shown_at) is Verdict.STALE_CODE
