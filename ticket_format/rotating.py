@@ -53,7 +53,7 @@ from ticket_format import base45
 from ticket_format.claims import TicketClaims
 from ticket_format.errors import ErrorKind, TicketError, malformed
 from ticket_format.keys import Keyring
-from ticket_format.token import _message, _parse_sign1, _strict_loads, _verify_cose, verify_parts
+from ticket_format.token import _bstr_size, _message, _parse_sign1, _verify_cose, verify_parts
 
 PREFIX = "EN2:"
 PERIOD = 15
@@ -186,10 +186,25 @@ def parse_bound_payload(text: str) -> tuple[bytes, bytes]:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise malformed("bound payload is not base64url") from None
-    parts = _strict_loads(raw, "bound payload")
-    if not (isinstance(parts, list) and len(parts) == 2 and all(type(p) is bytes for p in parts)):
+    parts = _loads(raw, "bound payload")
+    if not (type(parts) is list and len(parts) == 2 and type(parts[0]) is bytes and type(parts[1]) is bytes):
         raise malformed("a bound payload is an array of 2 byte strings")
+    if 1 + _bstr_size(len(parts[0])) + _bstr_size(len(parts[1])) != len(raw):
+        raise malformed("bound payload has trailing bytes or a non-shortest encoding")
     return parts[0], parts[1]
+
+
+def _loads(raw: bytes, what: str) -> Any:
+    """One CBOR item; the callers compare its shortest encoded size with ``len(raw)`` (cheaper
+    on the gate's hot path than a stream decoder that reports where it stopped)."""
+    try:
+        return cbor2.loads(raw)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
+        raise malformed(f"{what} is not valid CBOR") from None
+
+
+def _uint_size(value: int) -> int:
+    return 1 if value < 24 else 2 if value < 0x100 else 3 if value < 0x10000 else 5 if value < 2**32 else 9
 
 
 def _pack_id(ticket_id: str) -> str | bytes:
@@ -224,21 +239,31 @@ def parse_compact_code(code: str) -> CompactCode:
         raw = base45.decode(code[len(COMPACT_PREFIX) :])
     except base45.Base45Error as exc:
         raise malformed(f"bad Base45: {exc}") from None
-    parts = _strict_loads(raw, "compact live code")
-    if not (isinstance(parts, list) and len(parts) == 5):
+    parts = _loads(raw, "compact live code")
+    if not (type(parts) is list and len(parts) == 5):
         raise malformed("a compact live code is an array of 5")
     ticket_id, version, step, ticket_signature, device_signature = parts
     if type(ticket_id) is bytes and len(ticket_id) == _UUID_BYTES:
-        ticket_id = str(uuid.UUID(bytes=ticket_id))
-    if type(ticket_id) is not str or not ticket_id:
+        id_size = 1 + _UUID_BYTES
+        h = ticket_id.hex()
+        ticket_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    elif type(ticket_id) is str and ticket_id:
+        id_size = _bstr_size(len(ticket_id.encode()))
+    else:
         raise malformed("a ticket id is 16 bytes (a UUID) or text")
     if type(version) is not int or not 0 <= version < 2**31:
         raise malformed("bad ticket version")
     if type(step) is not int or not 0 <= step < 2**40:
         raise malformed("bad time step")
-    for name, value in (("ticket", ticket_signature), ("device", device_signature)):
-        if type(value) is not bytes or len(value) != 64:
-            raise malformed(f"a {name} signature is 64 bytes")
+    if not (
+        type(ticket_signature) is bytes
+        and len(ticket_signature) == 64
+        and type(device_signature) is bytes
+        and len(device_signature) == 64
+    ):
+        raise malformed("the ticket and device signatures are 64 bytes each")
+    if 1 + id_size + _uint_size(version) + _uint_size(step) + 132 != len(raw):
+        raise malformed("compact live code has trailing bytes or a non-shortest encoding")
     return CompactCode(ticket_id, version, step, ticket_signature, device_signature)
 
 
