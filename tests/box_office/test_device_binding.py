@@ -17,7 +17,14 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from box_office.core.device_binding import StepUp, check_step_up, fingerprint, step_up_digest
+from box_office.core.device_binding import (
+    StepUp,
+    StepUpWait,
+    check_step_up,
+    fingerprint,
+    step_up_digest,
+    step_up_wait,
+)
 from box_office.core.errors import RuleError
 from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, buy
@@ -217,3 +224,69 @@ def test_only_the_buyer_binds_and_only_a_key(server: Server) -> None:
     assert buyer.post(path, json={"public_key": 5}).status_code == 422
     assert buyer.get(f"/api/tickets/{ticket['id']}").json()["version"] == 1
     assert audit_rows(server, ticket["id"]) == []
+
+
+def test_step_up_code_requests_are_rate_limited_per_ticket(server: Server) -> None:
+    concert = Concert(server)
+    buyer = concert.buyer()
+    ticket = buy(concert, buyer, seats=["A-3-3"])["tickets"][0]
+    assert bind(buyer, ticket["id"], Ed25519PrivateKey.generate()).status_code == 200
+    step_up = f"/api/tickets/{ticket['id']}/device-key/step-up"
+    for _ in range(3):
+        assert buyer.post(step_up).status_code == 202
+    refused = buyer.post(step_up)
+    assert refused.status_code == 429, refused.text
+    body = refused.json()
+    assert body["code"] == "step_up_too_many_ticket"
+    assert 890 <= body["retry_after"] <= 900 and refused.headers["Retry-After"] == str(body["retry_after"])
+    assert "try again in 15 min" in body["detail"] and "15 分钟后再试" in body["detail"]
+    # the refusal sent nothing and spent nothing: the third code still moves the ticket
+    code = emailed_code(server, ticket["id"], 2)
+    moved = buyer.post(
+        f"/api/tickets/{ticket['id']}/device-key",
+        json={"public_key": public_b64(Ed25519PrivateKey.generate()), "step_up_code": code},
+    )
+    assert moved.status_code == 200, moved.text
+
+
+def test_step_up_code_requests_are_rate_limited_per_account(server: Server) -> None:
+    concert = Concert(server)
+    buyer = concert.buyer()
+    tickets = buy(concert, buyer, seats=["A-3-4", "A-3-5", "A-3-6", "A-3-7"])["tickets"]
+    for ticket in tickets:
+        assert bind(buyer, ticket["id"], Ed25519PrivateKey.generate()).status_code == 200
+    asked = [
+        buyer.post(f"/api/tickets/{t['id']}/device-key/step-up").status_code
+        for t in tickets
+        for _ in range(3)
+    ]
+    assert asked == [202] * 10 + [429, 429], asked  # 10 per account: the fourth ticket's 2nd and 3rd
+    refused = buyer.post(f"/api/tickets/{tickets[3]['id']}/device-key/step-up")
+    assert refused.json()["code"] == "step_up_too_many_account"
+    assert 3590 <= int(refused.headers["Retry-After"]) <= 3600
+    assert "您的账户" in refused.json()["detail"]
+    # another buyer is not held back by this one
+    other = concert.buyer()
+    mine = buy(concert, other, seats=["A-3-8"])["tickets"][0]
+    assert bind(other, mine["id"], Ed25519PrivateKey.generate()).status_code == 200
+    assert other.post(f"/api/tickets/{mine['id']}/device-key/step-up").status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("ticket_times", "account_times", "expected"),
+    [
+        ([], [], None),
+        ([100.0, 200.0], [100.0, 200.0], None),
+        ([100.0, 200.0, 300.0], [], None),  # 100 left the 900 s window just now
+        ([200.0, 300.0, 400.0], [], StepUpWait("ticket", 100)),  # the oldest leaves at 1100
+        ([10.0, 400.0, 500.0, 600.0], [], StepUpWait("ticket", 300)),  # 10 is out of the window
+        ([999.0, 950.0, 900.0, 10.0], [], StepUpWait("ticket", 800)),  # any order
+        ([], [float(t) for t in range(1, 11)], StepUpWait("account", 2601)),
+        ([], [float(t) for t in range(1, 10)], None),
+        ([800.0, 850.0, 900.0], [float(t) for t in range(1, 11)], StepUpWait("ticket", 700)),
+    ],
+)
+def test_step_up_wait_rule(
+    ticket_times: list[float], account_times: list[float], expected: StepUpWait | None
+) -> None:
+    assert step_up_wait(ticket_times, account_times, 1000.0) == expected

@@ -32,6 +32,7 @@ const TEXTS = {
     signIn: "Open this page on the phone you bought with (sign in on the seat map page first).",
     failed: "Could not load the ticket",
     noCrypto: "This browser cannot make the ticket's key (Ed25519). Please update it.",
+    tooMany: (minutes) => `Too many codes asked for. Try again in ${minutes} min; the last code e-mailed still works.`,
     fullCode: "Gate cannot read it? Show the full code",
     shortCode: "Show the short code",
     seat: (t) => [t.zone && `Zone ${t.zone}`, t.seat && `Seat ${t.seat}`].filter(Boolean).join(" · "),
@@ -51,6 +52,7 @@ const TEXTS = {
     signIn: "请在购票的手机上打开此页面（先在选座页面登录）。",
     failed: "无法加载门票",
     noCrypto: "此浏览器无法生成门票密钥（Ed25519），请更新浏览器。",
+    tooMany: (minutes) => `确认码请求过多，请 ${minutes} 分钟后再试；最近一封邮件中的确认码仍然有效。`,
     fullCode: "检票机无法识别？显示完整二维码",
     shortCode: "显示简短二维码",
     seat: (t) => [t.zone && `${t.zone} 区`, t.seat && `座位 ${t.seat}`].filter(Boolean).join(" · "),
@@ -62,6 +64,7 @@ let lang = localStorage.getItem("encore.lang") || (document.documentElement.lang
 let record = null; // {ticketId, keys, token, zone, seat, version}
 let lastStep = null;
 let statusKey = "";
+let statusArg = null;
 let fullCode = false; // false: the compact EN3 code; true: the full EN2 code (the fallback)
 
 const $ = (id) => document.getElementById(id);
@@ -73,7 +76,8 @@ function applyLanguage() {
   $("hint").textContent = t.hint;
   $("lang-switch").textContent = t.switchTo;
   $("seat").textContent = record && record.token ? t.seat(record) : "";
-  $("status").textContent = statusKey ? t[statusKey] : "";
+  const said = statusKey ? t[statusKey] : "";
+  $("status").textContent = typeof said === "function" ? said(statusArg) : said;
   $("qr").setAttribute("aria-label", t.title);
   $("send-code").textContent = t.sendCode;
   $("code-label").textContent = t.codeLabel;
@@ -81,8 +85,9 @@ function applyLanguage() {
   $("full-code").textContent = fullCode ? t.shortCode : t.fullCode;
 }
 
-function setStatus(key) {
+function setStatus(key, arg = null) {
   statusKey = key;
+  statusArg = arg;
   applyLanguage();
 }
 
@@ -258,7 +263,9 @@ async function bind(buyer, publicRaw, stepUpCode) {
 
 async function answer(response) {
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(body.detail || response.statusText), { code: body.code });
+  if (!response.ok) {
+    throw Object.assign(new Error(body.detail || response.statusText), { code: body.code, retryAfter: body.retry_after });
+  }
   return body;
 }
 
@@ -298,8 +305,11 @@ function offerMove(db, buyer) {
       );
       setStatus("codeSent");
       document.body.dataset.state = "code-sent";
-    } catch {
-      setStatus("failed");
+    } catch (error) {
+      if (error.code && error.code.startsWith("step_up_too_many")) {
+        setStatus("tooMany", Math.max(1, Math.ceil((error.retryAfter || 60) / 60)));
+        document.body.dataset.state = "too-many";
+      } else setStatus("failed");
     }
   });
   form.addEventListener("submit", async (event) => {
