@@ -290,3 +290,42 @@ def test_step_up_wait_rule(
     ticket_times: list[float], account_times: list[float], expected: StepUpWait | None
 ) -> None:
     assert step_up_wait(ticket_times, account_times, 1000.0) == expected
+
+
+def order_mails(server: Server, ticket_id: str, count: int) -> list[Any]:
+    """The ticket e-mails naming the ticket once ``count`` of them arrived (polled, 10 s at most)."""
+    deadline = time.monotonic() + 10
+    while True:
+        mails = [
+            m
+            for m in server.smtp.messages
+            if "Your tickets" in str(m["Subject"]) and ticket_id in m.get_body(("plain",)).get_content()
+        ]
+        if len(mails) >= count or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(mails) == count, [str(m["Subject"]) for m in mails]
+    return mails
+
+
+def test_a_bound_tickets_qr_is_not_mailed_again(server: Server) -> None:
+    concert = Concert(server)
+    buyer = concert.buyer()
+    done = buy(concert, buyer, seats=["A-3-9", "A-3-10"])
+    bound, printed = done["tickets"]
+    first = order_mails(server, bound["id"], 1)[0]
+    assert len([p for p in first.iter_attachments() if p.get_content_type() == "image/png"]) == 2
+    assert bind(buyer, bound["id"], Ed25519PrivateKey.generate()).status_code == 200
+    # the organiser re-issues the bound ticket (say, a leaked picture): the order is mailed again
+    assert concert.org.post(f"/api/tickets/{bound['id']}/reissue").status_code == 200
+    again = order_mails(server, bound["id"], 2)[1]
+    images = [p for p in again.iter_attachments() if p.get_content_type() == "image/png"]
+    assert [p.get_filename() for p in images] == [f"ticket-{printed['id']}.png"]
+    text = again.get_body(("plain",)).get_content()
+    page = f"/tickets/{bound['id']}/live"
+    assert f"请在手机上打开门票页面出示动态二维码：{server.settings.public_url}{page}" in text
+    assert (
+        f"Open the ticket page on your phone and show its live code: {server.settings.public_url}{page}"
+        in text
+    )
+    assert f"/tickets/{printed['id']}/live" not in text
