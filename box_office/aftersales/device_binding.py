@@ -127,6 +127,8 @@ def request_step_up(ctx: Context, account_id: int, ticket_id: str) -> tuple[str,
 def _check_step_up_rate(db: Db, ticket_id: str, account_id: int, now: float) -> None:
     """Refuse (429) a code request beyond the per-ticket or per-account limit
     (:func:`box_office.core.device_binding.step_up_wait`), saying how long to wait."""
+    # the ticket's row lock (PostgreSQL) makes two requests for one ticket count one after the other
+    db.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())
     since = now - max(STEP_UP_TICKET_WINDOW, STEP_UP_ACCOUNT_WINDOW)
     account_times = db.scalars(
         select(DeviceStepUp.created_at).where(

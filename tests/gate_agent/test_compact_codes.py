@@ -187,3 +187,20 @@ def test_the_store_keeps_the_signed_bytes_through_deltas(store: GateStore, ticke
     store.apply_delta([tickets.records[-1]], "2")
     record, _ = store.lookup(tickets.records[-1].ticket_id)
     assert record is not None and record.bound_payload == bound_payload(token)
+
+
+def test_the_snapshot_line_carries_and_checks_bound_payload() -> None:
+    from wire.snapshot import MAX_BOUND_PAYLOAD_TEXT, SnapshotError, parse_ticket, ticket_line
+
+    line = {"ticket_id": "T-1", "version": 2, "event_id": EVENT, "bound_payload": "gkE-QQ_"}
+    record = parse_ticket(line)
+    assert record.bound_payload == "gkE-QQ_"
+    assert '"bound_payload":"gkE-QQ_"' in ticket_line(record)
+    assert parse_ticket({**line, "bound_payload": None}).bound_payload is None
+    for bad in ("gk+/", "a b", 12, "A" * (MAX_BOUND_PAYLOAD_TEXT + 1)):
+        try:
+            parse_ticket({**line, "bound_payload": bad})
+        except SnapshotError as exc:
+            assert "bound_payload" in str(exc)
+        else:
+            raise AssertionError(f"accepted {bad!r}")
