@@ -11,8 +11,10 @@ is read back from a screenshot with zxing-cpp and judged with the gate's own rul
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -25,18 +27,17 @@ import zxingcpp
 from playwright.async_api import Browser, ViewportSize, async_playwright
 
 from gate_agent.config import GateConfig
-from gate_agent.rules import Usage, compact_refusal, decide, refuse_token
+from gate_agent.pipeline import ScanPipeline
+from gate_agent.store import GateStore
 from gate_agent.verdicts import Verdict
 from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, buy
 from tests.box_office.test_device_binding import emailed_code
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from ticket_format import verify
-from ticket_format.errors import TicketError
 from ticket_format.keys import Keyring
 from ticket_format.qr import alphanumeric_version
-from ticket_format.rotating import PERIOD, parse_compact_code, verify_compact_code, verify_live_code
-from wire.snapshot import TicketRecord
+from ticket_format.rotating import PERIOD
+from wire.snapshot import SnapshotHeader, SnapshotReader, TicketRecord, write_snapshot
 from wire.venue_feed import parse_page
 
 pytestmark = pytest.mark.browser
@@ -53,23 +54,16 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 def gate_verdict(text: str, ring: Keyring, record: TicketRecord, event_id: int, now: float) -> Verdict:
-    """What a gate of the event answers to a scanned text at ``now`` (gate_agent's pipeline)."""
-    gate = GateConfig(gate_id="main-1", event_id=event_id)
-    try:
-        if text.startswith("EN3:"):
-            parsed = parse_compact_code(text)
-            refusal = compact_refusal(parsed.ticket_id, parsed.version, record)
-            if refusal is not None:
-                return refusal.verdict
-            assert record.bound_payload is not None
-            live = verify_compact_code(parsed, record.bound_payload, ring, now, gate.code_skew)
-            return decide(live.claims, record, Usage(), gate, now, live=True).verdict
-        if text.startswith("EN2:"):
-            code = verify_live_code(text, ring, now, gate.code_skew)
-            return decide(code.claims, record, Usage(), gate, now, live=True).verdict
-        return decide(verify(text, ring, now), record, Usage(), gate, now).verdict
-    except TicketError as error:
-        return refuse_token(error).verdict
+    """What a gate of the event answers to a scanned text at ``now``: the gate agent's own
+    pipeline on a fresh store file whose ticket list is ``record`` (as fed by the box office)."""
+    header = SnapshotHeader(event_id=event_id, keyring=ring.to_json(), cursor="1")
+    buffer = io.StringIO()
+    write_snapshot(buffer, header, [record])
+    with tempfile.TemporaryDirectory() as directory, GateStore.open(Path(directory) / "gate.sqlite") as store:
+        reader = SnapshotReader(io.StringIO(buffer.getvalue()))
+        store.apply_snapshot(reader.header, reader)
+        pipe = ScanPipeline(store, GateConfig(gate_id="main-1", event_id=event_id), clock=lambda: now)
+        return pipe.scan(text, source="test", repeat_window=0).verdict
 
 
 def read_qr(png: bytes) -> list[str]:
