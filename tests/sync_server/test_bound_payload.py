@@ -117,3 +117,18 @@ def test_0005_adds_the_column_and_keeps_the_tickets(backend: str, tmp_path: Path
     finally:
         if backend == "postgres":
             drop_postgres(url)
+
+
+def test_importing_a_token_file_fills_the_signed_bytes_of_bound_tokens(
+    tickets: Tickets, tmp_path: Path
+) -> None:
+    from sync_server.cli import _token_records
+    from ticket_format import Keyring
+
+    device = Ed25519PrivateKey.generate()
+    bound, record = _bound(tickets, device)
+    printed = issue(TicketClaims(str(uuid.uuid4()), EVENT, zone="A"), tickets.key)
+    path = tmp_path / "tokens.txt"
+    path.write_text(f"{bound}\n{printed}\n", encoding="utf-8")
+    records = list(_token_records(path, Keyring([tickets.key.trusted()])))
+    assert [r.bound_payload for r in records] == [record.bound_payload, None]
