@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import io
 import uuid
+from pathlib import Path
 
 import cbor2
 from cryptography.hazmat.primitives import serialization
@@ -204,3 +205,21 @@ def test_the_snapshot_line_carries_and_checks_bound_payload() -> None:
             assert "bound_payload" in str(exc)
         else:
             raise AssertionError(f"accepted {bad!r}")
+
+
+def test_a_schema_3_store_gains_the_column(tmp_path: Path, tickets: Tickets) -> None:
+    path = tmp_path / "old.sqlite"
+    with GateStore.open(path) as store:
+        tickets.new()
+        tickets.load_into(store)
+        store.conn.execute("ALTER TABLE tickets DROP COLUMN bound_payload")
+        store.conn.execute("PRAGMA user_version=3")
+    with GateStore.open(path) as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        record, _ = store.lookup(tickets.records[0].ticket_id)
+        assert record is not None and record.bound_payload is None
+        device = Ed25519PrivateKey.generate()
+        token = _bound(tickets, device)
+        store.apply_delta([tickets.records[-1]], "2")
+        pipe = _pipe(store, GateConfig(gate_id="g", event_id=EVENT), Clock())
+        assert pipe.scan(compact_live_code(token, device, NOW)).verdict == "ok"
