@@ -329,3 +329,26 @@ def test_a_bound_tickets_qr_is_not_mailed_again(server: Server) -> None:
         in text
     )
     assert f"/tickets/{printed['id']}/live" not in text
+
+
+def test_a_holder_change_of_a_bound_ticket_mails_no_qr(server: Server) -> None:
+    from tests.box_office.helpers import hold, order, pay, wait_status
+
+    concert = Concert(server, session={"real_name": True})
+    buyer = concert.buyer()
+    held = hold(buyer, concert.session_id, seats=["A-1-9"]).json()
+    holder = {"name": "Li Si", "id_type": "passport", "id_number": "E12345678"}
+    made = order(buyer, held["id"], tickets=[{"seat": "A-1-9", "holder": holder}]).json()
+    pay(buyer, made["id"])
+    ticket = wait_status(buyer, made["id"], "ticketed")["tickets"][0]
+    order_mails(server, ticket["id"], 1)
+    assert bind(buyer, ticket["id"], Ed25519PrivateKey.generate()).status_code == 200
+    changed = buyer.put(
+        f"/api/tickets/{ticket['id']}/holder",
+        json={"name": "Wang Wu", "id_type": "passport", "id_number": "E87654321"},
+    )
+    assert changed.status_code == 200, changed.text
+    again = order_mails(server, ticket["id"], 2)[1]
+    assert [p for p in again.iter_attachments() if p.get_content_type() == "image/png"] == []
+    text = again.get_body(("plain",)).get_content()
+    assert f"/tickets/{ticket['id']}/live" in text and "截图无法入场" in text and "v3" in text
