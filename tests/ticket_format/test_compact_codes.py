@@ -14,6 +14,8 @@ import cbor2
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ticket_format import ErrorKind, Keyring, SigningKey, TicketClaims, TicketError, base45, issue
 from ticket_format.qr import alphanumeric_version
@@ -205,3 +207,34 @@ def test_malformed_payloads(bound: Bound, text: str) -> None:
     with pytest.raises(TicketError) as error:
         bound.verify(compact_live_code(bound.token, bound.device, NOW), payload=text)
     assert error.value.kind is ErrorKind.MALFORMED
+
+
+_cbor_leaves = st.none() | st.booleans() | st.integers() | st.binary(max_size=70) | st.text(max_size=20)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.builds(lambda v: "EN3:" + base45.encode(cbor2.dumps(v)), st.lists(_cbor_leaves, max_size=6)),
+        st.builds(lambda raw: "EN3:" + base45.encode(raw), st.binary(max_size=200)),
+    ),
+    st.one_of(
+        st.text(max_size=50),
+        st.builds(
+            lambda v: base64.urlsafe_b64encode(cbor2.dumps(v)).rstrip(b"=").decode(),
+            st.lists(_cbor_leaves, max_size=3),
+        ),
+    ),
+)
+def test_random_codes_and_payloads_raise_only_ticket_errors(code: str, payload: str) -> None:
+    keyring = Keyring([_SIGNER.trusted()])
+    try:
+        verify_compact_code(parse_compact_code(code), payload, keyring, NOW, SKEW)
+    except TicketError:
+        pass
+    else:
+        raise AssertionError("random input verified")
+
+
+_SIGNER = SigningKey.generate()
