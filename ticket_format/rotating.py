@@ -42,7 +42,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import uuid
 from typing import Any, NamedTuple
 
 import cbor2
@@ -50,7 +49,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ticket_format import base45
-from ticket_format.claims import TicketClaims
+from ticket_format.claims import TicketClaims, _pack_ticket_id
 from ticket_format.errors import ErrorKind, TicketError, malformed
 from ticket_format.keys import Keyring
 from ticket_format.token import _bstr_size, _message, _parse_sign1, _verify_cose, verify_parts
@@ -207,14 +206,6 @@ def _uint_size(value: int) -> int:
     return 1 if value < 24 else 2 if value < 0x100 else 3 if value < 0x10000 else 5 if value < 2**32 else 9
 
 
-def _pack_id(ticket_id: str) -> str | bytes:
-    try:
-        parsed = uuid.UUID(ticket_id)
-    except ValueError:
-        return ticket_id
-    return parsed.bytes if str(parsed) == ticket_id else ticket_id
-
-
 def _compact_signed(ticket_signature: bytes, step: int) -> bytes:
     return COMPACT_CONTEXT + ticket_signature + step.to_bytes(8, "big", signed=True)
 
@@ -225,7 +216,7 @@ def compact_live_code(token: str, device_key: Ed25519PrivateKey, now: float) -> 
     claims = TicketClaims.from_cbor_map(cbor2.loads(payload))
     step = time_step(now)
     device_signature = device_key.sign(_compact_signed(signature, step))
-    body = [_pack_id(claims.ticket_id), claims.version, step, signature, device_signature]
+    body = [_pack_ticket_id(claims.ticket_id), claims.version, step, signature, device_signature]
     return COMPACT_PREFIX + base45.encode(cbor2.dumps(body))
 
 
