@@ -46,3 +46,14 @@ class Unavailable(ServiceError):
 
     status = 503
     default_code = "unavailable"
+
+
+class RateLimited(ServiceError):
+    """Asked too often: try again after ``retry_after`` seconds (429 with ``Retry-After``)."""
+
+    status = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, code: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate_agent.config import GateConfig
-from gate_agent.rules import PresentedIdentity, decide, refuse_token
+from gate_agent.rules import PresentedIdentity, compact_refusal, decide, refuse_token
 from gate_agent.samples import describe
 from gate_agent.store import GateStore, JournalEntry
 from gate_agent.verdicts import Decision, Verdict
@@ -31,8 +31,8 @@ from ticket_format.identity import (
     open_identity,
     parse_id,
 )
+from ticket_format.rotating import COMPACT_PREFIX, parse_compact_code, verify_compact_code, verify_live_code
 from ticket_format.rotating import PREFIX as LIVE_PREFIX
-from ticket_format.rotating import verify_live_code
 from ticket_format.token import verify_signed
 from wire.snapshot import TicketRecord
 
@@ -132,18 +132,21 @@ class ScanPipeline:
             if len(text) > MAX_TEXT:
                 decision = Decision(Verdict.MALFORMED, f"scan longer than {MAX_TEXT} characters")
             else:
-                live = text.startswith(LIVE_PREFIX)
+                compact = text.startswith(COMPACT_PREFIX)
+                live = compact or text.startswith(LIVE_PREFIX)
                 try:
-                    if live:
-                        code = verify_live_code(text, self.store.keyring(), now, self.gate.code_skew)
-                        claims, signature = code.claims, code.signature
+                    if compact:
+                        claims, signature, decision = self._compact(text, now)
                     else:
-                        claims, signature = verify_signed(text, self.store.keyring(), now)
+                        if live:
+                            code = verify_live_code(text, self.store.keyring(), now, self.gate.code_skew)
+                            claims, signature = code.claims, code.signature
+                        else:
+                            claims, signature = verify_signed(text, self.store.keyring(), now)
+                        record, usage = self.store.lookup(claims.ticket_id)
+                        decision = decide(claims, record, usage, self.gate, now, live=live)
                 except TicketError as error:
                     decision = refuse_token(error)
-                else:
-                    record, usage = self.store.lookup(claims.ticket_id)
-                    decision = decide(claims, record, usage, self.gate, now, live=live)
             # never the text of a non-ticket scan: staff type ID numbers into the scan field
             sample = describe(text) if claims is None and text else {}
             outcome = self._journal(decision, source, now, claims, sample)
@@ -153,6 +156,24 @@ class ScanPipeline:
                 self.hold = None
         self._last = (text, mono, outcome)
         return outcome
+
+    def _compact(self, text: str, now: float) -> tuple[TicketClaims | None, bytes, Decision]:
+        """Decide a compact live code (``EN3:``), verified against its ticket's signed bytes in
+        this gate's ticket list (``bound_payload``).
+
+        Returns the claims, signature and the rules' decision once the code verified, or no
+        claims and the refusal of :func:`gate_agent.rules.compact_refusal` when the list cannot
+        verify it. Raises :class:`TicketError` for a malformed, forged, other-phone or stale code.
+        """
+        parsed = parse_compact_code(text)
+        record, usage = self.store.lookup(parsed.ticket_id)
+        refusal = compact_refusal(parsed.ticket_id, parsed.version, record)
+        if refusal is not None:
+            return None, b"", refusal
+        assert record is not None and record.bound_payload is not None
+        ring, skew = self.store.keyring(), self.gate.code_skew
+        code = verify_compact_code(parsed, record.bound_payload, ring, now, skew)
+        return code.claims, code.signature, decide(code.claims, record, usage, self.gate, now, live=True)
 
     def present_identity(
         self, *, id_type: str | None = None, id_number: str | None = None, name: str | None = None,

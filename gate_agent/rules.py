@@ -58,6 +58,39 @@ def refuse_token(error: TicketError) -> Decision:
     return Decision(Verdict(error.kind.value), str(error))
 
 
+FULL_CODE_HINT = "ask for the full code (完整二维码) on the ticket page"
+
+
+def compact_refusal(ticket_id: str, version: int, record: TicketRecord | None) -> Decision | None:
+    """The verdict for a compact live code (``EN3:``) this gate cannot or must not verify, else None.
+
+    An ``EN3:`` code carries no claims: the gate verifies it against the ticket's signed bytes
+    from its ticket list (``bound_payload``). Without them (a ticket bound after this gate's
+    last snapshot, an offline gate, a ticket unknown here) it is refused ``revoked`` with the
+    reason "not in this gate's ticket list", the same verdict as a ticket missing from a list
+    the gate requires; the phone's "full code" (``EN2:``) then decides it on its own. A
+    refunded, blocked or replaced ticket is refused as such: whatever the code, it would be.
+    These refusals come before any signature is checked, so the journal keeps no ticket id.
+    """
+
+    def refuse(code: Verdict, reason: str) -> Decision:
+        return Decision(code, reason, None, {"full_code": code is Verdict.REVOKED})
+
+    if record is None:
+        return refuse(Verdict.REVOKED, f"not in this gate's ticket list: {FULL_CODE_HINT}")
+    if record.version > version:
+        return Decision(Verdict.REVOKED, f"replaced by v{record.version} (this is v{version})")
+    if record.status == "blocked":
+        return Decision(Verdict.BLOCKED, "blocked by the organiser")
+    if record.version < version:
+        return refuse(Verdict.REVOKED, f"v{version} not in this gate's ticket list yet: {FULL_CODE_HINT}")
+    if record.status == "revoked":
+        return Decision(Verdict.REVOKED, "refunded or cancelled")
+    if record.bound_payload is None:
+        return refuse(Verdict.REVOKED, f"not in this gate's list as a phone ticket: {FULL_CODE_HINT}")
+    return None
+
+
 def _clock(moment: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(moment))
 

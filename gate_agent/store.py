@@ -37,10 +37,10 @@ from gate_agent.samples import scrub_details
 from ticket_format import Keyring
 from wire.snapshot import SnapshotHeader, TicketRecord
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TICKET_COLUMNS = (
     "ticket_id", "version", "event_id", "session_id", "zone", "seat", "ticket_type",
-    "status", "real_name", "identity_sealed", "used_at", "used_gate",
+    "status", "real_name", "identity_sealed", "used_at", "used_gate", "bound_payload",
 )  # fmt: skip
 _USED_AT, _USED_GATE = TICKET_COLUMNS.index("used_at"), TICKET_COLUMNS.index("used_gate")
 STATE_DIR_MODE = 0o700
@@ -115,17 +115,18 @@ def _record_row(record: TicketRecord) -> tuple[Any, ...]:
         record.ticket_id, record.version, str(record.event_id),
         None if record.session_id is None else str(record.session_id),
         record.zone, record.seat, record.ticket_type, record.status, int(record.real_name),
-        record.identity_sealed, record.used_at, record.used_gate,
+        record.identity_sealed, record.used_at, record.used_gate, record.bound_payload,
     )  # fmt: skip
 
 
 def _row_record(row: sqlite3.Row | tuple[Any, ...]) -> TicketRecord:
     (ticket_id, version, event_id, session_id, zone, seat, ticket_type, status, real_name,
-     identity_sealed, used_at, used_gate) = row  # fmt: skip
+     identity_sealed, used_at, used_gate, bound_payload) = row  # fmt: skip
     return TicketRecord(
         ticket_id=ticket_id, version=version, event_id=event_id, session_id=session_id, zone=zone,
         seat=seat, ticket_type=ticket_type, status=status, real_name=bool(real_name),
         identity_sealed=identity_sealed, used_at=used_at, used_gate=used_gate,
+        bound_payload=bound_payload,
     )  # fmt: skip
 
 
@@ -198,6 +199,10 @@ class GateStore:
                 # when the holder last left: an entry older than it (another gate's, arriving
                 # late) no longer puts the holder back inside
                 self.conn.execute("ALTER TABLE usage ADD COLUMN exited_at REAL")
+            if version < 4 and "bound_payload" not in self.db.table("tickets").columns_dict:
+                # the signed bytes of phone-bound tickets, for compact EN3 codes (empty until
+                # the next snapshot or delta brings them)
+                self.conn.execute("ALTER TABLE tickets ADD COLUMN bound_payload TEXT")
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         if 1 <= version < 3:
             # the old rows' pages are zeroed (secure_delete), VACUUM rewrites the file and the
@@ -214,7 +219,7 @@ class GateStore:
         acknowledged or not.
         """
         self._create_tickets("tickets_v3")
-        kept = [c for c in TICKET_COLUMNS if c != "identity_sealed"]
+        kept = [c for c in TICKET_COLUMNS if c not in ("identity_sealed", "bound_payload")]
         self.conn.execute(f"INSERT INTO tickets_v3 ({', '.join(kept)}) SELECT {', '.join(kept)} FROM tickets")
         self.conn.execute("DROP TABLE tickets")
         self.conn.execute("ALTER TABLE tickets_v3 RENAME TO tickets")
@@ -257,7 +262,7 @@ class GateStore:
         self.db.table(name).create(
             {"ticket_id": str, "version": int, "event_id": str, "session_id": str, "zone": str,
              "seat": str, "ticket_type": str, "status": str, "real_name": int,
-             "identity_sealed": str, "used_at": float, "used_gate": str},
+             "identity_sealed": str, "used_at": float, "used_gate": str, "bound_payload": str},
             pk="ticket_id", if_not_exists=True,
         )  # fmt: skip
 

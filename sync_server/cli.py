@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from sync_server.store import ServerStore
 from ticket_format import KeyFileError, Keyring, TicketError, verify
+from ticket_format.rotating import bound_payload, device_key_of
 from wire.snapshot import SnapshotError, SnapshotReader, TicketRecord
 
 DEFAULT_DB = "sqlite:///sync-server.sqlite"
@@ -165,6 +166,7 @@ def _token_records(path: Path, keyring: Keyring) -> Iterator[TicketRecord]:
                 zone=claims.zone,
                 seat=claims.seat,
                 ticket_type=claims.ticket_type,
+                bound_payload=None if device_key_of(claims) is None else bound_payload(token),
             )
 
 

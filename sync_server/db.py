@@ -56,6 +56,7 @@ tickets = Table(
     Column("used_at", Float),
     Column("used_gate", String(200)),
     Column("revoked_at", Float),
+    Column("bound_payload", String(1200)),  # signed bytes of a phone-bound ticket (EN3 codes)
     Column("seq", Integer, nullable=False),
     Index("ix_tickets_seq", "seq"),
     Index("ix_tickets_event", "event_id", "ticket_id"),

@@ -90,7 +90,22 @@ def verify_cose(message: bytes, keyring: Keyring, now: float | None = None) -> T
 
 
 def _verify_cose(message: bytes, keyring: Keyring, now: float | None) -> tuple[TicketClaims, bytes]:
-    protected, unprotected, payload, signature = _parse_sign1(message)
+    return verify_parts(*_parse_sign1(message), keyring, now)
+
+
+def verify_parts(
+    protected: bytes,
+    unprotected: Mapping[object, object],
+    payload: bytes,
+    signature: bytes,
+    keyring: Keyring,
+    now: float | None,
+) -> tuple[TicketClaims, bytes]:
+    """Claims and signature of a COSE_Sign1's four parts, checked as :func:`verify` does.
+
+    The parts need not come from one message: a compact live code (``EN3:``) carries only the
+    signature, and the gate takes the protected header and payload from its ticket list.
+    """
     kid: object = _protected_kid(protected)
     if kid is None:
         kid = unprotected.get(HEADER_KID)

@@ -27,6 +27,8 @@ FORMAT = "encore-snapshot/1"
 STATUSES = ("valid", "revoked", "blocked")
 Status = Literal["valid", "revoked", "blocked"]
 MAX_SEALED_TEXT = 200
+MAX_BOUND_PAYLOAD_TEXT = 1200
+"""Longest ``bound_payload`` (base64url): a reserved-seat ticket's is about 180 characters."""
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 MAX_LINE = 64 * 1024
 """Longest accepted line; a ticket line is a few hundred bytes, the header holds the keyring."""
@@ -79,6 +81,13 @@ class TicketRecord:
     it, so neither a gate's database nor the sync server's reveals a name or an ID number.
     Feeds and snapshots of the first release carried ``id_digest``/``name_digest`` in clear;
     :func:`parse_ticket` ignores them (the ticket then has no holder identity until re-fed).
+
+    ``bound_payload`` is set for a valid ticket bound to the buyer's phone: base64url of CBOR
+    ``[COSE protected header, signed payload]`` of its current version, i.e. the signed bytes
+    without the signature (:func:`ticket_format.rotating.bound_payload`). With it a gate
+    verifies the phone's compact ``EN3:`` codes, which carry only the ticket id, version, time
+    step and the two signatures; the box office's signature is checked over these bytes, so a
+    list that was altered on the way refuses codes rather than admitting forged ones.
     """
 
     ticket_id: str
@@ -93,6 +102,7 @@ class TicketRecord:
     identity_sealed: str | None = None
     used_at: float | None = None
     used_gate: str | None = None
+    bound_payload: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "ticket"}
@@ -176,6 +186,15 @@ def _sealed(data: Mapping[str, Any]) -> str | None:
     return value
 
 
+def _bound_payload(data: Mapping[str, Any]) -> str | None:
+    value = _text(data, "bound_payload")
+    if value is not None and (len(value) > MAX_BOUND_PAYLOAD_TEXT or not _BASE64URL.fullmatch(value)):
+        raise SnapshotError(
+            f"'bound_payload' must be base64url text of at most {MAX_BOUND_PAYLOAD_TEXT} characters"
+        )
+    return value
+
+
 def _cursor(data: Mapping[str, Any]) -> str:
     value = _scalar(data, "cursor", required=True)
     return str(value)
@@ -246,6 +265,7 @@ def parse_ticket(data: object) -> TicketRecord:
         identity_sealed=_sealed(data),
         used_at=used_at,
         used_gate=_text(data, "used_gate"),
+        bound_payload=_bound_payload(data),
     )
 
 

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session as Db
 from box_office.catalog.ownership import load_session
 from box_office.context import Context
 from box_office.core.device_binding import (
+    STEP_UP_ACCOUNT_WINDOW,
     STEP_UP_DIGITS,
     STEP_UP_SECONDS,
+    STEP_UP_TICKET_WINDOW,
     Binding,
     StepUp,
     check_step_up,
@@ -27,9 +29,10 @@ from box_office.core.device_binding import (
     fingerprint,
     parse_device_key,
     step_up_digest,
+    step_up_wait,
 )
 from box_office.core.errors import RuleError
-from box_office.errors import Conflict, Forbidden, Invalid
+from box_office.errors import Conflict, Forbidden, Invalid, RateLimited
 from box_office.feed import service as feed
 from box_office.sales.issuing import _live_ticket, sign_ticket
 from box_office.store.models import DeviceBinding, DeviceStepUp, Order, Ticket
@@ -98,6 +101,7 @@ def request_step_up(ctx: Context, account_id: int, ticket_id: str) -> tuple[str,
         if ticket.device_key is None:
             raise Conflict("this ticket is not bound to a phone yet: open it on your phone", "not_bound")
         now = ctx.now()
+        _check_step_up_rate(db, ticket.id, account_id, now)
         db.execute(
             update(DeviceStepUp)
             .where(DeviceStepUp.ticket_id == ticket.id, DeviceStepUp.used_at.is_(None))
@@ -118,6 +122,36 @@ def request_step_up(ctx: Context, account_id: int, ticket_id: str) -> tuple[str,
         return order.email
 
     return ctx.db.write(work), code
+
+
+def _check_step_up_rate(db: Db, ticket_id: str, account_id: int, now: float) -> None:
+    """Refuse (429) a code request beyond the per-ticket or per-account limit
+    (:func:`box_office.core.device_binding.step_up_wait`), saying how long to wait."""
+    # the ticket's row lock (PostgreSQL) makes two requests for one ticket count one after the other
+    db.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())
+    since = now - max(STEP_UP_TICKET_WINDOW, STEP_UP_ACCOUNT_WINDOW)
+    account_times = db.scalars(
+        select(DeviceStepUp.created_at).where(
+            DeviceStepUp.account_id == account_id, DeviceStepUp.created_at > since
+        )
+    ).all()
+    # codes asked by whoever held the ticket before count for it too
+    ticket_times = db.scalars(
+        select(DeviceStepUp.created_at).where(
+            DeviceStepUp.ticket_id == ticket_id, DeviceStepUp.created_at > now - STEP_UP_TICKET_WINDOW
+        )
+    ).all()
+    wait = step_up_wait(list(ticket_times), list(account_times), now)
+    if wait is None:
+        return
+    minutes = max(1, -(-wait.retry_after // 60))
+    which = ("this ticket", "此门票") if wait.scope == "ticket" else ("your account", "您的账户")
+    raise RateLimited(
+        f"too many confirmation codes asked for {which[0]}: try again in {minutes} min"
+        f" / {which[1]}的确认码请求过多，请 {minutes} 分钟后再试",
+        f"step_up_too_many_{wait.scope}",
+        wait.retry_after,
+    )
 
 
 def _use_step_up(ctx: Context, db: Db, ticket_id: str, account_id: int, code: str) -> RuleError | None:

@@ -63,8 +63,13 @@ async def bind_device_key(
 @router.post(
     "/tickets/{ticket_id}/device-key/step-up",
     summary="E-mail the buyer a 6-digit code (10 minutes) to move a bound ticket to another phone",
+    description=(
+        "At most 3 codes per ticket in 15 minutes and 10 per account in an hour: beyond that 429 "
+        "`step_up_too_many_ticket` / `step_up_too_many_account`, with `Retry-After` (and "
+        "`retry_after` in the body) in seconds."
+    ),
     status_code=status.HTTP_202_ACCEPTED,
-    responses=errors.responses(401, 403, 404, 409),
+    responses=errors.responses(401, 403, 404, 409, 429),
 )
 async def request_step_up(ticket_id: TicketId, buyer: BuyerId, app: State) -> dict[str, object]:
     recipient, code = await run_in_threadpool(device_binding.request_step_up, app.ctx, buyer, ticket_id)

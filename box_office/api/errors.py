@@ -29,7 +29,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from box_office.errors import ServiceError
+from box_office.errors import RateLimited, ServiceError
 
 log = logging.getLogger(__name__)
 MAX_FIELD_ERRORS = 20
@@ -124,6 +124,10 @@ def error_response(status: int, detail: str, code: str | None = None, **extra: A
 
 async def service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
+    if isinstance(exc, RateLimited):
+        response = error_response(429, exc.message, exc.code, retry_after=exc.retry_after)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     return error_response(exc.status, exc.message, exc.code)
 
 

@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import re
 from enum import Enum
 from typing import NamedTuple
@@ -113,3 +114,40 @@ def check_step_up(step_up: StepUp | None, presented_digest: str, now: float) -> 
         raise RuleError("step_up_locked", "too many wrong codes: ask for a new one")
     if not hmac.compare_digest(step_up.code_digest, presented_digest):
         raise RuleError("step_up_wrong", "wrong confirmation code")
+
+
+# ---------------------------------------------------------------- step-up: how often a code may be e-mailed
+
+STEP_UP_TICKET_LIMIT = 3
+STEP_UP_TICKET_WINDOW = 900
+"""At most 3 codes per ticket in 15 minutes: enough for a mail that went to spam, not a flood
+of the buyer's mailbox (or of the mail provider) by someone holding a stolen buyer token."""
+STEP_UP_ACCOUNT_LIMIT = 10
+STEP_UP_ACCOUNT_WINDOW = 3600
+"""At most 10 codes per account in an hour, across its tickets (a family moving every ticket
+to a new phone stays well under it)."""
+
+
+class StepUpWait(NamedTuple):
+    """A refused code request: which limit (``ticket`` or ``account``) and the seconds to wait."""
+
+    scope: str
+    retry_after: int
+
+
+def step_up_wait(ticket_times: list[float], account_times: list[float], now: float) -> StepUpWait | None:
+    """None if a new code may be e-mailed at ``now``, else which limit is reached and for how long.
+
+    ``ticket_times``/``account_times`` are when the earlier codes of the ticket and of the account
+    were asked for (any order; older ones are ignored). The wait lasts until enough of them
+    leave their window for one more to fit.
+    """
+    for scope, times, limit, window in (
+        ("ticket", ticket_times, STEP_UP_TICKET_LIMIT, STEP_UP_TICKET_WINDOW),
+        ("account", account_times, STEP_UP_ACCOUNT_LIMIT, STEP_UP_ACCOUNT_WINDOW),
+    ):
+        recent = sorted(t for t in times if now - window < t <= now)
+        if len(recent) >= limit:
+            frees_at = recent[len(recent) - limit] + window
+            return StepUpWait(scope, max(1, math.ceil(frees_at - now)))
+    return None

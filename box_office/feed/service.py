@@ -20,6 +20,7 @@ from box_office.core import holders
 from box_office.store.models import CheckIn as CheckInRow
 from box_office.store.models import FeedCounter, Ticket
 from box_office.store.models import FeedEntry as FeedRow
+from ticket_format.rotating import bound_payload as signed_bytes_of
 from wire.snapshot import TicketRecord
 from wire.venue_feed import MAX_PAGE, CheckIn, FeedEntry, FeedPage
 
@@ -38,6 +39,14 @@ def sealed_identity(ticket: Ticket) -> str | None:
     return holders.seal_for_gates(ticket.token, ticket.id, ticket.id_digest, ticket.name_digest)
 
 
+def bound_payload(ticket: Ticket) -> str | None:
+    """For a valid ticket bound to the buyer's phone: its signed bytes without the signature, so
+    gates can verify the phone's compact ``EN3:`` codes (which carry only the signatures)."""
+    if ticket.status != "valid" or not ticket.token or ticket.device_key is None:
+        return None
+    return signed_bytes_of(ticket.token)
+
+
 def ticket_record(ticket: Ticket, real_name: bool) -> TicketRecord:
     """The gate's view of a ticket (no personal data: the holder's digests only sealed)."""
     status: Literal["valid", "revoked"] = "valid" if ticket.status == "valid" else "revoked"
@@ -54,6 +63,7 @@ def ticket_record(ticket: Ticket, real_name: bool) -> TicketRecord:
         identity_sealed=sealed_identity(ticket) if real_name else None,
         used_at=ticket.checked_in_at,
         used_gate=ticket.checked_in_gate,
+        bound_payload=bound_payload(ticket),
     )
 
 

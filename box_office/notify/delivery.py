@@ -37,7 +37,14 @@ def deliver_pending(ctx: Context, mailer: Mailer, sms: SmsGateway, limit: int = 
         view, event_name, session_name = orders[row.order_id]
         try:
             if row.channel == "email":
-                email = ticket_email(ctx.settings.mail_from, row.recipient, view, event_name, session_name)
+                email = ticket_email(
+                    ctx.settings.mail_from,
+                    row.recipient,
+                    view,
+                    event_name,
+                    session_name,
+                    ctx.settings.public_url,
+                )
                 email["Message-ID"] = f"<outbox-{row.id}-order-{view['id']}@encore.invalid>"
                 emails.append((row.id, email))
                 continue

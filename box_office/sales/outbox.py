@@ -100,7 +100,9 @@ def orders_to_deliver(ctx: Context, order_ids: list[int]) -> dict[int, tuple[dic
         ).all()
     by_order: dict[int, list[dict[str, Any]]] = {}
     for ticket, area in tickets:
-        by_order.setdefault(ticket.order_id, []).append(ticket_view(ticket, area))
+        # bound to the buyer's phone: the e-mail says to open its live page, no QR attached
+        view = ticket_view(ticket, area) | {"bound": ticket.device_key is not None}
+        by_order.setdefault(ticket.order_id, []).append(view)
     return {
         order_id: (
             {"id": order_id, "session_id": session_id, "tickets": by_order.get(order_id, [])},

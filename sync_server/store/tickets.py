@@ -28,6 +28,7 @@ _TICKET_FIELDS = (
     "identity_sealed",
     "used_at",
     "used_gate",
+    "bound_payload",
 )
 
 
@@ -58,6 +59,7 @@ def _record(row: Any) -> TicketRecord:
         identity_sealed=row.identity_sealed,
         used_at=row.used_at,
         used_gate=row.used_gate,
+        bound_payload=row.bound_payload,
     )
 
 

@@ -1,12 +1,19 @@
 // The buyer's live ticket: this phone's own Ed25519 key (WebCrypto, not extractable, kept in
 // IndexedDB) is bound to the ticket once; from then on the page signs a new code every 15 s,
-// offline too:  "EN2:" + Base45(CBOR [ticket COSE_Sign1, step, device signature]), where the
-// device signs "encore-rotating-v1" || the ticket's COSE signature || step (8 bytes, big-endian)
-// (ticket_format/rotating.py). A screenshot stops working within seconds.
+// offline too (ticket_format/rotating.py). A screenshot stops working within seconds.
+// By default the compact code (fits QR 10-M; the gate has the ticket's signed bytes in its list):
+//   "EN3:" + Base45(CBOR [ticket id (16 bytes for a UUID, else text), version, step,
+//                         the ticket's COSE signature, device signature])
+// with the device signing "encore-rotating-v2" || COSE signature || step (8 bytes, big-endian).
+// The "full code" button shows the code that carries the whole ticket, for a gate whose list
+// does not have it yet:  "EN2:" + Base45(CBOR [ticket COSE_Sign1, step, device signature]),
+// the device signing "encore-rotating-v1" || COSE signature || step.
 import qrcode from "./vendor/qrcode-generator/qrcode.mjs";
 
 const PERIOD = 15;
 const CONTEXT = new TextEncoder().encode("encore-rotating-v1");
+const COMPACT_CONTEXT = new TextEncoder().encode("encore-rotating-v2");
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
 const TEXTS = {
@@ -25,6 +32,9 @@ const TEXTS = {
     signIn: "Open this page on the phone you bought with (sign in on the seat map page first).",
     failed: "Could not load the ticket",
     noCrypto: "This browser cannot make the ticket's key (Ed25519). Please update it.",
+    tooMany: (minutes) => `Too many codes asked for. Try again in ${minutes} min; the last code e-mailed still works.`,
+    fullCode: "Gate cannot read it? Show the full code",
+    shortCode: "Show the short code",
     seat: (t) => [t.zone && `Zone ${t.zone}`, t.seat && `Seat ${t.seat}`].filter(Boolean).join(" · "),
   },
   zh: {
@@ -42,6 +52,9 @@ const TEXTS = {
     signIn: "请在购票的手机上打开此页面（先在选座页面登录）。",
     failed: "无法加载门票",
     noCrypto: "此浏览器无法生成门票密钥（Ed25519），请更新浏览器。",
+    tooMany: (minutes) => `确认码请求过多，请 ${minutes} 分钟后再试；最近一封邮件中的确认码仍然有效。`,
+    fullCode: "检票机无法识别？显示完整二维码",
+    shortCode: "显示简短二维码",
     seat: (t) => [t.zone && `${t.zone} 区`, t.seat && `座位 ${t.seat}`].filter(Boolean).join(" · "),
   },
 };
@@ -51,6 +64,8 @@ let lang = localStorage.getItem("encore.lang") || (document.documentElement.lang
 let record = null; // {ticketId, keys, token, zone, seat, version}
 let lastStep = null;
 let statusKey = "";
+let statusArg = null;
+let fullCode = false; // false: the compact EN3 code; true: the full EN2 code (the fallback)
 
 const $ = (id) => document.getElementById(id);
 
@@ -61,15 +76,18 @@ function applyLanguage() {
   $("hint").textContent = t.hint;
   $("lang-switch").textContent = t.switchTo;
   $("seat").textContent = record && record.token ? t.seat(record) : "";
-  $("status").textContent = statusKey ? t[statusKey] : "";
+  const said = statusKey ? t[statusKey] : "";
+  $("status").textContent = typeof said === "function" ? said(statusArg) : said;
   $("qr").setAttribute("aria-label", t.title);
   $("send-code").textContent = t.sendCode;
   $("code-label").textContent = t.codeLabel;
   $("confirm").textContent = t.confirm;
+  $("full-code").textContent = fullCode ? t.shortCode : t.fullCode;
 }
 
-function setStatus(key) {
+function setStatus(key, arg = null) {
   statusKey = key;
+  statusArg = arg;
   applyLanguage();
 }
 
@@ -131,13 +149,7 @@ function cborHead(major, n) {
   return [(major << 5) | 26, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 }
 
-function cborCode(message, step, signature) {
-  const parts = [
-    [0x83],
-    cborHead(2, message.length), message,
-    cborHead(0, step),
-    cborHead(2, signature.length), signature,
-  ];
+function concat(parts) {
   const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -147,20 +159,59 @@ function cborCode(message, step, signature) {
   return out;
 }
 
+function cborCode(message, step, signature) {
+  return concat([
+    [0x83],
+    cborHead(2, message.length), message,
+    cborHead(0, step),
+    cborHead(2, signature.length), signature,
+  ]);
+}
+
+// The ticket id as EN3 carries it: a canonical UUID as its 16 bytes, anything else as text.
+function cborTicketId(id) {
+  if (UUID_TEXT.test(id)) {
+    const hex = id.replace(/-/g, "");
+    const bytes = hex.match(/../g).map((h) => parseInt(h, 16));
+    return [...cborHead(2, 16), ...bytes];
+  }
+  const text = new TextEncoder().encode(id);
+  return [...cborHead(3, text.length), ...text];
+}
+
+function cborCompact(id, version, step, ticketSignature, deviceSignature) {
+  return concat([
+    [0x85],
+    cborTicketId(id),
+    cborHead(0, version),
+    cborHead(0, step),
+    cborHead(2, 64), ticketSignature,
+    cborHead(2, 64), deviceSignature,
+  ]);
+}
+
 function base64url(bytes) {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 // --- the code of a step --------------------------------------------------------------------
-async function liveCode(token, privateKey, step) {
-  const message = base45Decode(token.slice(4)); // "EN1:" + Base45(COSE_Sign1)
+async function deviceSign(context, ticketSignature, privateKey, step) {
+  const signed = new Uint8Array(context.length + 64 + 8);
+  signed.set(context, 0);
+  signed.set(ticketSignature, context.length);
+  new DataView(signed.buffer).setBigInt64(context.length + 64, BigInt(step));
+  return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, signed));
+}
+
+async function liveCode(ticket, privateKey, step, full) {
+  const message = base45Decode(ticket.token.slice(4)); // "EN1:" + Base45(COSE_Sign1)
   const ticketSignature = message.slice(message.length - 64); // the last element: 64 bytes
-  const signed = new Uint8Array(CONTEXT.length + 64 + 8);
-  signed.set(CONTEXT, 0);
-  signed.set(ticketSignature, CONTEXT.length);
-  new DataView(signed.buffer).setBigInt64(CONTEXT.length + 64, BigInt(step));
-  const deviceSignature = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, signed));
-  return "EN2:" + base45Encode(cborCode(message, step, deviceSignature));
+  if (full) {
+    const deviceSignature = await deviceSign(CONTEXT, ticketSignature, privateKey, step);
+    return "EN2:" + base45Encode(cborCode(message, step, deviceSignature));
+  }
+  const deviceSignature = await deviceSign(COMPACT_CONTEXT, ticketSignature, privateKey, step);
+  return "EN3:" + base45Encode(cborCompact(ticket.ticketId, ticket.version, step, ticketSignature, deviceSignature));
 }
 
 function drawQr(text) {
@@ -191,9 +242,10 @@ async function tick() {
   $("progress-bar").style.width = `${(100 * (now - step * PERIOD)) / PERIOD}%`;
   if (step === lastStep) return;
   lastStep = step;
-  const code = await liveCode(record.token, record.keys.privateKey, step);
+  const code = await liveCode(record, record.keys.privateKey, step, fullCode);
   drawQr(code);
   document.body.dataset.step = String(step);
+  document.body.dataset.code = fullCode ? "full" : "compact";
   document.body.dataset.state = "shown";
 }
 
@@ -211,7 +263,9 @@ async function bind(buyer, publicRaw, stepUpCode) {
 
 async function answer(response) {
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(body.detail || response.statusText), { code: body.code });
+  if (!response.ok) {
+    throw Object.assign(new Error(body.detail || response.statusText), { code: body.code, retryAfter: body.retry_after });
+  }
   return body;
 }
 
@@ -251,8 +305,11 @@ function offerMove(db, buyer) {
       );
       setStatus("codeSent");
       document.body.dataset.state = "code-sent";
-    } catch {
-      setStatus("failed");
+    } catch (error) {
+      if (error.code && error.code.startsWith("step_up_too_many")) {
+        setStatus("tooMany", Math.max(1, Math.ceil((error.retryAfter || 60) / 60)));
+        document.body.dataset.state = "too-many";
+      } else setStatus("failed");
     }
   });
   form.addEventListener("submit", async (event) => {
@@ -278,6 +335,14 @@ async function start() {
     lang = lang === "zh" ? "en" : "zh";
     localStorage.setItem("encore.lang", lang);
     applyLanguage();
+  });
+  $("full-code").addEventListener("click", async () => {
+    fullCode = !fullCode;
+    applyLanguage();
+    if (record && record.token) {
+      lastStep = null; // draw the other code now, not at the next step
+      await tick();
+    }
   });
   window.encoreLiveCached = keepForOffline();
   const db = await openDb();
