@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from box_office.api import buyer_routes, device_routes, docs, errors, feed_routes, live, organiser_routes
+from box_office.api import support_routes
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
 from box_office.config import Settings, check_safe
@@ -120,6 +121,7 @@ def create_app(
         app.include_router(sandbox_bank.build_router(ctx))
     app.include_router(seatmap_page.router)
     app.include_router(live_ticket_page.router)
+    app.include_router(support_routes.router)
 
     errors.install(app)
     docs.install(app)
