@@ -10,7 +10,7 @@ FAQ and A's orders from the database, then the pure bot). For each question:
 
 Thresholds (issue 22): top-1 ≥ 85 %, 0 leaks, p95 ≤ 50 ms.
 
-    python bench/support_bot.py
+    python -m bench.support_bot
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def evaluate(ctx: Context, world: World, questions: list[dict[str, str]]) -> dic
     cpu_times = sorted(r["cpu_ms"] for r in rows)
 
     def p95(values: list[float]) -> float:
-        return values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+        return values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
 
     by_kind: dict[str, list[bool]] = {}
     for r in rows:
@@ -278,7 +278,8 @@ def main() -> int:
         print(f"  {kind}: {ok}/{n}")
     print(f"answers revealing another buyer's data: {len(result['leaks'])}")
     print(
-        f"answer time p50 {result['p50_ms']:.2f} ms, p95 {result['p95_ms']:.2f} ms (CPU p95 {result['p95_cpu_ms']:.2f} ms)"
+        f"answer time p50 {result['p50_ms']:.2f} ms, p95 {result['p95_ms']:.2f} ms "
+        f"(CPU p95 {result['p95_cpu_ms']:.2f} ms)"
     )
     for miss in result["misses"]:
         print(f"  miss: expected {miss['expect']}, got {miss['got']}: {miss['q']}")

@@ -143,7 +143,10 @@ def _mentioned_orders(question: str) -> list[int]:
 
 def _refusal(lang: str) -> str:
     if lang == "zh":
-        return "抱歉，我只能查看您本人（当前登录账号）的订单和本场演出的公开信息，无法提供其他人的订单或个人信息。"
+        return (
+            "抱歉，我只能查看您本人（当前登录账号）的订单和本场演出的公开信息，"
+            "无法提供其他人的订单或个人信息。"
+        )
     return (
         "Sorry, I can only look at your own orders (the account you are signed in with) and this show's "
         "public information; I cannot tell anything about anyone else's orders or details."
@@ -173,7 +176,8 @@ _INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "invoice_status",
         re.compile(
             r"发票[^，。?？]{0,8}(好了|开好|开了|开出|到了|状态|进度|在哪|什么时候|没收到|还没)|(我的|我)[^，。?？]{0,4}发票|"
-            r"(is|has) my (invoice|fapiao|receipt)|my (invoice|fapiao|receipt)|(invoice|fapiao)[^.?]{0,20}(ready|status|issued|yet)",
+            r"(is|has) my (invoice|fapiao|receipt)|my (invoice|fapiao|receipt)|"
+            r"(invoice|fapiao)[^.?]{0,20}(ready|status|issued|yet)",
             re.IGNORECASE,
         ),
     ),
@@ -182,7 +186,7 @@ _INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"(我|我的)[^，。?？]{0,6}(座位|座|位置|几排|哪排|哪个区|区域)|(座位|座位号)[^，。?？]{0,6}(哪|多少|几)|"
             r"(what|which|where)('s| is| are)? my seats?|my seat (number|is|location)|where (am i|do i) sit|"
-            r"which (row|section|zone) am i|my (row|section|zone)",
+            r"which (row|section|zone) am i|my (row|section|zone)|seats? (of|for|in) (my |this )?order",
             re.IGNORECASE,
         ),
     ),
@@ -191,7 +195,8 @@ _INTENTS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"(我的|我)[^，。?？]{0,4}(票|门票|电子票)[^，。?？]{0,6}(在哪|哪里|哪儿|去哪|没收到|收不到|找不到|怎么看|出票|呢)|"
             r"(没|没有)收到[^，。?？]{0,4}(票|门票|电子票)|票[^，。?？]{0,3}(在哪|哪里看|哪儿看)|出票了吗|什么时候出票|"
-            r"where (are|is) my (e-?)?tickets?|my (e-?)?tickets?[^.?]{0,20}(where|arrive|receive|find|show|see)|"
+            r"where (are|is) my (e-?)?tickets?|"
+            r"my (e-?)?tickets?[^.?]{0,20}(where|arrive|receive|find|show|see)|"
             r"(didn't|did not|haven't|have not|never) (get|got|receive|received)[^.?]{0,12}tickets?|"
             r"(find|see|get|show) my tickets?|tickets? (have|has)n't arrived",
             re.IGNORECASE,
@@ -201,7 +206,8 @@ _INTENTS: list[tuple[str, re.Pattern[str]]] = [
         "order_status",
         re.compile(
             r"(我的)?订单[^，。?？]{0,6}(状态|成功|怎么样|如何)|(付款|支付)[^，。?？]{0,4}(成功|到账|了吗|没有)|"
-            r"(did|has) my (payment|order)|my order( status| go through| is)?|order status|payment (go through|succeed|work)",
+            r"(did|has) my (payment|order)|my order( status| go through| is)?|order status|"
+            r"payment (go through|succeed|work)",
             re.IGNORECASE,
         ),
     ),
@@ -382,7 +388,8 @@ def _order_line(intent: str, o: OrderFacts, faq: FaqIndex, now: float, lang: str
             return (
                 f"{head}已出票，共 {n} 张电子票，已发送到您的邮箱；入场时在「我的票」中打开动态二维码即可。"
                 if zh
-                else f"{head} is ticketed: {n} e-ticket(s), sent to your e-mail; at the gate open the live QR "
+                else f"{head} is ticketed: {n} e-ticket(s), sent to your e-mail; "
+                "at the gate open the live QR "
                 "code from My tickets."
             )
         if o.status == PAID:
@@ -420,9 +427,11 @@ def _order_line(intent: str, o: OrderFacts, faq: FaqIndex, now: float, lang: str
             return f"{head}的发票状态：{o.invoice}。" if zh else f"{head}: invoice {o.invoice}."
         if o.status in SOLD:
             return (
-                f"{head}还没有开具发票。您可以在下方「联系客服」选择「发票」提交抬头和税号，主办方 24 小时内开具。"
+                f"{head}还没有开具发票。您可以在下方「联系客服」选择「发票」"
+                "提交抬头和税号，主办方 24 小时内开具。"
                 if zh
-                else f"{head} has no invoice issued yet. Open a request below with the category Invoice and your "
+                else f"{head} has no invoice issued yet. Open a request below with the category "
+                "Invoice and your "
                 "title and tax ID; the promoter issues it within 24 hours."
             )
         return (
@@ -470,6 +479,7 @@ def _refund_line(head: str, o: OrderFacts, now: float, zh: bool, lang: str) -> s
     return (
         f"{head}现在还可以整单退票，可退 {amount}（全额，原路退回）。在订单页点「退票」即可。"
         if zh
-        else f"{head} can still be refunded as a whole: {amount} back (the full amount, to the way you paid). "
+        else f"{head} can still be refunded as a whole: {amount} back "
+        "(the full amount, to the way you paid). "
         "Use Refund on the order page."
     )

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the FAQ is prose in two languages: lines follow the sentences)
 """A starting FAQ for a concert, in Chinese and English, that a promoter adapts to the event.
 
 The console offers it as a template (``GET /api/support/faq-template``) and the demo concert

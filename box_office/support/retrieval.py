@@ -25,19 +25,22 @@ _initialised = False
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PIECES = re.compile(r"[\u3400-\u9fff]+|[A-Za-z0-9]+")
-STOP_EN = frozenset(
-    """a an the is are was were be been do does did i me my we our you your it its this that these those
-    to of in on at for from with and or but if can could would should will shall may might must please
-    hi hello thanks thank there here what when where which who how why any anything some get got have has
-    had am so as by about into up out just also than then too very tell know let us ok okay want need
-    bring take use go going come coming allowed allow still does will would there way much many any one
-    i'm im ll don't dont""".split()
-)
-STOP_ZH = frozenset(
-    """的 了 吗 呢 吧 啊 呀 么 嘛 是 在 有 我 我们 你 你们 请问 请 问 一下 这个 那个 什么 怎么 怎么样 怎样 如何
-    可以 能 能不能 可不可以 会 要 想 还 都 也 就 和 与 或 及 哪 哪里 哪儿 多少 几 好 谢谢 您好 你好 吗？ ， 。 ？ ！ 需要 是否 有没有
-    带 去 进 用 到 个 一个 人 没 没有 能否 时候 方便 行 不行 对 吧 里 里面 现场 过去 得 着 让 给 被 把""".split()
-)
+_STOP_EN_WORDS = """
+    a an the is are was were be been do does did i me my we our you your it its this that
+    these those to of in on at for from with and or but if can could would should will shall
+    may might must please hi hello thanks thank there here what when where which who how why
+    any anything some get got have has had am so as by about into up out just also than then
+    too very tell know let us ok okay want need bring take use go going come coming allowed
+    allow still does will would there way much many any one i'm im ll don't dont"""
+_STOP_ZH_WORDS = """
+    的 了 吗 呢 吧 啊 呀 么 嘛 是 在 有 我 我们 你 你们 请问 请 问
+    一下 这个 那个 什么 怎么 怎么样 怎样 如何 可以 能 能不能 可不可以 会
+    要 想 还 都 也 就 和 与 或 及 哪 哪里 哪儿 多少 几 好 谢谢 您好
+    你好 吗？ ， 。 ？ ！ 需要 是否 有没有 带 去 进 用 到 个 一个 人
+    没 没有 能否 时候 方便 行 不行 对 吧 里 里面 现场 过去 得 着 让
+    给 被 把"""
+STOP_EN = frozenset(_STOP_EN_WORDS.split())
+STOP_ZH = frozenset(_STOP_ZH_WORDS.split())
 _SUFFIXES = ("ing", "ed", "es", "s")
 
 
