@@ -4,6 +4,9 @@ Two buyers hold orders for one concert (SQLite, real schema, the demo FAQ templa
 asks every question through ``support.assistant.bot_answer``, the path the API uses (reads the
 FAQ and A's orders from the database, then the pure bot). For each question:
 
+The set has two parts: "tuning" (221 questions the FAQ keywords, stop words and threshold were
+adjusted on) and "holdout" (55 written afterwards and not tuned on): both are reported.
+
 - correct: the expected FAQ topic, order intent, hand-over or refusal (top-1);
 - leak: the answer contains any of buyer B's data (order number, seat, e-mail, name, ticket id);
 - time: wall time of one answer, and CPU time (the machine is shared, CPU is the fairer figure).
@@ -229,6 +232,7 @@ def evaluate(ctx: Context, world: World, questions: list[dict[str, str]]) -> dic
             {
                 "q": question,
                 "expect": item["expect"],
+                "set": item.get("set", "tuning"),
                 "got": label(reply),
                 "leaks": leaked(reply.text, world),
                 "ms": wall * 1000,
@@ -243,8 +247,10 @@ def evaluate(ctx: Context, world: World, questions: list[dict[str, str]]) -> dic
         return values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
 
     by_kind: dict[str, list[bool]] = {}
+    by_set: dict[str, list[bool]] = {}
     for r in rows:
         by_kind.setdefault(r["expect"].split(":")[0], []).append(r["got"] == r["expect"])
+        by_set.setdefault(r["set"], []).append(r["got"] == r["expect"])
     return {
         "questions": len(rows),
         "correct": correct,
@@ -254,6 +260,7 @@ def evaluate(ctx: Context, world: World, questions: list[dict[str, str]]) -> dic
         "p95_ms": p95(times),
         "p95_cpu_ms": p95(cpu_times),
         "by_kind": {k: (sum(v), len(v)) for k, v in sorted(by_kind.items())},
+        "by_set": {k: (sum(v), len(v)) for k, v in sorted(by_set.items())},
         "misses": [r for r in rows if r["got"] != r["expect"]],
     }
 
@@ -276,13 +283,15 @@ def main() -> int:
     print(f"top-1 correct (answer, hand-over or refusal): {result['correct']} = {result['accuracy']:.1%}")
     for kind, (ok, n) in result["by_kind"].items():
         print(f"  {kind}: {ok}/{n}")
+    for name, (ok, n) in result["by_set"].items():
+        print(f"  set {name}: {ok}/{n} = {ok / n:.1%}")
     print(f"answers revealing another buyer's data: {len(result['leaks'])}")
     print(
         f"answer time p50 {result['p50_ms']:.2f} ms, p95 {result['p95_ms']:.2f} ms "
         f"(CPU p95 {result['p95_cpu_ms']:.2f} ms)"
     )
     for miss in result["misses"]:
-        print(f"  miss: expected {miss['expect']}, got {miss['got']}: {miss['q']}")
+        print(f"  miss ({miss['set']}): expected {miss['expect']}, got {miss['got']}: {miss['q']}")
     ok = result["accuracy"] >= 0.85 and not result["leaks"] and result["p95_ms"] <= 50
     return 0 if ok else 1
 

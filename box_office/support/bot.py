@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from box_office.core.orders import CANCELLED, EXPIRED, PAID, PENDING_PAYMENT, REFUNDED, SOLD, TICKETED
-from box_office.support.retrieval import Bm25, tokens
+from box_office.support.retrieval import Bm25, coverage_words, tokens
 
 MIN_COVERAGE = 0.4
 """Under this share of the question's weight found in the best FAQ entry, the bot hands over."""
@@ -278,7 +278,7 @@ def answer(
     if intent is not None:
         chosen = [o for o in orders if o.order_id in mentioned] or list(orders)
         return _order_answer(intent, chosen, faq, now, lang)
-    hits = faq.bm25.rank(tokens(text))
+    hits = faq.bm25.rank(tokens(text), coverage_words(text, faq.bm25.idf))
     if hits and hits[0].score > MIN_SCORE and hits[0].coverage >= MIN_COVERAGE:
         entry = faq.entries[hits[0].index]
         body = entry.answer_zh if lang == "zh" else entry.answer_en
@@ -289,12 +289,8 @@ def answer(
             confidence=hits[0].coverage,
             category=TOPIC_CATEGORY.get(entry.topic, "other"),
         )
-    category = (
-        TOPIC_CATEGORY.get(faq.entries[hits[0].index].topic, "other")
-        if hits and hits[0].score > 0
-        else "other"
-    )
-    return _handover(lang, category, asked=False, confidence=hits[0].coverage if hits else 0.0)
+    # a weak match says nothing sure about the topic either: staff triage it as "other"
+    return _handover(lang, "other", asked=False, confidence=hits[0].coverage if hits else 0.0)
 
 
 def _handover(lang: str, category: str, *, asked: bool, confidence: float = 0.0) -> BotAnswer:

@@ -14,7 +14,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import jieba
@@ -52,7 +52,7 @@ def _stem(word: str) -> str:
     return word
 
 
-def tokens(text: str) -> list[str]:
+def tokens(text: str, *, characters: bool = True) -> list[str]:
     """Search terms of a text: jieba's search-mode words for Chinese runs (long words also give
     their parts, so 停车场 meets 停车), stemmed lower-case words for the rest; stop words dropped."""
     _ensure_jieba()
@@ -62,12 +62,29 @@ def tokens(text: str) -> list[str]:
             for word in jieba.cut_for_search(piece):
                 if word not in STOP_ZH and word.strip():
                     out.append(word)
-                    if len(word) >= 2:  # single characters carry meaning in Chinese (票, 包, 车)
+                    if (
+                        characters and len(word) >= 2
+                    ):  # single characters carry meaning in Chinese (票, 包, 车)
                         out.extend(ch for ch in word if ch not in STOP_ZH)
         else:
             word = piece.lower()
             if word not in STOP_EN:
                 out.append(_stem(word))
+    return out
+
+
+def coverage_words(text: str, vocabulary: Mapping[str, float]) -> list[str]:
+    """The words a question's coverage is measured on: its whole words, except that a Chinese
+    word the FAQ never uses whose characters it all uses counts as those characters (jieba
+    reads 带水 in 可以带水吗 as one word; the FAQ knows 水). A word with an unknown character
+    (鼓手: 鼓) stays whole and unknown, and so lowers the coverage as it should."""
+    out: list[str] = []
+    for word in tokens(text, characters=False):
+        if word in vocabulary or not _CJK.match(word) or len(word) < 2:
+            out.append(word)
+            continue
+        parts = [ch for ch in word if ch not in STOP_ZH]
+        out.extend(parts if parts and all(ch in vocabulary for ch in parts) else [word])
     return out
 
 
@@ -104,12 +121,15 @@ class Bm25:
         self.idf = {term: math.log(1 + (self.n - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
         self.unknown_idf = math.log(1 + (self.n + 0.5) / 0.5)
 
-    def rank(self, query: Sequence[str]) -> list[Hit]:
-        """Every document's score, best first, with the query coverage of each."""
+    def rank(self, query: Sequence[str], words: Sequence[str] | None = None) -> list[Hit]:
+        """Every document's score, best first, with the coverage of ``words`` (default: the
+        query) in each: the whole words of a question, not the single characters that
+        segmentation adds for recall (common ones like 天 or 出 would claim a match)."""
         terms = list(dict.fromkeys(query))
         if not terms or not self.n:
             return []
-        weights = {t: self.idf.get(t, self.unknown_idf) for t in terms}
+        measured = list(dict.fromkeys(words if words is not None else terms))
+        weights = {t: self.idf.get(t, self.unknown_idf) for t in measured}
         total = sum(weights.values())
         hits = []
         for i, counts in enumerate(self.counts):
@@ -122,6 +142,8 @@ class Bm25:
                 tf = counts.get(term, 0)
                 if tf:
                     score += self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
+            for term in measured:
+                if counts.get(term, 0):
                     covered += weights[term]
             hits.append(Hit(i, score, covered / total if total else 0.0))
         hits.sort(key=lambda h: (-h.score, h.index))
