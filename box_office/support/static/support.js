@@ -5,7 +5,15 @@ export function startLang(texts) {
   return { lang, t: (key, ...args) => { const v = texts[lang][key]; return typeof v === "function" ? v(...args) : v; } };
 }
 
+// A link may carry the token in its fragment (never sent to the server): #buyer=... or
+// #organiser=...; it is kept in localStorage like the other pages do, and the fragment cleared.
 export function storedToken(key) {
+  const name = key.replace("encore.", "");
+  const hash = new URLSearchParams(location.hash.slice(1));
+  if (hash.get(name)) {
+    localStorage.setItem(key, JSON.stringify({ token: hash.get(name) }));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
   try { const v = JSON.parse(localStorage.getItem(key) || "null"); return v && v.token ? v.token : null; }
   catch { return null; }
 }
