@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from box_office.api import errors
@@ -19,15 +19,33 @@ router = APIRouter(prefix="/api", tags=["support"])
 Category = Literal["refund", "exchange", "invoice", "entry", "other"]
 Status = Literal["open", "waiting_buyer", "solved"]
 Lang = Literal["zh", "en"]
-Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Text = Annotated[str, Field(min_length=1, max_length=4000, pattern=r"[^ \t\n\r\f\v]")]
+"""Some text that is not only blanks (ASCII blanks spelled out: Python and JSON Schema agree)."""
+
+
+def _one_of_required(*names: str) -> ConfigDict:
+    """The schema says what the validator checks: at least one of ``names`` is given."""
+    return ConfigDict(**Strict.model_config, json_schema_extra={"anyOf": [{"required": [n]} for n in names]})
+
+
+def _needs_one(model: Strict, *names: str) -> None:
+    if all(getattr(model, n) is None for n in names):
+        raise ValueError(f"give {' or '.join(names)}")
 
 
 class RequestIn(Strict):
+    model_config = _one_of_required("order_id", "event_id")
+
     category: Category
     message: Text
     order_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     event_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     lang: Lang | None = None
+
+    @model_validator(mode="after")
+    def _order_or_event(self) -> RequestIn:
+        _needs_one(self, "order_id", "event_id")
+        return self
 
 
 class MessageIn(Strict):
@@ -39,13 +57,20 @@ class StatusIn(Strict):
 
 
 class StaffReplyIn(Strict):
+    model_config = _one_of_required("message", "canned_id")
+
     message: Text | None = None
     canned_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     then: Status | None = Field(default=None, description="Status after the reply (default waiting_buyer)")
 
+    @model_validator(mode="after")
+    def _text_or_canned(self) -> StaffReplyIn:
+        _needs_one(self, "message", "canned_id")
+        return self
+
 
 class CannedIn(Strict):
-    title: Annotated[str, Field(min_length=1, max_length=100)]
+    title: Annotated[str, Field(min_length=1, max_length=100, pattern=r"[^ \t\n\r\f\v]")]
     body_zh: Text
     body_en: Text
 
@@ -65,7 +90,7 @@ class FaqIn(Strict):
 
 class AskIn(Strict):
     event_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
-    question: Annotated[str, Field(min_length=1, max_length=500)]
+    question: Annotated[str, Field(min_length=1, max_length=500, pattern=r"[^ \t\n\r\f\v]")]
     lang: Lang | None = None
     hand_over: bool = Field(default=True, description="Open a support request when the bot does not know")
 
@@ -76,6 +101,7 @@ class AskIn(Strict):
 @router.post(
     "/support/requests",
     status_code=status.HTTP_201_CREATED,
+    tags=["support", "buyers"],
     summary="Open a support request about one of your orders (or an event)",
     responses=errors.responses(401, 404, 422),
 )
@@ -91,13 +117,19 @@ def open_request(body: RequestIn, buyer: BuyerId, app: State) -> dict[str, Any]:
     )
 
 
-@router.get("/support/requests", summary="Your support requests", responses=errors.responses(401))
+@router.get(
+    "/support/requests",
+    tags=["support", "buyers"],
+    summary="Your support requests",
+    responses=errors.responses(401),
+)
 def my_requests(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
     return desk.buyer_requests(app.ctx, buyer)
 
 
 @router.get(
     "/support/requests/{request_id}",
+    tags=["support", "buyers"],
     summary="One of your support requests with its conversation",
     responses=errors.responses(401, 404),
 )
@@ -107,6 +139,7 @@ def my_request(request_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
 
 @router.post(
     "/support/requests/{request_id}/messages",
+    tags=["support", "buyers"],
     summary="Write in one of your support requests",
     responses=errors.responses(401, 404, 422),
 )
@@ -116,6 +149,7 @@ def my_message(request_id: Id, body: MessageIn, buyer: BuyerId, app: State) -> d
 
 @router.post(
     "/support/requests/{request_id}/status",
+    tags=["support", "buyers"],
     summary="Mark your request solved, or reopen it",
     responses=errors.responses(401, 404, 409, 422),
 )
@@ -125,6 +159,7 @@ def my_status(request_id: Id, body: StatusIn, buyer: BuyerId, app: State) -> dic
 
 @router.post(
     "/support/ask",
+    tags=["support", "buyers"],
     summary="Ask the Q&A bot (智能问答): the event's FAQ and your own orders",
     responses=errors.responses(401, 404, 422),
 )
@@ -152,7 +187,7 @@ def event_faq(event_id: Id, app: State) -> list[dict[str, Any]]:
     "/events/{event_id}/faq",
     tags=["support", "organisers"],
     summary="Replace your event's FAQ",
-    responses=errors.responses(401, 403, 404, 422),
+    responses=errors.responses(401, 403, 404, 409, 422),
 )
 def put_event_faq(event_id: Id, body: FaqIn, organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
     return assistant.put_faq(app.ctx, organiser, event_id, [e.model_dump() for e in body.entries])

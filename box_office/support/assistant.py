@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session as Db
 from box_office.catalog.ownership import owned_event
 from box_office.context import Context
 from box_office.core.orders import effective_order_status
-from box_office.errors import Invalid, NotFound
+from box_office.errors import Conflict, Invalid, NotFound
 from box_office.store.models import (
     Account,
     Event,
@@ -81,8 +81,10 @@ def put_faq(
     if len(entries) > MAX_FAQ_ENTRIES:
         raise Invalid(f"at most {MAX_FAQ_ENTRIES} FAQ entries", "too_many")
     topics = [e["topic"] for e in entries]
-    if len(set(topics)) != len(topics):
-        raise Invalid("each FAQ topic appears once", "duplicate_topic")
+    if len(set(topics)) != len(
+        topics
+    ):  # entries that conflict with each other: 409, as the schema cannot say it
+        raise Conflict("each FAQ topic appears once", "duplicate_topic")
     now = ctx.now()
 
     def work(db: Db) -> None:
@@ -175,7 +177,7 @@ def ask(
     """A buyer asks the bot. When it does not know (or the buyer asks for a person) and
     ``hand_over`` is on, a support request is opened with the question and the bot's reply, so
     staff see the conversation and answer in it."""
-    text = question.strip()
+    text = question.strip(" \t\n\r\f\v")
     if not text:
         raise Invalid("ask a question", "empty_message")
     reply = bot_answer(ctx, account_id, event_id, text, lang)

@@ -58,8 +58,13 @@ def check_category(category: str) -> str:
     return category
 
 
+BLANKS = " \t\n\r\f\v"
+"""What counts as blank around a message: ASCII blanks, as the API's schema says (JSON Schema and
+Python disagree on Unicode spaces)."""
+
+
 def check_message(body: str) -> str:
-    text = body.strip()
+    text = body.strip(BLANKS)
     if not text:
         raise SupportRuleError("empty_message", "a message needs some text")
     if len(text) > MAX_MESSAGE:

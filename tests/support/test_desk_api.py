@@ -192,7 +192,7 @@ def test_the_promoter_edits_the_faq_and_buyers_read_it(server: Server) -> None:
     public = server.client().get(f"/api/events/{concert.event_id}/faq").json()
     assert [e["topic"] for e in public] == [e["topic"] for e in template]
     doubled = concert.org.put(f"/api/events/{concert.event_id}/faq", json={"entries": template[:1] * 2})
-    assert doubled.status_code == 422 and doubled.json()["code"] == "duplicate_topic"
+    assert doubled.status_code == 409 and doubled.json()["code"] == "duplicate_topic"
     assert server.client().get("/api/events/999999/faq").status_code == 404
     edited = {**template[3], "answer_en": "No parking at all: take the metro."}
     concert.org.put(f"/api/events/{concert.event_id}/faq", json={"entries": [edited]})
@@ -222,3 +222,20 @@ def test_invalid_bodies_are_422_not_500(server: Server) -> None:
         ).status_code
         == 404
     )
+
+
+def test_blank_text_and_missing_alternatives_are_refused_as_the_schema_says(server: Server) -> None:
+    s = _setup(server)
+    alice, staff = s["alice"], s["mine"].org
+    rid = alice.post(
+        "/api/support/requests", json={"order_id": s["alice_order"], "category": "other", "message": "hello"}
+    ).json()["id"]
+    assert alice.post(f"/api/support/requests/{rid}/messages", json={"message": " \t "}).status_code == 422
+    assert staff.post(f"/api/console/support/requests/{rid}/messages", json={}).status_code == 422
+    assert (
+        staff.post(f"/api/console/support/requests/{rid}/messages", json={"then": "solved"}).status_code
+        == 422
+    )
+    schema = server.client().get("/openapi.json").json()["components"]["schemas"]
+    assert {"required": ["canned_id"]} in schema["StaffReplyIn"]["anyOf"]
+    assert {"required": ["event_id"]} in schema["RequestIn"]["anyOf"]
