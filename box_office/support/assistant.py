@@ -24,12 +24,13 @@ from box_office.store.models import (
     Order,
     SessionGa,
     SupportFaq,
+    SupportRequest,
     Ticket,
 )
 from box_office.store.models import (
     Session as EventSession,
 )
-from box_office.support import desk
+from box_office.support import desk, rules
 from box_office.support.bot import BotAnswer, FaqEntry, FaqIndex, OrderFacts, TicketFacts, answer
 from box_office.support.faq_template import TEMPLATE
 
@@ -190,6 +191,12 @@ def ask(
         "request": None,
     }
     if reply.kind == "handover" and hand_over:
+        waiting = _open_bot_request(ctx, account_id, event_id)
+        if waiting is not None:  # one conversation with staff at a time: asking again adds to it
+            desk.buyer_message(ctx, account_id, waiting, text)
+            desk.add_bot_note(ctx, waiting, reply.text)
+            result["request"] = desk.buyer_request(ctx, account_id, waiting)
+            return result
         order_id = _latest_order(ctx, account_id, event_id)
         result["request"] = desk.open_request(
             ctx,
@@ -203,6 +210,23 @@ def ask(
         )
         desk.add_bot_note(ctx, result["request"]["id"], reply.text)
     return result
+
+
+def _open_bot_request(ctx: Context, account_id: int, event_id: int) -> int | None:
+    """The buyer's request for this event that the bot handed over and staff have not solved."""
+    with ctx.db.read() as db:
+        found = db.scalar(
+            select(SupportRequest.id)
+            .where(
+                SupportRequest.account_id == account_id,
+                SupportRequest.event_id == event_id,
+                SupportRequest.from_bot.is_(True),
+                SupportRequest.status != rules.SOLVED,
+            )
+            .order_by(SupportRequest.id.desc())
+            .limit(1)
+        )
+    return int(found) if found is not None else None
 
 
 def _latest_order(ctx: Context, account_id: int, event_id: int) -> int | None:

@@ -262,7 +262,8 @@ def answer(
     own_ids = {o.order_id for o in orders}
     own = {c.lower() for c in own_contacts if c}
     foreign_contact = any(m.lower() not in own for m in _EMAIL.findall(text) + _PHONE.findall(text))
-    mentioned = _mentioned_orders(text)
+    digits_of_own = {re.sub(r"\D", "", c) for c in own}
+    mentioned = [n for n in _mentioned_orders(text) if str(n) not in digits_of_own]
     if (
         _INJECTION.search(text)
         or foreign_contact

@@ -124,3 +124,8 @@ def test_naming_ones_own_order_and_contact_is_fine() -> None:
         own_contacts=["me@example.test"],
     )
     assert reply.kind == "order" and "A-3-7" in reply.text
+
+
+def test_the_buyers_own_phone_number_is_not_taken_for_someone_elses_order() -> None:
+    reply = answer("我的手机号是13800000001，我的座位在哪", FAQ, [MINE], NOW, own_contacts=["13800000001"])
+    assert reply.kind == "order" and "A-3-7" in reply.text

@@ -79,4 +79,10 @@ def test_an_unknown_question_is_handed_to_the_events_staff(server: Server) -> No
     staff_view = concert.org.get("/api/console/support/requests").json()
     assert [r["id"] for r in staff_view] == [rid]
     assert elsewhere.org.get("/api/console/support/requests").json() == []
+    # asking more while staff have not answered adds to the same request, it opens no other
+    again = buyer.post("/api/support/ask", json={"event_id": concert.event_id, "question": "Who plays bass?"})
+    assert again.json()["kind"] == "handover" and again.json()["request"]["id"] == rid
+    assert len(buyer.get("/api/support/requests").json()) == 1
+    authors = [m["author"] for m in buyer.get(f"/api/support/requests/{rid}").json()["messages"]]
+    assert authors == ["buyer", "bot", "buyer", "bot"]
     assert buyer.post("/api/support/ask", json={"event_id": 999999, "question": "hi"}).status_code == 404
