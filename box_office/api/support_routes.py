@@ -24,8 +24,13 @@ Text = Annotated[str, Field(min_length=1, max_length=4000, pattern=r"[^ \t\n\r\f
 
 
 def _one_of_required(*names: str) -> ConfigDict:
-    """The schema says what the validator checks: at least one of ``names`` is given."""
-    return ConfigDict(**Strict.model_config, json_schema_extra={"anyOf": [{"required": [n]} for n in names]})
+    """The schema says what the validator checks: at least one of ``names`` is given, not null."""
+    return ConfigDict(
+        **Strict.model_config,
+        json_schema_extra={
+            "anyOf": [{"required": [n], "properties": {n: {"not": {"type": "null"}}}} for n in names]
+        },
+    )
 
 
 def _needs_one(model: Strict, *names: str) -> None:
