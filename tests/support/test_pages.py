@@ -32,6 +32,7 @@ CASES = {
         "canned_zh": "您好，本场鼓手是王老师。",
         "canned_en": "Hello, the drummer is Mr Wang.",
         "locale": "zh-CN",
+        "invoice": "请帮我开公司发票，抬头：某某科技有限公司",
     },
     "en": {
         "faq": "Can I bring my kids?",
@@ -41,6 +42,7 @@ CASES = {
         "canned_zh": "您好，本场鼓手是王老师。",
         "canned_en": "Hello, the drummer is Mr Wang.",
         "locale": "en-GB",
+        "invoice": "Please issue a company invoice for this order",
     },
 }
 
@@ -80,7 +82,7 @@ async def test_a_buyer_asks_is_handed_over_and_reads_the_staff_reply(
     )
     assert canned.status_code == 201, canned.text
     buyer = concert.buyer()
-    buy(concert, buyer, seats=["A-2-5"])
+    order_id = buy(concert, buyer, seats=["A-2-5"])["id"]
     buyer_token = buyer.headers["Authorization"].split()[1]
 
     phone = await _page(browser, server, PHONE, case["locale"], "encore.buyer", buyer_token)
@@ -119,3 +121,13 @@ async def test_a_buyer_asks_is_handed_over_and_reads_the_staff_reply(
     await phone.screenshot(path=str(ARTIFACTS / f"buyer_staff_reply_{lang}.png"), full_page=True)
     rid = int(await desk.locator("#requests li[data-request]").first.get_attribute("data-request") or 0)
     assert concert.org.get(f"/api/console/support/requests/{rid}").json()["status"] == "waiting_buyer"
+
+    # the buyer opens a request from their order, with a category, on the same page
+    await phone.select_option("#contact-category", "invoice")
+    await phone.fill("#contact-message", case["invoice"])
+    await phone.click("#contact-send")
+    await phone.locator("#mine li[data-request]").nth(1).wait_for()
+    await phone.screenshot(path=str(ARTIFACTS / f"buyer_request_from_order_{lang}.png"), full_page=True)
+    newest = buyer.get("/api/support/requests").json()[0]
+    assert (newest["category"], newest["order_id"], newest["from_bot"]) == ("invoice", order_id, False)
+    assert newest["subject"] == case["invoice"]
