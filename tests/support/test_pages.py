@@ -66,6 +66,8 @@ async def _page(
     return await context.new_page()
 
 
+# The pages run on SQLite only: every route they call is tested on PostgreSQL by the API tests.
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("lang", ["zh", "en"])
 async def test_a_buyer_asks_is_handed_over_and_reads_the_staff_reply(
     browser: Browser, server: Server, lang: str
