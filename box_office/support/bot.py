@@ -117,15 +117,21 @@ def language(question: str, hint: str | None = None) -> str:
 
 # --- guards -----------------------------------------------------------------------------------
 
+_PRIVATE = r"(订单|订单号|座位|位置|信息|资料|手机|手机号|电话|邮箱|身份证|名字|姓名)"
 _INJECTION = re.compile(
     r"ignore (all |any |the )?(previous|prior|above|earlier|your)|disregard|system prompt|developer mode|"
-    r"admin(istrator)? mode|you are now|act as|pretend|jailbreak|override|sudo|debug mode|"
-    r"all (the )?orders|every (buyer|order|customer)|other (buyers|customers|users|people)|"
+    r"admin(istrator)? mode|you are now|jailbreak|sudo|debug mode|"
+    r"all (the )?orders|every (buyer|order|customer)|"
+    r"other (buyers|customers|users|people)'?s? ?"
+    r"(orders?|seats?|tickets?|details|data|info|e-?mails?|phones?|names?)|"
+    r"(what|which) (did|do|have) (the )?other (buyers|customers|users|people)|"
     r"some(one|body) else's|another (buyer|customer|user|person)'s|"
     r"忽略|无视|忘记(之前|以上|前面)|系统提示|管理员|开发者模式|调试模式|所有(的)?(订单|用户|买家)|"
-    r"别人的|他人的|其他(人|用户|买家|顾客)的|他的|她的|朋友的(订单|座位|票|信息)",
+    r"(别人|他人|其他人|其他用户|其他买家|其他顾客|他|她|朋友)的" + _PRIVATE,
     re.IGNORECASE,
 )
+"""Phrasing that asks for someone else's data or tries to give the bot orders. Narrow on
+purpose: 他的身高 (a child's height) or 朋友的票能用吗 (a transfer question) are ordinary questions."""
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")

@@ -129,3 +129,16 @@ def test_naming_ones_own_order_and_contact_is_fine() -> None:
 def test_the_buyers_own_phone_number_is_not_taken_for_someone_elses_order() -> None:
     reply = answer("我的手机号是13800000001，我的座位在哪", FAQ, [MINE], NOW, own_contacts=["13800000001"])
     assert reply.kind == "order" and "A-3-7" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("我儿子需要票吗？他的身高1.3米", "faq"),
+        ("Do other people in my group need ID?", "handover"),  # not refused; unsure, so to a person
+        ("我朋友的座位在哪", "refuse"),
+        ("她的身份证号是多少", "refuse"),
+    ],
+)
+def test_third_persons_are_refused_only_when_their_data_is_asked_for(question: str, kind: str) -> None:
+    assert answer(question, FAQ, [MINE], NOW).kind == kind
