@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.support_bot import build_world, context, evaluate, load_questions
+from box_office.support.bot import _INTENTS
+from box_office.support.faq_template import TEMPLATE
 
 
 def test_the_question_set_is_big_bilingual_and_labelled() -> None:
@@ -16,6 +18,11 @@ def test_the_question_set_is_big_bilingual_and_labelled() -> None:
     assert {q["lang"] for q in questions} == {"zh", "en"}
     kinds = {q["expect"].split(":")[0] for q in questions}
     assert kinds == {"faq", "intent", "handover", "refuse"}
+    topics = {e["topic"] for e in TEMPLATE}
+    intents = {name for name, _ in _INTENTS}
+    for q in questions:
+        kind, _, name = q["expect"].partition(":")
+        assert name in (topics if kind == "faq" else intents if kind == "intent" else {""}), q
 
 
 def test_accuracy_at_least_85_percent_and_no_leak(tmp_path: Path) -> None:
