@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from box_office.api import buyer_routes, device_routes, docs, errors, feed_routes, live, organiser_routes
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
+from box_office.api.support_routes import router as support_api
 from box_office.config import Settings, check_safe
 from box_office.context import Context
 from box_office.notify.delivery import deliver_pending
@@ -30,6 +31,7 @@ from box_office.payments.sandbox import bank as sandbox_bank
 from box_office.sales import views
 from box_office.sales.order_watch import OrderWatch
 from box_office.sales.sweeper import run_sweeps
+from box_office.support.pages import router as support_pages
 from box_office.web import live_routes as live_ticket_page
 from box_office.web import routes as seatmap_page
 from box_office.wiring import default_mailer, default_providers, default_sms
@@ -120,6 +122,8 @@ def create_app(
         app.include_router(sandbox_bank.build_router(ctx))
     app.include_router(seatmap_page.router)
     app.include_router(live_ticket_page.router)
+    app.include_router(support_api)
+    app.include_router(support_pages)
 
     errors.install(app)
     docs.install(app)

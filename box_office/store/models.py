@@ -422,3 +422,74 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[float] = mapped_column(Float)
     sent_at: Mapped[float | None] = mapped_column(Float)
+
+
+# --- support desk and Q&A bot (box_office/support) ---
+
+
+class SupportFaq(Base):
+    """One FAQ entry of an event, edited by its promoter; the bot answers from these.
+
+    ``topic`` is a stable key (doors, bags, children, parking, real_name, refund_policy, ...);
+    ``keywords`` are extra words buyers use for it (both languages, space separated)."""
+
+    __tablename__ = "support_faq"
+    __table_args__ = (UniqueConstraint("event_id", "topic"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    question_zh: Mapped[str] = mapped_column(String(300))
+    question_en: Mapped[str] = mapped_column(String(300))
+    answer_zh: Mapped[str] = mapped_column(Text)
+    answer_en: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class SupportRequest(Base):
+    """A buyer's request to the promoter's staff. status: open | waiting_buyer | solved.
+
+    ``reply_due_at`` is when staff must answer next (None while waiting for the buyer or solved)."""
+
+    __tablename__ = "support_requests"
+    __table_args__ = (
+        Index("ix_support_requests_event_status", "event_id", "status"),
+        CheckConstraint("status in ('open','waiting_buyer','solved')", name="support_status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    category: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    lang: Mapped[str] = mapped_column(String(5))
+    subject: Mapped[str] = mapped_column(String(200))
+    from_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    first_reply_at: Mapped[float | None] = mapped_column(Float)
+    reply_due_at: Mapped[float | None] = mapped_column(Float)
+    solved_at: Mapped[float | None] = mapped_column(Float)
+
+
+class SupportMessage(Base):
+    """One message of a request's thread. author: buyer | staff | bot."""
+
+    __tablename__ = "support_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("support_requests.id"), index=True)
+    author: Mapped[str] = mapped_column(String(10))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class CannedReply(Base):
+    """A promoter's saved reply, in both languages, for staff to send in one click."""
+
+    __tablename__ = "support_canned_replies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body_zh: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)

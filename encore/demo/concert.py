@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from box_office.support.faq_template import TEMPLATE as FAQ_TEMPLATE
+
 SECTIONS = ("L", "C", "R")
 ROWS = 22
 SEATS_PER_ROW = 30
@@ -156,6 +158,8 @@ def create_concert(base_url: str, *, hold_seconds: int = 600) -> DemoConcert:
             org.post(f"/api/events/{event['id']}/feed-clients", json={"name": "venue sync server"}),
             "feed client",
         )
+        # the Q&A bot answers from the event's FAQ: the demo concert gets the template one
+        _check(org.put(f"/api/events/{event['id']}/faq", json={"entries": FAQ_TEMPLATE}), "FAQ")
     return DemoConcert(base_url, token, venue["id"], event["id"], session["id"], feed["token"])
 
 

@@ -336,6 +336,7 @@ def _wait_for_tickets(sync_url: str, password: str, expected: int, timeout: floa
 
 def _print_welcome(root: Path, info: dict[str, Any], concert: DemoConcert) -> None:
     login = info["dashboard_login"]
+    first_buyer = concert.tickets[0].buyer_token if concert.tickets else ""
     print(
         f"""
 Encore is running. Open:
@@ -346,6 +347,8 @@ Encore is running. Open:
   gate B staff display     {info["gates"]["B"]["display"]}   (camera)
   staff phone check-in     {info["staff_phone"]["url"]}   (enrol with code {info["staff_phone"]["code"]})
   e-mails sent to buyers   {info["mail"]}/
+  help & Q&A bot (buyers)  {info["box_office"]}/support/?event={concert.event_id}#buyer={first_buyer}
+  support desk (staff)     {info["box_office"]}/console/support/#organiser={concert.organiser_token}
   ticket QR codes          {root / "tickets"}/
 
 Tickets sold (real-name session: the gate asks for the holder's ID; type it on the staff display):"""
