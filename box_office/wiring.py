@@ -15,6 +15,7 @@ from box_office.notify.sms import LogSms, SmsGateway
 from box_office.payments.provider import PaymentProvider, ProviderRegistry
 from box_office.payments.sandbox import bank
 from box_office.payments.sandbox.client import SandboxProvider
+from box_office.payments.wechat.settings import load_wechat_settings
 
 
 def default_providers(settings: Settings, ctx: Context | None = None) -> ProviderRegistry:
@@ -26,6 +27,12 @@ def default_providers(settings: Settings, ctx: Context | None = None) -> Provide
     if settings.sandbox:
         books = partial(bank.books, ctx) if ctx is not None and settings.sandbox_url is None else None
         providers.append(SandboxProvider(settings.sandbox_base, settings.sandbox_secret, books=books))
+    wechat = load_wechat_settings(settings.extra)  # ConfigError (one clear line) when unusable
+    if wechat is not None:
+        from box_office.payments.wechat.provider import WeChatPayProvider
+
+        refund_url = f"{settings.public_url.rstrip('/')}/api/payments/wechat/refund-notify"
+        providers.append(WeChatPayProvider(wechat, refund_notify_url=refund_url))
     return ProviderRegistry(providers)
 
 

@@ -12,9 +12,11 @@ from box_office.aftersales import holders, refunds
 from box_office.api import errors, schemas
 from box_office.api.deps import BuyerId, Id, ProviderName, State, TicketId
 from box_office.catalog import events, principals, seat_map
+from box_office.core.errors import RuleError
 from box_office.core.orders import PENDING_PAYMENT, UNSETTLED
-from box_office.errors import Conflict
-from box_office.sales import checkout, holds, settle, views
+from box_office.core.payment_rules import choose_channel
+from box_office.errors import Conflict, Invalid
+from box_office.sales import checkout, holds, refunding, settle, views
 from ticket_format.qr import qr_png
 
 router = APIRouter(prefix="/api", tags=["buyers"])
@@ -182,9 +184,37 @@ async def get_order(
     summary="Pay: get a payment URL / QR",
     responses=errors.responses(401, 403, 404, 409, 422),
 )
-async def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+async def start_payment(
+    order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State, request: Request
+) -> dict[str, Any]:
     provider = settle.provider_named(app.providers, body.provider, "provider")
-    return await app.with_provider(settle.start_payment, app.ctx, provider, buyer, order_id)
+    offered = tuple(getattr(provider, "channels", ("default",)))
+    try:
+        channel = choose_channel(request.headers.get("user-agent", ""), body.channel, offered)
+    except RuleError as exc:
+        raise Invalid(f"channel: {exc}", exc.code) from None
+    return await app.with_provider(
+        partial(
+            settle.start_payment,
+            channel=channel,
+            client_ip=request.client.host if request.client else "",
+            payer_openid=body.openid or "",
+            return_url=body.return_url or "",
+        ),
+        app.ctx,
+        provider,
+        buyer,
+        order_id,
+    )
+
+
+@router.get(
+    "/orders/{order_id}/refunds",
+    summary="The refunds of an order's payments and how each stands",
+    responses=errors.responses(401, 403, 404),
+)
+def order_refunds(order_id: Id, buyer: BuyerId, app: State) -> list[dict[str, Any]]:
+    return refunding.order_refunds(app.ctx, order_id, account_id=buyer)
 
 
 @router.post(
@@ -263,3 +293,17 @@ async def payment_notify(provider: ProviderName, request: Request, app: State) -
     result = await app.with_provider(settle.handle_notification, app.ctx, payments, headers, body)
     app.order_watch.settled([result["order_id"]])
     return result
+
+
+@router.post(
+    "/payments/{provider}/refund-notify",
+    tags=["payments"],
+    summary="Signed refund notification from a payment provider",
+    responses=errors.responses(401, 404, 409, 422),
+)
+async def refund_notify(provider: ProviderName, request: Request, app: State) -> dict[str, Any]:
+    payments = settle.provider_named(app.providers, provider)
+    body = await request.body()
+    return await app.with_provider(
+        settle.handle_refund_notification, app.ctx, payments, dict(request.headers), body
+    )
