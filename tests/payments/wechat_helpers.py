@@ -58,11 +58,12 @@ def wait_order(buyer: httpx.Client, order_id: int, status: str) -> dict[str, Any
     return found
 
 
-def lapse_hold(world: WeChatWorld, hold_id: int) -> None:
-    """The hold's (and so the order's) time runs out while the buyer is still paying."""
+def lapse_hold(world: WeChatWorld, order_id: int) -> None:
+    """The order's hold (and so the order) runs out of time while the buyer is still paying."""
     db = Database(world.server.settings.database_url)
     try:
         with db.engine.begin() as conn:
+            hold_id = conn.execute(text("SELECT hold_id FROM orders WHERE id = :o"), {"o": order_id}).scalar_one()
             past = {"past": time.time() - 60, "id": hold_id}
             conn.execute(text("UPDATE holds SET expires_at = :past WHERE id = :id"), past)
             conn.execute(text("UPDATE session_seats SET hold_expires_at = :past WHERE hold_id = :id"), past)
