@@ -243,7 +243,6 @@ def apply_refund_state(ctx: Context, provider: PaymentProvider, state: RefundSta
             )
             if done == payment.amount_cents:
                 payment.status = "refunded"
-                payment.settled_at = now
         return new
 
     outcome = ctx.db.write(work)

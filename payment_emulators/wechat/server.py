@@ -131,6 +131,8 @@ class WeChatEmulator:
         self.bill_extra: list[list[str]] = []  # rows planted into bills (reconciliation tests)
         self.bill_drop: set[str] = set()  # out_trade_no left out of bills
         self.bill_amounts: dict[str, int] = {}  # out_trade_no -> amount shown in bills
+        self.bill_currency: dict[str, str] = {}  # out_trade_no -> currency shown in bills
+        self.bill_drop_refunds: set[str] = set()  # out_trade_no whose refunds are left out of bills
         self.bills: dict[str, bytes] = {}
         self.requests_seen = 0
         self._session: aiohttp.ClientSession | None = None
@@ -523,7 +525,7 @@ class WeChatEmulator:
                     trade.trade_type,
                     "SUCCESS",
                     "OTHERS",
-                    trade.currency,
+                    self.bill_currency.get(trade.out_trade_no, trade.currency),
                     yuan,
                     "0.00",
                     "0",
@@ -543,6 +545,8 @@ class WeChatEmulator:
             )
         for refund in self.refunds.values():
             if not on_day(refund.success_time) or refund.status != "SUCCESS":
+                continue
+            if refund.out_trade_no in self.bill_drop_refunds:
                 continue
             trade = self.trades[refund.out_trade_no]
             rows.append(

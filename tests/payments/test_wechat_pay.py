@@ -96,19 +96,26 @@ def test_the_buyer_fails_or_abandons_nothing_sells(wx: WeChatWorld) -> None:
 
 
 def _ref(wx: WeChatWorld, order_id: int) -> str:
-    return next(t.out_trade_no for t in wx.emulator.trades.values() if t.out_trade_no.startswith(f"EO{order_id}T"))
+    return next(
+        t.out_trade_no for t in wx.emulator.trades.values() if t.out_trade_no.startswith(f"EO{order_id}T")
+    )
 
 
 # -- notifications that must not be trusted ----------------------------------------------------
 
 
 def _notify(wx: WeChatWorld, body: bytes, headers: dict[str, str]) -> httpx.Response:
-    return httpx.post(f"{wx.server.url}/api/payments/wechat/notify", content=body, headers=headers, timeout=30)
+    return httpx.post(
+        f"{wx.server.url}/api/payments/wechat/notify", content=body, headers=headers, timeout=30
+    )
 
 
 def _resource(wx: WeChatWorld, ref: str, **changes: Any) -> dict[str, Any]:
     trade = wx.emulator.trades[ref]
-    resource = wx.emulator.transaction_resource(trade) | {"trade_state": "SUCCESS", "transaction_id": "4200001"}
+    resource = wx.emulator.transaction_resource(trade) | {
+        "trade_state": "SUCCESS",
+        "transaction_id": "4200001",
+    }
     amount = resource["amount"] | changes.pop("amount", {})
     return resource | {"amount": amount} | changes
 
@@ -121,7 +128,14 @@ def _unchanged(wx: WeChatWorld, buyer: httpx.Client, order_id: int) -> None:
     current = order_now(buyer, order_id)
     assert current["status"] == "pending_payment"
     assert [p["status"] for p in current["payments"]] == ["created"]
-    assert count(wx, "SELECT count(*) FROM payment_notifications WHERE payment_id = :p", p=current["payments"][0]["id"]) == 0
+    assert (
+        count(
+            wx,
+            "SELECT count(*) FROM payment_notifications WHERE payment_id = :p",
+            p=current["payments"][0]["id"],
+        )
+        == 0
+    )
 
 
 def test_false_notifications_are_refused_and_change_nothing(wx: WeChatWorld) -> None:
@@ -136,10 +150,18 @@ def test_false_notifications_are_refused_and_change_nothing(wx: WeChatWorld) -> 
     stranger = new_platform()
     headers = wx.emulator.signed_headers(genuine)
     message = f"{headers['Wechatpay-Timestamp']}\n{headers['Wechatpay-Nonce']}\n{genuine.decode()}\n"
-    cases["forged signature"] = (genuine, headers | {"Wechatpay-Signature": rsa_sign(stranger.key, message)}, 401)
+    cases["forged signature"] = (
+        genuine,
+        headers | {"Wechatpay-Signature": rsa_sign(stranger.key, message)},
+        401,
+    )
     cases["wrong serial"] = (genuine, headers | {"Wechatpay-Serial": stranger.public_key_id}, 401)
     cases["stale"] = (genuine, wx.emulator.signed_headers(genuine, stamp=int(time.time()) - 302), 401)
-    cases["from the future"] = (genuine, wx.emulator.signed_headers(genuine, stamp=int(time.time()) + 302), 401)
+    cases["from the future"] = (
+        genuine,
+        wx.emulator.signed_headers(genuine, stamp=int(time.time()) + 302),
+        401,
+    )
     cases["probe"] = (genuine, headers | {"Wechatpay-Signature": "WECHATPAY/SIGNTEST/" + "A" * 40}, 401)
     note = json.loads(genuine)
     raw = bytearray(base64.b64decode(note["resource"]["ciphertext"]))
@@ -171,7 +193,9 @@ def test_false_notifications_are_refused_and_change_nothing(wx: WeChatWorld) -> 
     assert _notify(wx, genuine, wx.emulator.signed_headers(genuine)).status_code == 409
     stale = wx.emulator.signed_headers(genuine, stamp=int(time.time()) - 400)
     assert _notify(wx, genuine, stale).status_code == 401
-    assert count(wx, "SELECT count(*) FROM tickets WHERE order_id = :o AND status = 'valid'", o=made["id"]) == 1
+    assert (
+        count(wx, "SELECT count(*) FROM tickets WHERE order_id = :o AND status = 'valid'", o=made["id"]) == 1
+    )
 
 
 def test_duplicate_notifications_settle_once(wx: WeChatWorld) -> None:
@@ -184,13 +208,26 @@ def test_duplicate_notifications_settle_once(wx: WeChatWorld) -> None:
     wait_order(buyer, made["id"], "ticketed")
     ref = _ref(wx, made["id"])
     deliveries = wait_for(
-        lambda: (d := [x for x in wx.emulator.deliveries if ref in _decrypted_ref(wx, x.notification_id)]) and len(d) >= 2 and d,
+        lambda: (
+            (d := [x for x in wx.emulator.deliveries if ref in _decrypted_ref(wx, x.notification_id)])
+            and len(d) >= 2
+            and d
+        ),
         what="both deliveries",
     )
     assert len({d.notification_id for d in deliveries}) == 1  # the same notification twice
     assert sorted(d.status for d in deliveries) == [200, 409]
-    assert count(wx, "SELECT count(*) FROM payment_notifications WHERE notify_id LIKE 'wechat:%' AND payment_id = :p", p=payment["id"]) == 1
-    assert count(wx, "SELECT count(*) FROM tickets WHERE order_id = :o AND status = 'valid'", o=made["id"]) == 1
+    assert (
+        count(
+            wx,
+            "SELECT count(*) FROM payment_notifications WHERE notify_id LIKE 'wechat:%' AND payment_id = :p",
+            p=payment["id"],
+        )
+        == 1
+    )
+    assert (
+        count(wx, "SELECT count(*) FROM tickets WHERE order_id = :o AND status = 'valid'", o=made["id"]) == 1
+    )
 
 
 def _decrypted_ref(wx: WeChatWorld, notification_id: str) -> str:

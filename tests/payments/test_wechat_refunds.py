@@ -16,7 +16,15 @@ from box_office.sales.settle import query_pending
 from box_office.store.db import Database
 from tests.box_office.helpers import Concert
 from tests.payments.conftest import WeChatWorld, wait_for
-from tests.payments.wechat_helpers import buyer_pays, count, lapse_hold, open_order, order_now, start, wait_order
+from tests.payments.wechat_helpers import (
+    buyer_pays,
+    count,
+    lapse_hold,
+    open_order,
+    order_now,
+    start,
+    wait_order,
+)
 
 
 def _bought(wx: WeChatWorld) -> tuple[Concert, httpx.Client, dict[str, Any]]:
@@ -77,9 +85,13 @@ def test_partial_refunds_never_exceed_what_was_paid(wx: WeChatWorld) -> None:
     refunds = _settled(concert, done["id"], ["succeeded", "pending", "succeeded"])
     # the PROCESSING one completes (its notification), then the payment is wholly refunded
     pending_no = refunds[1]["refund_no"]
-    wait_for(lambda: [r["status"] for r in _refunds(concert, done["id"])][1] == "succeeded", 30, "slow refund")
+    wait_for(
+        lambda: [r["status"] for r in _refunds(concert, done["id"])][1] == "succeeded", 30, "slow refund"
+    )
     assert {r["refund_no"] for r in _refunds(concert, done["id"])} >= {pending_no}
-    assert wait_for(lambda: order_now(buyer, done["id"])["payments"][0]["status"] == "refunded", what="refunded")
+    assert wait_for(
+        lambda: order_now(buyer, done["id"])["payments"][0]["status"] == "refunded", what="refunded"
+    )
     at_wechat = [r for r in wx.emulator.refunds.values() if r.out_trade_no == refunds[0]["refund_no"][:-3]]
     assert sum(r.refund for r in at_wechat) == total and len(at_wechat) == 3
     assert _refund(concert, done["id"], 1).status_code == 409  # nothing left
@@ -135,7 +147,8 @@ def test_out_of_order_payment_notification_after_a_refund_changes_nothing(wx: We
     ref = _refunds(concert, done["id"])[0]["refund_no"][:-3]
     late = wait_for(
         lambda: [
-            d for d in wx.emulator.deliveries
+            d
+            for d in wx.emulator.deliveries
             if d.event_type == "TRANSACTION.SUCCESS" and wx.emulator.sent_refs.get(d.notification_id) == ref
         ][1:],
         what="the late payment notification",

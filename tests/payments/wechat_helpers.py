@@ -63,7 +63,9 @@ def lapse_hold(world: WeChatWorld, order_id: int) -> None:
     db = Database(world.server.settings.database_url)
     try:
         with db.engine.begin() as conn:
-            hold_id = conn.execute(text("SELECT hold_id FROM orders WHERE id = :o"), {"o": order_id}).scalar_one()
+            hold_id = conn.execute(
+                text("SELECT hold_id FROM orders WHERE id = :o"), {"o": order_id}
+            ).scalar_one()
             past = {"past": time.time() - 60, "id": hold_id}
             conn.execute(text("UPDATE holds SET expires_at = :past WHERE id = :id"), past)
             conn.execute(text("UPDATE session_seats SET hold_expires_at = :past WHERE hold_id = :id"), past)
