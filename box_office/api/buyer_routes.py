@@ -12,10 +12,9 @@ from box_office.aftersales import holders, refunds
 from box_office.api import errors, schemas
 from box_office.api.deps import BuyerId, Id, ProviderName, State, TicketId
 from box_office.catalog import events, principals, seat_map
-from box_office.core.errors import RuleError
 from box_office.core.orders import PENDING_PAYMENT, UNSETTLED
 from box_office.core.payment_rules import choose_channel
-from box_office.errors import Conflict, Invalid
+from box_office.errors import Conflict
 from box_office.sales import checkout, holds, refunding, settle, views
 from ticket_format.qr import qr_png
 
@@ -189,10 +188,7 @@ async def start_payment(
 ) -> dict[str, Any]:
     provider = settle.provider_named(app.providers, body.provider, "provider")
     offered = tuple(getattr(provider, "channels", ("default",)))
-    try:
-        channel = choose_channel(request.headers.get("user-agent", ""), body.channel, offered)
-    except RuleError as exc:
-        raise Invalid(f"channel: {exc}", exc.code) from None
+    channel = choose_channel(request.headers.get("user-agent", ""), body.channel, offered)
     return await app.with_provider(
         partial(
             settle.start_payment,

@@ -53,13 +53,10 @@ def refund_transition(current: str, reported: str) -> str | None:
 
 
 def choose_channel(user_agent: str, requested: str | None, offered: Sequence[str]) -> str:
-    """The payment flow for this device: what the buyer asked for if offered; else JSAPI inside
-    WeChat, H5 in a phone browser, a QR (native) on a desktop; else the first offered."""
-    if requested:
-        if requested not in offered:
-            raise RuleError(
-                "unknown_channel", f"channel {requested} is not offered (offered: {', '.join(offered)})"
-            )
+    """The payment flow for this device: what the buyer asked for if the provider offers it;
+    else JSAPI inside WeChat, H5 in a phone browser, a QR (native) on a desktop; else the first
+    offered. (A flow the provider lacks is not an error: the device's own flow is used.)"""
+    if requested and requested in offered:
         return requested
     agent = user_agent.lower()
     if "micromessenger" in agent:
