@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from box_office.config import Settings, check_safe
+from box_office.config import ConfigError, Settings, check_safe
 from box_office.context import Context
 from box_office.notify.mail import FileMailer, Mailer, SmtpMailer
 from box_office.notify.sms import LogSms, SmsGateway
@@ -30,6 +30,12 @@ def default_providers(settings: Settings, ctx: Context | None = None) -> Provide
     wechat = load_wechat_settings(settings.extra)  # ConfigError (one clear line) when unusable
     if wechat is not None:
         from box_office.payments.wechat.provider import WeChatPayProvider
+
+        if wechat.gateway.startswith("http://") and settings.production and not settings.sandbox:
+            raise ConfigError(
+                "BOX_OFFICE_WECHAT_GATEWAY is a plain-http (emulator) address on a production start: "
+                "the WeChat Pay emulator is a development tool (it needs BOX_OFFICE_SANDBOX=on)"
+            )
 
         refund_url = f"{settings.public_url.rstrip('/')}/api/payments/wechat/refund-notify"
         providers.append(WeChatPayProvider(wechat, refund_notify_url=refund_url))

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import re
 import time
 from typing import Any
 
 import httpx
+import pytest
 
 from payment_emulators.wechat.keys import new_platform, rsa_sign
 from tests.box_office.helpers import Concert
@@ -268,3 +271,26 @@ def test_provider_down_at_creation_is_a_clear_503_and_nothing_half_made(wx: WeCh
     payment = start(buyer, made["id"]).json()
     buyer_pays(wx, payment["pay_url"])
     wait_order(buyer, made["id"], "ticketed")
+
+
+def test_every_call_is_logged_with_its_request_id_and_no_secret(
+    wx: WeChatWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    concert = Concert(wx.server)
+    buyer = concert.buyer()
+    made = open_order(concert, buyer, "A-1-1")
+    payment = start(buyer, made["id"]).json()
+    buyer_pays(wx, payment["pay_url"])
+    wait_order(buyer, made["id"], "ticketed")
+    calls = [r.getMessage() for r in caplog.records if r.name == "box_office.payments.wechat.provider"]
+    created = [m for m in calls if m.startswith("wechat pay native")]
+    assert created and all(re.search(r"request_id=[0-9a-f]{32}", m) for m in created), calls
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    secrets_shown = [
+        wx.emulator.merchant.apiv3_key,
+        "PRIVATE KEY",
+        "WECHATPAY2-SHA256-RSA2048 mchid",
+        "paySign",
+    ]
+    assert [s for s in secrets_shown if s in everything] == []

@@ -207,3 +207,12 @@ def test_forged_refund_notification_is_refused(wx: WeChatWorld) -> None:
     good = httpx.post(url, content=body, headers=wx.emulator.signed_headers(body), timeout=30)
     assert good.status_code == 200, good.text
     assert _refunds(concert, done["id"])[0]["status"] == "succeeded"
+
+
+def test_another_organiser_cannot_refund_or_see_refunds(wx: WeChatWorld) -> None:
+    concert, _, done = _bought(wx)
+    stranger = Concert(wx.server)
+    path = f"/api/organiser/orders/{done['id']}/payment-refunds"
+    assert stranger.org.post(path, json={"amount_cents": 100}).status_code == 403
+    assert stranger.org.get(path).status_code == 403
+    assert _refunds(concert, done["id"]) == []
