@@ -154,7 +154,12 @@ def _payments(settings: Settings, args: argparse.Namespace) -> int:
         print("box-office: error: --date must be YYYY-MM-DD", file=sys.stderr)
         return 2
     ctx = Context.from_settings(settings)
-    report = reconcile(ctx, default_providers(settings), day)
+    try:
+        providers = default_providers(settings)
+    except ConfigError as exc:
+        print(f"box-office: error: {exc}", file=sys.stderr)
+        return 2
+    report = reconcile(ctx, providers, day)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     found = report["providers"].values()
     return 1 if any(p["mismatches"] or "error" in p for p in found) else 0
