@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from box_office.context import Context
 from box_office.core.orders import EXPIRED, PAID, PENDING_PAYMENT, effective_order_status
-from box_office.errors import Conflict, Invalid, NotFound, Unauthorized, Unavailable
+from box_office.errors import Conflict, Invalid, NotFound, ServiceError, Unauthorized, Unavailable
 from box_office.payments.provider import (
     Capture,
     NotificationError,
@@ -397,6 +397,6 @@ def query_pending(
                 if state.status != "closed":
                     provider.close(ref)
                 ctx.db.write(partial(_mark, payment_id=payment_id, old="created", new="closed"))
-        except (PaymentError, NotFound):
-            continue  # asked again at the next sweep
+        except (PaymentError, ServiceError):
+            continue  # asked again at the next sweep (a refusal is logged by settle's caller)
     return settled

@@ -216,3 +216,21 @@ def test_another_organiser_cannot_refund_or_see_refunds(wx: WeChatWorld) -> None
     assert stranger.org.post(path, json={"amount_cents": 100}).status_code == 403
     assert stranger.org.get(path).status_code == 403
     assert _refunds(concert, done["id"]) == []
+
+
+def test_cancelled_or_expired_orders_close_their_wechat_payment(wx: WeChatWorld) -> None:
+    concert = Concert(wx.server)
+    buyer = concert.buyer()
+    cancelled = open_order(concert, buyer, "A-1-1")
+    start(buyer, cancelled["id"])
+    assert buyer.post(f"/api/orders/{cancelled['id']}/cancel").status_code == 200
+    trade = next(t for t in wx.emulator.trades.values() if t.out_trade_no.startswith(f"EO{cancelled['id']}T"))
+    assert trade.state == "CLOSED"  # it can no longer be paid
+    assert order_now(buyer, cancelled["id"])["payments"][0]["status"] == "closed"
+    lapsing = open_order(concert, buyer, "A-3-1")
+    start(buyer, lapsing["id"])
+    lapse_hold(wx, lapsing["id"])
+    query_pending(wx.state.ctx, wx.state.providers, older_than=0)
+    trade = next(t for t in wx.emulator.trades.values() if t.out_trade_no.startswith(f"EO{lapsing['id']}T"))
+    assert trade.state == "CLOSED"
+    assert order_now(buyer, lapsing["id"])["payments"][0]["status"] == "closed"
