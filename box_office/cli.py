@@ -76,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _apply_env(args)
     try:
         settings = load_settings()
+        if args.command in ("serve", "background"):
+            from box_office.wiring import default_providers
+
+            default_providers(settings)  # the payment providers' settings, checked before serving
     except (ConfigError, OSError) as exc:
         print(f"box-office: error: {exc}", file=sys.stderr)
         return 2

@@ -82,3 +82,23 @@ def test_wechat_settings_are_validated_at_start(tmp_path) -> None:  # type: igno
             load_wechat_settings(values)
         assert words in str(refused.value), name
         assert env["BOX_OFFICE_WECHAT_APIV3_KEY_FILE"] not in str(refused.value) or name == "missing key file"
+
+
+def test_box_office_serve_refuses_bad_wechat_settings_in_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = write_kit(tmp_path / "kit", new_platform(), new_merchant(), "https://api.mch.weixin.qq.com")
+    env["BOX_OFFICE_WECHAT_PRIVATE_KEY_FILE"] = str(tmp_path / "missing.pem")
+    command = Path(sys.executable).parent / "box-office"
+    ran = subprocess.run(
+        [str(command), "serve", "--state-dir", str(tmp_path / "state"), "--port", "1"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)} | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 2
+    assert ran.stderr.strip().count("\n") == 0, ran.stderr
+    assert "BOX_OFFICE_WECHAT_PRIVATE_KEY_FILE" in ran.stderr and "cannot read" in ran.stderr
