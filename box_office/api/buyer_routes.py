@@ -188,6 +188,8 @@ async def start_payment(
 ) -> dict[str, Any]:
     provider = settle.provider_named(app.providers, body.provider, "provider")
     offered = tuple(getattr(provider, "channels", ("default",)))
+    if not body.openid:  # JSAPI needs the payer's openid (from WeChat's OAuth): without it, a QR
+        offered = tuple(c for c in offered if c != "jsapi") or offered
     channel = choose_channel(request.headers.get("user-agent", ""), body.channel, offered)
     return await app.with_provider(
         partial(

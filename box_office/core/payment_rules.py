@@ -60,7 +60,7 @@ def choose_channel(user_agent: str, requested: str | None, offered: Sequence[str
         return requested
     agent = user_agent.lower()
     if "micromessenger" in agent:
-        preferred = ["jsapi", "h5", "native"]
+        preferred = ["jsapi", "native"]  # WeChat's H5 pay is for browsers outside WeChat
     elif any(word in agent for word in ("mobile", "android", "iphone", "ipad")):
         preferred = ["h5", "wap", "native", "precreate"]
     else:

@@ -41,6 +41,7 @@ def test_channel_by_device() -> None:
     assert choose_channel(DESKTOP, None, WECHAT_CHANNELS) == "native"
     assert choose_channel(IPHONE, None, WECHAT_CHANNELS) == "h5"
     assert choose_channel(WECHAT, None, WECHAT_CHANNELS) == "jsapi"
+    assert choose_channel(WECHAT, None, ("native", "h5")) == "native"  # never H5 inside WeChat
     assert choose_channel(DESKTOP, "h5", WECHAT_CHANNELS) == "h5"
     assert choose_channel(DESKTOP, "wap", WECHAT_CHANNELS) == "native"  # not offered: the device's flow
     assert choose_channel(IPHONE, None, ("native",)) == "native"

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -128,3 +129,59 @@ def test_pay_by_wechat_qr_and_the_gate_admits_the_ticket(
     finally:
         desktop.close()
         phone.close()
+
+
+def _to_payment(page: Page, url: str, seat: str) -> None:
+    page.goto(url)
+    page.wait_for_function("window.__seatmapTiming !== undefined")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    page.locator("#map").scroll_into_view_if_needed()
+    click_seat(page, seat)
+    page.click("#hold-btn")
+    page.locator("#signin").wait_for(state="visible")
+    page.fill("#signin-email", "phone@example.test")
+    page.locator("#signin-form button[type=submit]").click()
+    expect(page.locator("#held")).to_be_visible()
+    page.click("#co-submit")
+    expect(page.locator("#pay")).to_be_visible()
+
+
+def test_a_phone_pays_by_h5_and_inside_wechat_by_jsapi(wx: WeChatWorld, browser: Browser) -> None:
+    concert = Concert(wx.server)
+    phone = browser.new_context(user_agent=IPHONE, viewport={"width": 390, "height": 844}, locale="en-GB")
+    inside = browser.new_context(
+        user_agent=IPHONE + " MicroMessenger/8.0.47", viewport={"width": 390, "height": 844}, locale="zh-CN"
+    )
+    # WeChat's own bridge, as the WeChat browser provides it: here it keeps what the page asks for
+    inside.add_init_script(
+        "window.WeixinJSBridge = { invoke(name, params, done) {"
+        " window.__wxInvoked = { name, params }; done({ err_msg: 'get_brand_wcpay_request:ok' }); } };"
+    )
+    try:
+        page = phone.new_page()
+        _to_payment(page, f"{wx.server.url}/seatmap/{concert.session_id}", "A-2-1")
+        expect(page.locator("#pay-note")).to_contain_text("Open WeChat Pay")
+        expect(page.locator("#pay-qr")).to_be_hidden()
+        link = page.locator("#pay-link")
+        expect(link).to_be_visible()
+        assert "redirect_url=" in (link.get_attribute("href") or "")
+        shot(page, "wechat-5-h5-phone")
+        with phone.expect_page() as opened:
+            link.click()
+        wechat_page = opened.value
+        wechat_page.click("#emu-pay")  # back to the box office (redirect_url) once paid
+        expect(page.locator("#tickets")).to_be_visible(timeout=30000)
+
+        page = inside.new_page()
+        _to_payment(page, f"{wx.server.url}/seatmap/{concert.session_id}?openid=oEncoreDemoPayer01", "A-2-2")
+        expect(page.locator("#pay-note")).to_contain_text("微信中确认")
+        invoked = page.wait_for_function("window.__wxInvoked").json_value()
+        assert invoked["name"] == "getBrandWCPayRequest"
+        shot(page, "wechat-6-jsapi")
+        # WeChat's client checks paySign with the merchant's key, then pays
+        paid = httpx.post(f"{wx.emu.url}/jsapi/pay", json=invoked["params"], timeout=30)
+        assert paid.status_code == 200, paid.text
+        expect(page.locator("#tickets")).to_be_visible(timeout=30000)
+    finally:
+        phone.close()
+        inside.close()

@@ -868,6 +868,10 @@ $("checkout").onsubmit = async (ev) => {
     const provider = chosenProvider();
     const payBody = { provider };
     if (provider !== "sandbox") payBody.return_url = location.href.split("#")[0];
+    // Inside WeChat the page is opened after WeChat's OAuth (snsapi_base), which hands it the
+    // payer's openid: JSAPI pays with it; without one the server falls back to a QR.
+    const openid = new URLSearchParams(location.search).get("openid");
+    if (provider === "wechat" && openid) payBody.openid = openid;
     const payment = await api("POST", `/api/orders/${order.id}/payments`, payBody);
     showPayment(order, payment);
   } catch (err) {
