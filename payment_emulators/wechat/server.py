@@ -444,11 +444,18 @@ class WeChatEmulator:
             time.time(),
         )
         self.refunds[refund_no] = refund
+        if self.switches.notify_before_answer:  # done, and notified, before the merchant hears back
+            answer = self._refund_json(refund)
+            await self._finish_refund(refund, self.switches.refund_outcome, delay=False, wait=True)
+            return self._answer(200, answer)
         self._spawn(self._finish_refund(refund, self.switches.refund_outcome))
         return self._answer(200, self._refund_json(refund))
 
-    async def _finish_refund(self, refund: Refund, outcome: str) -> None:
-        await asyncio.sleep(self.switches.refund_delay * self.time_scale)
+    async def _finish_refund(
+        self, refund: Refund, outcome: str, delay: bool = True, wait: bool = False
+    ) -> None:
+        if delay:
+            await asyncio.sleep(self.switches.refund_delay * self.time_scale)
         refund.status = outcome
         trade = self.trades[refund.out_trade_no]
         if outcome == "SUCCESS":
@@ -456,7 +463,11 @@ class WeChatEmulator:
             trade.state = "REFUND"
         if refund.notify_url:
             body = self.notification(f"REFUND.{outcome}", "退款结果", "refund", self.refund_resource(refund))
-            self._send(refund.notify_url, body, f"REFUND.{outcome}")
+            if wait:  # the first delivery answered before anything else happens
+                await self._post(refund.notify_url, body, f"REFUND.{outcome}")
+                self._spawn(self.deliver(refund.notify_url, body, f"REFUND.{outcome}", first_done=True))
+            else:
+                self._send(refund.notify_url, body, f"REFUND.{outcome}")
             if self.switches.out_of_order:  # an old fact after a newer one
                 old = self.notification(
                     "TRANSACTION.SUCCESS",

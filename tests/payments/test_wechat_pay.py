@@ -258,6 +258,10 @@ def test_provider_down_at_creation_is_a_clear_503_and_nothing_half_made(wx: WeCh
     concert = Concert(wx.server)
     buyer = concert.buyer()
     made = open_order(concert, buyer, "A-1-1")
+    wx.switches(slow=0.5)  # slow but within the client's timeout: fine
+    patient = concert.buyer()
+    slow_order = open_order(concert, patient, "A-3-1")
+    assert start(patient, slow_order["id"]).status_code == 201
     for switch in ({"fail_5xx": 1}, {"timeout": 3.0}):
         wx.reset()
         wx.switches(**switch)

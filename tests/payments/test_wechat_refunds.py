@@ -234,3 +234,20 @@ def test_cancelled_or_expired_orders_close_their_wechat_payment(wx: WeChatWorld)
     trade = next(t for t in wx.emulator.trades.values() if t.out_trade_no.startswith(f"EO{lapsing['id']}T"))
     assert trade.state == "CLOSED"
     assert order_now(buyer, lapsing["id"])["payments"][0]["status"] == "closed"
+
+
+def test_refund_notification_before_the_refund_answer(wx: WeChatWorld) -> None:
+    wx.switches(refund_spacing=0.0)
+    concert, buyer, done = _bought(wx)
+    wx.switches(notify_before_answer=True)
+    answer = _refund(concert, done["id"], done["total_cents"])
+    assert answer.status_code == 201, answer.text
+    # the notification (SUCCESS) came first; the late PROCESSING answer does not undo it
+    assert answer.json()["status"] == "succeeded"
+    refund_no = answer.json()["refund_no"]
+    first = [d for d in wx.emulator.deliveries if d.event_type == "REFUND.SUCCESS"][-1]
+    assert first.status == 200
+    assert order_now(buyer, done["id"])["payments"][0]["status"] == "refunded"
+    assert [r.out_refund_no for r in wx.emulator.refunds.values() if r.out_refund_no == refund_no] == [
+        refund_no
+    ]
