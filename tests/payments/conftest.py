@@ -72,18 +72,12 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condi
         time.sleep(0.03)
 
 
-@pytest.fixture(scope="session")
-def wechat_emulator() -> Iterator[RunningEmulator]:
-    running = serve_in_thread(time_scale=TIME_SCALE)
-    yield running
-    running.stop()
-
-
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def wechat(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, wechat_emulator: RunningEmulator
-) -> Iterator[WeChatWorld]:
+def wechat(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeChatWorld]:
+    """One emulator per box office: each is one merchant with its own books (order numbers of the
+    SQLite and the PostgreSQL box office would otherwise meet in one emulator's bills)."""
     backend: str = request.param
+    wechat_emulator = serve_in_thread(time_scale=TIME_SCALE)
     tmp: Path = tmp_path_factory.mktemp(f"wechat_{backend}")
     url = database_url(backend, tmp, f"wechat_{next(_NAMES)}")
     upgrade(url)
@@ -103,6 +97,7 @@ def wechat(
     yield world
     uv.should_exit = True
     thread.join(timeout=10)
+    wechat_emulator.stop()
     if backend == "postgres":
         drop_postgres(url)
 
