@@ -365,25 +365,43 @@ def handle_refund_notification(
     return {"outcome": apply_refund_state(ctx, provider, state), "refund_no": state.refund_no}
 
 
+_LAST_ASKED: dict[int, float] = {}
+"""When this process last asked a provider about an open payment (payment id -> time)."""
+
+
 def query_pending(
-    ctx: Context, providers: ProviderRegistry, older_than: float = 60.0, limit: int = 50
+    ctx: Context, providers: ProviderRegistry, older_than: float = 60.0, limit: int = 50, every: float = 60.0
 ) -> int:
     """Ask the provider about payments still open after ``older_than`` seconds (a notification
-    lost or late): paid ones settle through :func:`settle`; unpaid ones of an order that can no
-    longer be paid are closed at the provider, so they cannot be paid later."""
+    lost or late), each at most once per ``every`` seconds (providers rate-limit queries): paid
+    ones settle through :func:`settle`; unpaid ones of an order that can no longer be paid are
+    closed at the provider, so they cannot be paid later. The sandbox is left out (reconciled
+    on the buyer's request)."""
     now = ctx.now()
+    names = [p.name for p in providers if is_full(p)]
+    if not names:
+        return 0
     with ctx.db.read() as db:
         rows = db.execute(
             select(Payment.id, Payment.provider, Payment.provider_ref, Order.status, Order.expires_at)
             .join(Order, Order.id == Payment.order_id)
-            .where(Payment.status == "created", Payment.created_at < now - older_than)
+            .where(
+                Payment.status == "created",
+                Payment.provider.in_(names),
+                Payment.created_at < now - older_than,
+            )
             .order_by(Payment.created_at)
-            .limit(limit)
+            .limit(limit * 4)
         ).all()
+    for stale in [k for k, at in _LAST_ASKED.items() if at < now - 3600]:
+        _LAST_ASKED.pop(stale, None)
     settled = 0
+    asked = 0
     for payment_id, name, ref, order_status, expires_at in rows:
-        if name not in providers or not is_full(providers.get(name)):
-            continue  # the sandbox: reconciled on the buyer's request only
+        if asked >= limit or _LAST_ASKED.get(payment_id, float("-inf")) > now - every:
+            continue
+        _LAST_ASKED[payment_id] = now
+        asked += 1
         provider = providers.get(name)
         try:
             state = provider.query(ref)

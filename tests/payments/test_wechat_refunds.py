@@ -251,3 +251,19 @@ def test_refund_notification_before_the_refund_answer(wx: WeChatWorld) -> None:
     assert [r.out_refund_no for r in wx.emulator.refunds.values() if r.out_refund_no == refund_no] == [
         refund_no
     ]
+
+
+def test_the_sweeper_asks_about_an_open_payment_at_most_once_a_minute(wx: WeChatWorld) -> None:
+    concert = Concert(wx.server)
+    buyer = concert.buyer()
+    made = open_order(concert, buyer, "A-1-1")
+    start(buyer, made["id"])
+    before = wx.emulator.requests_seen
+    query_pending(wx.state.ctx, wx.state.providers, older_than=0)
+    asked = wx.emulator.requests_seen - before
+    assert asked >= 1
+    query_pending(wx.state.ctx, wx.state.providers, older_than=0)
+    assert wx.emulator.requests_seen - before == asked  # not again within the minute
+    query_pending(wx.state.ctx, wx.state.providers, older_than=0, every=0)
+    assert wx.emulator.requests_seen - before > asked
+    assert order_now(buyer, made["id"])["payments"][0]["status"] == "created"
