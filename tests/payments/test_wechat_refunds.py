@@ -267,3 +267,16 @@ def test_the_sweeper_asks_about_an_open_payment_at_most_once_a_minute(wx: WeChat
     query_pending(wx.state.ctx, wx.state.providers, older_than=0, every=0)
     assert wx.emulator.requests_seen - before > asked
     assert order_now(buyer, made["id"])["payments"][0]["status"] == "created"
+
+
+def test_partial_refunds_through_the_sandbox_too(wx: WeChatWorld) -> None:
+    concert = Concert(wx.server)
+    buyer = concert.buyer()
+    made = open_order(concert, buyer, "A-1-1")
+    payment = buyer.post(f"/api/orders/{made['id']}/payments", json={"provider": "sandbox"}).json()
+    assert httpx.post(payment["pay_url"], timeout=30).status_code == 200
+    wait_order(buyer, made["id"], "ticketed")
+    assert _refund(concert, made["id"], 700).json()["status"] == "succeeded"
+    assert _refund(concert, made["id"], made["total_cents"]).status_code == 409
+    assert _refund(concert, made["id"], made["total_cents"] - 700).json()["status"] == "succeeded"
+    assert order_now(buyer, made["id"])["payments"][0]["status"] == "refunded"
