@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from box_office.config import ConfigError, load_settings
+from box_office.config import ConfigError, Settings, load_settings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=19,
         help="lower scheduling priority by this much (default 19, the lowest: sales go first; 0: none)",
     )
+    payments = commands.add_parser("payments", help="payment provider tools")
+    payment_commands = payments.add_subparsers(dest="payments_command", required=True, parser_class=_Parser)
+    reconcile = payment_commands.add_parser(
+        "reconcile", help="download each provider's daily bill and report every mismatch with our books"
+    )
+    reconcile.add_argument("--date", required=True, help="the bill's day, YYYY-MM-DD (China time)")
+    reconcile.add_argument("--json", action="store_true", help="print the report as JSON")
+    reconcile.add_argument("--database-url")
+    reconcile.add_argument("--state-dir")
     migrate = commands.add_parser("migrate", help="bring the database schema up to date and exit")
     migrate.add_argument("--database-url")
     migrate.add_argument("--state-dir")
@@ -67,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _apply_env(args)
     try:
         settings = load_settings()
+        if args.command in ("serve", "background"):
+            from box_office.wiring import default_providers
+
+            default_providers(settings)  # the payment providers' settings, checked before serving
     except (ConfigError, OSError) as exc:
         print(f"box-office: error: {exc}", file=sys.stderr)
         return 2
@@ -83,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         print(f"database at {settings.database_url} is up to date")
         return 0
+    if args.command == "payments":
+        return _payments(settings, args)
     if args.command == "background":
         from box_office import background
 
@@ -126,6 +141,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 helper.kill()
     return 0
+
+
+def _payments(settings: Settings, args: argparse.Namespace) -> int:
+    """``payments reconcile``: 0 when the books agree, 1 on any mismatch, 2 on a bad request."""
+    import datetime
+    import json
+
+    from box_office.context import Context
+    from box_office.payments.reconcile import format_report, reconcile
+    from box_office.wiring import default_providers
+
+    try:
+        day = datetime.date.fromisoformat(args.date)
+    except ValueError:
+        print("box-office: error: --date must be YYYY-MM-DD", file=sys.stderr)
+        return 2
+    ctx = Context.from_settings(settings)
+    try:
+        providers = default_providers(settings)
+    except ConfigError as exc:
+        print(f"box-office: error: {exc}", file=sys.stderr)
+        return 2
+    report = reconcile(ctx, providers, day)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    found = report["providers"].values()
+    return 1 if any(p["mismatches"] or "error" in p for p in found) else 0
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@ DEFAULT_SANDBOX_SECRET = "sandbox-merchant-secret"
 production (:func:`check_safe` refuses it there)."""
 
 
+PROVIDER_PREFIXES = ("BOX_OFFICE_WECHAT_", "BOX_OFFICE_ALIPAY_", "BOX_OFFICE_CARD_")
+"""Variables of the real payment providers, kept in ``Settings.extra`` for their own loaders."""
+
+
 def default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "encore" / "box_office"
@@ -152,7 +156,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             sms_backend=source.get("BOX_OFFICE_SMS", "log"),
             max_inflight=max_inflight,
             max_queue=max_queue,
-            extra={"no_orphan_seats": source.get("BOX_OFFICE_NO_ORPHAN_SEATS", "on")},  # seat_rules.py
+            extra={"no_orphan_seats": source.get("BOX_OFFICE_NO_ORPHAN_SEATS", "on")}  # seat_rules.py
+            # the payment providers' settings, validated by each provider's settings.py at start
+            | {k: v for k, v in source.items() if k.startswith(PROVIDER_PREFIXES)},
         )
     )
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from box_office.config import Settings, check_safe
+from box_office.config import ConfigError, Settings, check_safe
 from box_office.context import Context
 from box_office.notify.mail import FileMailer, Mailer, SmtpMailer
 from box_office.notify.sms import LogSms, SmsGateway
 from box_office.payments.provider import PaymentProvider, ProviderRegistry
 from box_office.payments.sandbox import bank
 from box_office.payments.sandbox.client import SandboxProvider
+from box_office.payments.wechat.settings import load_wechat_settings
 
 
 def default_providers(settings: Settings, ctx: Context | None = None) -> ProviderRegistry:
@@ -26,6 +27,18 @@ def default_providers(settings: Settings, ctx: Context | None = None) -> Provide
     if settings.sandbox:
         books = partial(bank.books, ctx) if ctx is not None and settings.sandbox_url is None else None
         providers.append(SandboxProvider(settings.sandbox_base, settings.sandbox_secret, books=books))
+    wechat = load_wechat_settings(settings.extra)  # ConfigError (one clear line) when unusable
+    if wechat is not None:
+        from box_office.payments.wechat.provider import WeChatPayProvider
+
+        if wechat.gateway.startswith("http://") and settings.production and not settings.sandbox:
+            raise ConfigError(
+                "BOX_OFFICE_WECHAT_GATEWAY is a plain-http (emulator) address on a production start: "
+                "the WeChat Pay emulator is a development tool (it needs BOX_OFFICE_SANDBOX=on)"
+            )
+
+        refund_url = f"{settings.public_url.rstrip('/')}/api/payments/wechat/refund-notify"
+        providers.append(WeChatPayProvider(wechat, refund_notify_url=refund_url))
     return ProviderRegistry(providers)
 
 

@@ -33,7 +33,7 @@ def port_free(port: int) -> bool:
 def free_base() -> int:
     for _ in range(50):
         base = random.randrange(20_000, 40_000)
-        if all(port_free(base + offset) for offset in (-75, 0, 100, 201, 202)):
+        if all(port_free(base + offset) for offset in (-75, 0, 50, 100, 201, 202)):
             return base
     raise RuntimeError("no free port range")
 
@@ -74,6 +74,12 @@ def test_demo_runs_a_concert_and_stops_cleanly(tmp_path: Path) -> None:
         assert len(list((root / "tickets").glob("*.png"))) == 6
         assert list((root / "mail").glob("*.eml")), "the buyers' e-mails are in the mailbox"
         gate_a = info["gates"]["A"]["display"]
+        # the WeChat Pay emulator runs beside the sandbox bank, and the seat map offers it first
+        providers = httpx.get(
+            f"{info['box_office']}/api/sessions/{info['concert']['session_id']}/payment-providers", timeout=10
+        ).json()
+        assert [p["name"] for p in providers] == ["wechat", "sandbox"]
+        assert httpx.get(f"http://127.0.0.1:{base + 50}/healthz", timeout=10).status_code == 200
 
         assert demo(root, "scan", "1", "--gate", "A").returncode == 0
         status = {}
@@ -109,6 +115,8 @@ def test_demo_runs_a_concert_and_stops_cleanly(tmp_path: Path) -> None:
         log.close()
     # Every service is gone: its port is free again.
     time.sleep(0.5)
-    assert [p for p in (base, base + 100, base + 201, base + 202, base - 75) if not port_free(p)] == []
+    assert [
+        p for p in (base, base + 50, base + 100, base + 201, base + 202, base - 75) if not port_free(p)
+    ] == []
     text = (tmp_path / "demo.log").read_text()
     assert "stopping every process" in text and "Traceback" not in text

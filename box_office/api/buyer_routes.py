@@ -13,8 +13,9 @@ from box_office.api import errors, schemas
 from box_office.api.deps import BuyerId, Id, ProviderName, State, TicketId
 from box_office.catalog import events, principals, seat_map
 from box_office.core.orders import PENDING_PAYMENT, UNSETTLED
-from box_office.errors import Conflict
-from box_office.sales import checkout, holds, settle, views
+from box_office.core.payment_rules import choose_channel
+from box_office.errors import Conflict, NotFound
+from box_office.sales import checkout, holds, refunding, settle, views
 from ticket_format.qr import qr_png
 
 router = APIRouter(prefix="/api", tags=["buyers"])
@@ -182,9 +183,36 @@ async def get_order(
     summary="Pay: get a payment URL / QR",
     responses=errors.responses(401, 403, 404, 409, 422),
 )
-async def start_payment(order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+async def start_payment(
+    order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State, request: Request
+) -> dict[str, Any]:
     provider = settle.provider_named(app.providers, body.provider, "provider")
-    return await app.with_provider(settle.start_payment, app.ctx, provider, buyer, order_id)
+    offered = tuple(getattr(provider, "channels", ("default",)))
+    if not body.openid:  # JSAPI needs the payer's openid (from WeChat's OAuth): without it, a QR
+        offered = tuple(c for c in offered if c != "jsapi") or offered
+    channel = choose_channel(request.headers.get("user-agent", ""), body.channel, offered)
+    return await app.with_provider(
+        partial(
+            settle.start_payment,
+            channel=channel,
+            client_ip=request.client.host if request.client else "",
+            payer_openid=body.openid or "",
+            return_url=body.return_url or "",
+        ),
+        app.ctx,
+        provider,
+        buyer,
+        order_id,
+    )
+
+
+@router.get(
+    "/orders/{order_id}/refunds",
+    summary="The refunds of an order's payments and how each stands",
+    responses=errors.responses(401, 403, 404),
+)
+def order_refunds(order_id: Id, buyer: BuyerId, app: State) -> list[dict[str, Any]]:
+    return refunding.order_refunds(app.ctx, order_id, account_id=buyer)
 
 
 @router.post(
@@ -263,3 +291,59 @@ async def payment_notify(provider: ProviderName, request: Request, app: State) -
     result = await app.with_provider(settle.handle_notification, app.ctx, payments, headers, body)
     app.order_watch.settled([result["order_id"]])
     return result
+
+
+@router.post(
+    "/payments/{provider}/refund-notify",
+    tags=["payments"],
+    summary="Signed refund notification from a payment provider",
+    responses=errors.responses(401, 404, 409, 422),
+)
+async def refund_notify(provider: ProviderName, request: Request, app: State) -> dict[str, Any]:
+    payments = settle.provider_named(app.providers, provider)
+    body = await request.body()
+    return await app.with_provider(
+        settle.handle_refund_notification, app.ctx, payments, dict(request.headers), body
+    )
+
+
+PROVIDER_LABELS = {
+    "wechat": {"en": "WeChat Pay", "zh": "微信支付"},
+    "alipay": {"en": "Alipay", "zh": "支付宝"},
+    "card": {"en": "Card (Visa, Mastercard, UnionPay)", "zh": "银行卡（Visa、万事达、银联）"},
+    "sandbox": {"en": "Sandbox (no real money)", "zh": "沙箱（不会真实扣款）"},
+}
+
+
+@router.get(
+    "/sessions/{session_id}/payment-providers",
+    summary="The payment providers a buyer of this session can pay with, and their flows",
+    responses=errors.responses(404),
+)
+def payment_providers(session_id: Id, app: State) -> list[dict[str, Any]]:
+    with app.ctx.db.read() as db:
+        app.ctx.catalog.session(db, session_id)  # 404 for a session that does not exist
+    # real providers first, the sandbox (a development tool) last
+    names = sorted(app.providers.names, key=lambda n: (n == "sandbox", n))
+    return [
+        {
+            "name": name,
+            "channels": list(getattr(app.providers.get(name), "channels", ("default",))),
+            "label": PROVIDER_LABELS.get(name, {"en": name, "zh": name}),
+        }
+        for name in names
+    ]
+
+
+@router.get(
+    "/orders/{order_id}/payments/{payment_id}/qr.png",
+    summary="The QR code a desktop buyer scans with their phone to pay (WeChat Native)",
+    responses=errors.responses(401, 403, 404, ok={"content": {"image/png": {}}}),
+    response_class=Response,
+)
+def payment_qr(order_id: Id, payment_id: Id, buyer: BuyerId, app: State) -> Response:
+    view = views.get_order(app.ctx, buyer, order_id)  # 403 for another buyer's order
+    found = next((p for p in view["payments"] if p["id"] == payment_id), None)
+    if found is None or not found["pay_url"]:
+        raise NotFound(f"no payment {payment_id} with a QR in order {order_id}")
+    return Response(qr_png(found["pay_url"], scale=6), media_type="image/png")

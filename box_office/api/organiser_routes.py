@@ -24,6 +24,7 @@ from box_office.core.layout import (
 )
 from box_office.errors import Forbidden, Invalid
 from box_office.sales import issuing
+from box_office.sales import refunding as provider_refunds
 
 router = APIRouter(prefix="/api", tags=["organisers"])
 MAX_DEMO_SEATS = 60_000
@@ -319,3 +320,32 @@ def create_demo(body: schemas.DemoIn, organiser: OrganiserId, app: State) -> dic
     )
     _client_id, feed_token = principals.create_feed_client(ctx, organiser, event_id, "demo sync server")
     return {"venue_id": venue_id, "event_id": event_id, "session_id": session_id, "feed_token": feed_token}
+
+
+@router.post(
+    "/organiser/orders/{order_id}/payment-refunds",
+    status_code=status.HTTP_201_CREATED,
+    summary="Refund part (or all) of an order's payment through its provider; the tickets stay",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+async def refund_payment(
+    order_id: Id, body: schemas.RefundIn, organiser: OrganiserId, app: State
+) -> dict[str, Any]:
+    return await app.with_provider(
+        provider_refunds.refund_order_payment,
+        app.ctx,
+        app.providers,
+        organiser,
+        order_id,
+        body.amount_cents,
+        body.reason,
+    )
+
+
+@router.get(
+    "/organiser/orders/{order_id}/payment-refunds",
+    summary="The refunds of an order's payments and how each stands",
+    responses=errors.responses(401, 403, 404),
+)
+def payment_refunds(order_id: Id, organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
+    return provider_refunds.order_refunds(app.ctx, order_id, organiser_id=organiser)

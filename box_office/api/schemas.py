@@ -167,6 +167,33 @@ class PaymentIn(Strict):
         pattern=r"^[a-z][a-z0-9_]*$",
         description="A payment provider configured here (the sandbox only where it is enabled)",
     )
+    channel: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="The provider's flow (WeChat: native = QR, h5 = phone browser, jsapi = inside WeChat); "
+        "by default chosen from the device (User-Agent)",
+    )
+    openid: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="JSAPI: the payer's openid",
+    )
+    return_url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        pattern=r"^https?://",
+        description="H5: where the buyer comes back",
+    )
+
+
+class RefundIn(Strict):
+    amount_cents: int = Field(ge=1, le=10**10, description="Fen to refund (part or all of what is left)")
+    reason: str = Field(default="", max_length=80)
 
 
 class FeedClientIn(Strict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from box_office.payments import refund_table as _refund_table  # noqa: F401  (its table is in the metadata)
 from box_office.payments.sandbox import table as _sandbox_table  # noqa: F401  (its table is in the metadata)
 from box_office.store.models import Base
 

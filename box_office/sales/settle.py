@@ -11,6 +11,7 @@ recorded, seats sold, tickets signed, delivery queued, feed written) is one tran
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections import Counter
 from functools import partial
 from typing import Any
@@ -22,18 +23,21 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from box_office.context import Context
 from box_office.core.orders import EXPIRED, PAID, PENDING_PAYMENT, effective_order_status
-from box_office.errors import Conflict, Invalid, NotFound, Unauthorized, Unavailable
+from box_office.errors import Conflict, Invalid, NotFound, ServiceError, Unauthorized, Unavailable
 from box_office.payments.provider import (
     Capture,
     NotificationError,
     PaymentError,
     PaymentProvider,
+    PayRequest,
     ProviderRegistry,
     UnknownProvider,
+    is_full,
 )
 from box_office.sales import issuing, ledger, order_state
 from box_office.sales.views import get_order, own_order, payment_view
-from box_office.store.models import Order, Payment, PaymentNotification, Ticket
+from box_office.store.models import Event, Order, Payment, PaymentNotification, Ticket
+from box_office.store.models import Session as EventSession
 
 
 def provider_named(providers: ProviderRegistry, name: str, field: str | None = None) -> PaymentProvider:
@@ -55,17 +59,37 @@ def notify_url(ctx: Context, provider: PaymentProvider) -> str:
     return f"{ctx.settings.public_url.rstrip('/')}/api/payments/{provider.name}/notify"
 
 
+def refund_notify_url(ctx: Context, name: str) -> str:
+    """Where a provider sends its refund notifications (WeChat Pay: no query string allowed)."""
+    return f"{ctx.settings.public_url.rstrip('/')}/api/payments/{name}/refund-notify"
+
+
+def merchant_order(order_id: int) -> str:
+    """Our reference for one payment attempt of an order: unique per attempt (a closed WeChat
+    ``out_trade_no`` cannot be paid again), 6 to 32 characters of ``[A-Za-z0-9_-]``."""
+    return f"EO{order_id}T{secrets.token_hex(6)}"
+
+
 def start_payment(
     ctx: Context,
     provider: PaymentProvider,
     account_id: int,
     order_id: int,
     new_order: dict[str, Any] | None = None,
+    channel: str = "default",
+    client_ip: str = "",
+    payer_openid: str = "",
+    return_url: str = "",
 ) -> dict[str, Any]:
     """Create (or return the open) provider payment for an unpaid order.
 
     ``new_order`` is the view of an order this request has just created (so it is the buyer's,
     unpaid, and has no payment yet): the checks that read the order are skipped.
+
+    The provider is asked first and the payment recorded only with its answer: a provider that
+    is down leaves nothing half-made (503, the hold kept until it expires). A notification that
+    arrives before that answer finds no payment yet and is answered 404, which the provider
+    retries on its schedule; the sweeper's query settles it in any case.
     """
     if new_order is not None:
         amount, currency = new_order["total_cents"], new_order["currency"]
@@ -86,9 +110,26 @@ def start_payment(
                 return payment_view(open_payment)
             amount, currency = order.total_cents, order.currency
     try:
-        created = provider.create(f"order-{order_id}", amount, currency, notify_url(ctx, provider))
+        if is_full(provider):
+            created = provider.start(  # type: ignore[attr-defined]
+                PayRequest(
+                    merchant_order=merchant_order(order_id),
+                    amount_cents=amount,
+                    currency=currency,
+                    notify_url=notify_url(ctx, provider),
+                    description=_description(ctx, order_id),
+                    channel=channel,
+                    client_ip=client_ip,
+                    payer_openid=payer_openid,
+                    return_url=return_url,
+                )
+            )
+        else:
+            created = provider.create(f"order-{order_id}", amount, currency, notify_url(ctx, provider))
     except PaymentError as exc:
-        raise Unavailable(str(exc), "provider_unavailable") from None
+        raise Unavailable(
+            f"{provider.name} is unavailable, try again or pay another way: {exc}", "provider_unavailable"
+        ) from None
 
     def work(db: Db) -> dict[str, Any]:
         payment = Payment(
@@ -103,9 +144,25 @@ def start_payment(
         )
         db.add(payment)
         db.flush()
-        return payment_view(payment) | {"qr_text": created.qr_text}
+        view = payment_view(payment) | {"qr_text": created.qr_text, "channel": created.channel}
+        if created.client_params:
+            view["client_params"] = dict(created.client_params)
+        return view
 
     return ctx.db.write(work)
+
+
+def _description(ctx: Context, order_id: int) -> str:
+    """What the buyer sees on the provider's page: the event's name and our order number."""
+    with ctx.db.read() as db:
+        found = db.execute(
+            select(Event.name, EventSession.name)
+            .join(EventSession, EventSession.event_id == Event.id)
+            .join(Order, Order.session_id == EventSession.id)
+            .where(Order.id == order_id)
+        ).first()
+    what = f"{found[0]} · {found[1]}" if found else "Encore"
+    return f"{what} #{order_id}"[:120]
 
 
 def handle_notification(
@@ -210,7 +267,14 @@ def _too_late(db: Db, order: Order, payment: Payment, now: float) -> None:
 
 
 def settle_refunds(ctx: Context, provider: PaymentProvider, order_id: int | None = None) -> int:
-    """Refund every payment marked refund_due (of one order, or all): retried until the provider agrees."""
+    """Refund every payment marked refund_due (of one order, or all): retried until the provider agrees.
+
+    Providers with asynchronous refunds (WeChat Pay, Alipay, cards) go through
+    :mod:`box_office.sales.refunding` (one refund number, retried with back-off, followed until final)."""
+    if is_full(provider):
+        from box_office.sales.refunding import refund_owed
+
+        return refund_owed(ctx, provider, order_id)
     with ctx.db.read() as db:
         query = select(Payment.id, Payment.provider_ref, Payment.amount_cents).where(
             Payment.status == "refund_due", Payment.provider == provider.name
@@ -284,3 +348,73 @@ def _mark(db: Db, *, payment_id: int, old: str, new: str) -> None:
     db.connection().execute(
         update(Payment).where(Payment.id == payment_id, Payment.status == old).values(status=new)
     )
+
+
+def handle_refund_notification(
+    ctx: Context, provider: PaymentProvider, headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
+    """Verify a provider's refund notification and record the refund's new state."""
+    from box_office.sales.refunding import apply_refund_state
+
+    if not is_full(provider):
+        raise NotFound(f"{provider.name} sends no refund notifications", "unknown_provider")
+    try:
+        state = provider.verify_refund_notification(headers, body)  # type: ignore[attr-defined]
+    except NotificationError as exc:
+        raise Unauthorized(f"notification rejected: {exc}", "bad_notification") from None
+    return {"outcome": apply_refund_state(ctx, provider, state), "refund_no": state.refund_no}
+
+
+_LAST_ASKED: dict[int, float] = {}
+"""When this process last asked a provider about an open payment (payment id -> time)."""
+
+
+def query_pending(
+    ctx: Context, providers: ProviderRegistry, older_than: float = 60.0, limit: int = 50, every: float = 60.0
+) -> int:
+    """Ask the provider about payments still open after ``older_than`` seconds (a notification
+    lost or late), each at most once per ``every`` seconds (providers rate-limit queries): paid
+    ones settle through :func:`settle`; unpaid ones of an order that can no longer be paid are
+    closed at the provider, so they cannot be paid later. The sandbox is left out (reconciled
+    on the buyer's request)."""
+    now = ctx.now()
+    names = [p.name for p in providers if is_full(p)]
+    if not names:
+        return 0
+    with ctx.db.read() as db:
+        rows = db.execute(
+            select(Payment.id, Payment.provider, Payment.provider_ref, Order.status, Order.expires_at)
+            .join(Order, Order.id == Payment.order_id)
+            .where(
+                Payment.status == "created",
+                Payment.provider.in_(names),
+                Payment.created_at < now - older_than,
+            )
+            .order_by(Payment.created_at)
+            .limit(limit * 4)
+        ).all()
+    for stale in [k for k, at in _LAST_ASKED.items() if at < now - 3600]:
+        _LAST_ASKED.pop(stale, None)
+    settled = 0
+    asked = 0
+    for payment_id, name, ref, order_status, expires_at in rows:
+        if asked >= limit or _LAST_ASKED.get(payment_id, float("-inf")) > now - every:
+            continue
+        _LAST_ASKED[payment_id] = now
+        asked += 1
+        provider = providers.get(name)
+        try:
+            state = provider.query(ref)
+            if state.status == "paid":
+                with contextlib.suppress(Conflict):
+                    settle(ctx, provider, state.capture())
+                    settled += 1
+            elif state.status == "closed" or (
+                effective_order_status(order_status, expires_at, now) != PENDING_PAYMENT
+            ):
+                if state.status != "closed":
+                    provider.close(ref)
+                ctx.db.write(partial(_mark, payment_id=payment_id, old="created", new="closed"))
+        except (PaymentError, ServiceError):
+            continue  # asked again at the next sweep (a refusal is logged by settle's caller)
+    return settled

@@ -16,16 +16,20 @@ from sqlalchemy.orm import Session as Db
 from box_office.context import Context
 from box_office.payments.provider import ProviderRegistry
 from box_office.sales import issuing, ledger, order_state
-from box_office.sales.settle import settle_refunds
+from box_office.sales.refunding import retry_refunds
+from box_office.sales.settle import query_pending, settle_refunds
 from box_office.store.models import Hold
 
 
 def run_sweeps(ctx: Context, providers: ProviderRegistry) -> None:
-    """One round of housekeeping: expire holds and orders, retry refunds, finish issuing."""
+    """One round of housekeeping: expire holds and orders, retry refunds (and follow pending
+    ones), ask providers about payments left open, finish issuing."""
     sweep_holds(ctx)
     sweep_orders(ctx)
     for provider in providers:
         settle_refunds(ctx, provider)
+    retry_refunds(ctx, providers)
+    query_pending(ctx, providers)
     issuing.issue_pending(ctx)
 
 

@@ -44,6 +44,7 @@ class Ports:
     gate_a: int = 8301
     gate_b: int = 8302
     smtp: int = 8025
+    wechat: int = 8150  # the WeChat Pay emulator (a development tool, like the sandbox bank)
 
     def check_free(self) -> None:
         for name, port in self.__dict__.items():
@@ -59,7 +60,7 @@ class Ports:
 
     @classmethod
     def from_base(cls, base: int) -> Ports:
-        return cls(base, base + 100, base + 201, base + 202, base - 75)
+        return cls(base, base + 100, base + 201, base + 202, base - 75, base + 50)
 
 
 def _step(message: str) -> None:
@@ -133,6 +134,27 @@ def provision_gate(
     return config
 
 
+def start_wechat_emulator(
+    supervisor: Supervisor, root: Path, port: int, ready_timeout: float
+) -> dict[str, str]:
+    """Start the WeChat Pay emulator (only ever in the demo, which enables the sandbox) and
+    answer the variables that point the box office's real WeChat Pay client at it."""
+    kit = root / "wechat-kit"
+    _step(f"WeChat Pay emulator on http://127.0.0.1:{port} (merchant keys in {kit})")
+    supervisor.start(
+        Service(
+            "wechat emulator",
+            [sys.executable, "-m", "payment_emulators.wechat", "--port", str(port), "--kit", str(kit)],
+            root / "logs" / "wechat-emulator.log",
+            health_url=f"http://127.0.0.1:{port}/healthz",
+            env={"BOX_OFFICE_SANDBOX": "on"},
+        ),
+        ready_timeout,
+    )
+    env: dict[str, str] = json.loads((kit / "box-office.env.json").read_text())
+    return env
+
+
 def run_demo(root: Path, ports: Ports, *, ready_timeout: float = 90.0) -> int:
     ports.check_free()
     prepare_dir(root)
@@ -150,6 +172,7 @@ def run_demo(root: Path, ports: Ports, *, ready_timeout: float = 90.0) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         mailbox.start()
+        wechat_env = start_wechat_emulator(supervisor, root, ports.wechat, ready_timeout)
         _step(f"box office on http://127.0.0.1:{ports.box_office} (SQLite in {root / 'box-office'})")
         bo_url = f"http://127.0.0.1:{ports.box_office}"
         supervisor.start(
@@ -169,7 +192,8 @@ def run_demo(root: Path, ports: Ports, *, ready_timeout: float = 90.0) -> int:
                     "BOX_OFFICE_SMTP_HOST": "127.0.0.1",
                     "BOX_OFFICE_SMTP_PORT": str(ports.smtp),
                     "BOX_OFFICE_SANDBOX": "on",  # the demo pays through the sandbox bank
-                },
+                }
+                | wechat_env,  # and through the WeChat Pay emulator
             ),
             ready_timeout,
         )
@@ -341,7 +365,7 @@ def _print_welcome(root: Path, info: dict[str, Any], concert: DemoConcert) -> No
         f"""
 Encore is running. Open:
   box office API docs      {info["box_office"]}/docs
-  seat map (buyers)        {info["box_office"]}/seatmap/{concert.session_id}
+  seat map (buyers)        {info["box_office"]}/seatmap/{concert.session_id}   (pay by WeChat Pay: a QR page)
   organisers' dashboard    {info["sync_server"]}/   (user {login["user"]}, password {login["password"]})
   gate A staff display     {info["gates"]["A"]["display"]}   (serial scanner)
   gate B staff display     {info["gates"]["B"]["display"]}   (camera)

@@ -201,6 +201,7 @@ async function load() {
   texts();
   bindMap(canvas);
   connectLive();
+  await loadProviders();
   await restoreHold();
 }
 
@@ -864,7 +865,14 @@ $("checkout").onsubmit = async (ev) => {
     const order = await api("POST", "/api/orders", body, { "Idempotency-Key": app.orderKey });
     app.order = order;
     startCountdown(order.expires_at);
-    const payment = await api("POST", `/api/orders/${order.id}/payments`, { provider: "sandbox" });
+    const provider = chosenProvider();
+    const payBody = { provider };
+    if (provider !== "sandbox") payBody.return_url = location.href.split("#")[0];
+    // Inside WeChat the page is opened after WeChat's OAuth (snsapi_base), which hands it the
+    // payer's openid: JSAPI pays with it; without one the server falls back to a QR.
+    const openid = new URLSearchParams(location.search).get("openid");
+    if (provider === "wechat" && openid) payBody.openid = openid;
+    const payment = await api("POST", `/api/orders/${order.id}/payments`, payBody);
     showPayment(order, payment);
   } catch (err) {
     error.textContent = err.message;
@@ -875,14 +883,86 @@ $("checkout").onsubmit = async (ev) => {
 
 // ------------------------------------------------------------------ payment and tickets
 
+// The providers this session can be paid with (the server says which, and their flows); the
+// flow itself (QR on a desktop, H5 on a phone, JSAPI inside WeChat) the server picks from the
+// browser's User-Agent.
+async function loadProviders() {
+  try {
+    app.providers = await api("GET", `/api/sessions/${sessionId}/payment-providers`);
+  } catch {
+    app.providers = [];
+  }
+  providerChoices();
+}
+
+function providerChoices() {
+  const list = $("co-provider-list");
+  const current = list.querySelector("input:checked")?.value;
+  list.replaceChildren();
+  (app.providers || []).forEach((p, k) => {
+    const label = document.createElement("label");
+    label.className = "check";
+    const input = document.createElement("input");
+    input.type = "radio";
+    input.name = "provider";
+    input.value = p.name;
+    input.id = `provider-${p.name}`;
+    input.checked = current ? current === p.name : k === 0;
+    const span = document.createElement("span");
+    span.textContent = p.label[i18n.lang] || p.label.en;
+    label.append(input, " ", span);
+    list.append(label);
+  });
+  $("co-providers").hidden = (app.providers || []).length < 2;
+}
+
+function chosenProvider() {
+  return $("co-provider-list").querySelector("input:checked")?.value || app.providers?.[0]?.name || "sandbox";
+}
+
 function showPayment(order, payment) {
   $("held").hidden = true;
   $("pay").hidden = false;
   $("pay-amount").textContent = money(order.total_cents);
   $("pay-link").href = payment.pay_url;
+  $("pay-link").hidden = !payment.pay_url;
   $("pay-state").textContent = "";
   $("pay-confirm").disabled = false;
   app.payment = payment;
+  const sandbox = payment.provider === "sandbox";
+  $("pay-confirm").hidden = !sandbox;
+  const notes = { native: "scanNote", h5: "h5Note", jsapi: "jsapiNote" };
+  $("pay-note").dataset.i18n = sandbox ? "sandboxNote" : notes[payment.channel] || "otherNote";
+  $("pay-note").textContent = i18n.t($("pay-note").dataset.i18n);
+  const qr = $("pay-qr");
+  qr.hidden = true;
+  delete qr.dataset.loaded;
+  if (sandbox) return;
+  if (payment.channel === "native") {
+    qr.alt = i18n.t("payQrAlt");
+    fetch(`/api/orders/${order.id}/payments/${payment.id}/qr.png`, {
+      headers: { Authorization: `Bearer ${account().token}` },
+    })
+      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(r.statusText))))
+      .then((blob) => {
+        qr.src = URL.createObjectURL(blob);
+        qr.hidden = false;
+        qr.dataset.loaded = "1";
+      })
+      .catch((err) => ($("pay-state").textContent = err.message));
+  }
+  if (payment.channel === "jsapi" && payment.client_params && window.WeixinJSBridge) {
+    window.WeixinJSBridge.invoke("getBrandWCPayRequest", payment.client_params, () => null);
+  }
+  // The provider tells the box office by a signed notification; this page just waits for it.
+  app.paying = true;
+  $("pay-state").textContent = i18n.t("waitingPay");
+  waitTicketed(order.id)
+    .then(showTickets)
+    .catch((err) => {
+      app.paying = false;
+      $("pay-state").textContent = `${i18n.t("payFailed")}: ${err.message}`;
+    });
 }
 
 $("pay-confirm").onclick = async () => {
@@ -974,6 +1054,7 @@ $("lang-switch").onclick = () => {
   i18n.set(i18n.lang === "zh" ? "en" : "zh");
   localStorage.setItem("encore.lang", i18n.lang);
   texts();
+  providerChoices();
 };
 
 load().catch((err) => {

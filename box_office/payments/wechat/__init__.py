@@ -1,0 +1,1 @@
+"""WeChat Pay API v3 (Native, H5, JSAPI) through the ``wechatpayv3`` SDK."""
