@@ -11,9 +11,10 @@ ask how a refund stands. WeChat Pay, Alipay and card adapters implement the same
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class PaymentError(Exception):
@@ -30,10 +31,53 @@ class UnknownProvider(LookupError):
 
 
 @dataclass(frozen=True)
+class PayRequest:
+    """What the box office asks a provider to collect (see docs: PAYMENTS_CONTRACT)."""
+
+    merchant_order: str  # our payment reference (unique per payment attempt)
+    amount_cents: int  # integer fen
+    currency: str  # "CNY" ...
+    notify_url: str  # https://.../api/payments/{name}/notify
+    description: str  # event name shown on the provider's page
+    channel: str = "default"  # wechat: native|h5|jsapi ; alipay: page|wap|precreate ; card: card
+    client_ip: str = ""
+    payer_openid: str = ""  # JSAPI only
+    return_url: str = ""  # where the provider sends the buyer back (page/wap/h5)
+    instalments: int = 0  # Huabei periods 3|6|12, 0 = none
+    instalment_seller_percent: int = 0  # 0 buyer pays the fee, 100 promoter pays
+
+
+@dataclass(frozen=True)
 class CreatedPayment:
     ref: str
     pay_url: str
     qr_text: str
+    channel: str = "default"
+    client_params: dict[str, str] | None = None  # JSAPI paySign params / Stripe client_secret
+
+
+@dataclass(frozen=True)
+class RefundState:
+    """How one refund stands at the provider. ``refund_no`` is ours (WeChat ``out_refund_no``,
+    Alipay ``out_request_no``): the idempotency key, reused on every retry of that refund."""
+
+    refund_no: str
+    ref: str
+    amount_cents: int
+    status: str  # pending | succeeded | failed | closed
+    provider_refund_id: str = ""
+
+
+@dataclass(frozen=True)
+class BillLine:
+    """One line of a provider's daily bill, in our terms."""
+
+    ref: str  # our merchant order / payment reference
+    provider_txn: str
+    kind: str  # payment | refund
+    amount_cents: int
+    currency: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -63,6 +107,9 @@ class PaymentState:
 
 
 class PaymentProvider(Protocol):
+    """The interface every provider implements. The sandbox implements the original methods;
+    the real providers implement all of them (:class:`FullProvider`)."""
+
     name: str
 
     def create(
@@ -84,6 +131,37 @@ class PaymentProvider(Protocol):
     def refund_status(self, ref: str) -> PaymentState:
         """How much of the payment has been refunded so far."""
         ...
+
+
+@runtime_checkable
+class FullProvider(PaymentProvider, Protocol):
+    """A provider with channels, asynchronous refunds and daily bills (WeChat Pay, Alipay, cards).
+
+    ``start`` raises :class:`PaymentError` when the provider is down or refuses; ``create`` may
+    be implemented as ``start(PayRequest(...))``. ``notify_ack`` is the answer the provider
+    expects to a notification (status, body, content type).
+    """
+
+    channels: tuple[str, ...]
+
+    def start(self, request: PayRequest) -> CreatedPayment: ...
+
+    def start_refund(
+        self, ref: str, refund_no: str, amount_cents: int, total_cents: int, reason: str
+    ) -> RefundState: ...
+
+    def refund_query(self, ref: str, refund_no: str) -> RefundState: ...
+
+    def verify_refund_notification(self, headers: dict[str, str], body: bytes) -> RefundState: ...
+
+    def bill(self, day: datetime.date) -> list[BillLine]: ...
+
+    def notify_ack(self, ok: bool) -> tuple[int, bytes, str]: ...
+
+
+def is_full(provider: PaymentProvider) -> bool:
+    """Whether ``provider`` has the whole interface (channels, async refunds, bills)."""
+    return isinstance(provider, FullProvider)
 
 
 class ProviderRegistry:
