@@ -145,3 +145,59 @@ def unique(prefix: str = "order") -> str:
 def write(path: Path, text: str) -> str:
     path.write_text(text)
     return str(path)
+
+
+class CardWorld:
+    def __init__(self, emulator: Any, running: Running, env: dict[str, str]) -> None:
+        self.emulator = emulator
+        self.running = running
+        self.env = env
+
+    def provider(self, **env: str) -> Any:
+        from box_office.payments.card import settings as card_settings
+        from box_office.payments.card.provider import CardProvider
+
+        loaded = card_settings.load(self.env | env)
+        assert loaded is not None
+        return CardProvider(loaded)
+
+    def switches(self, **values: Any) -> None:
+        def apply() -> None:
+            for key, value in values.items():
+                setattr(self.emulator.switches, key, value)
+
+        self.running.call(apply)
+
+    def webhook(self, url: str, events: tuple[str, ...] = ("*",)) -> None:
+        def apply() -> None:
+            self.emulator.webhook_url = url
+            self.emulator.enabled_events = set(events)
+
+        self.running.call(apply)
+
+
+@pytest.fixture(scope="session")
+def card_world() -> Iterator[CardWorld]:
+    from payment_emulators.card.server import CardEmulator
+
+    secret_key = "sk_test_" + secrets.token_hex(12)
+    webhook_secret = "whsec_" + secrets.token_hex(16)
+    port = free_port()
+    emulator = CardEmulator(secret_key, webhook_secret, f"http://127.0.0.1:{port}")
+    emulator.switches.retry_scale = 0.001
+    running = Running(emulator.app(), port)
+    env = {
+        "BOX_OFFICE_CARD_SECRET_KEY": secret_key,
+        "BOX_OFFICE_CARD_WEBHOOK_SECRET": webhook_secret,
+        "BOX_OFFICE_CARD_API_BASE": running.url,
+        "BOX_OFFICE_CARD_TIMEOUT": "5",
+    }
+    yield CardWorld(emulator, running, env)
+    running.stop()
+
+
+@pytest.fixture
+def card(card_world: CardWorld) -> Iterator[CardWorld]:
+    yield card_world
+    card_world.switches(slow_ms=0, fail_5xx=0, timeout_s=0.0, duplicate_webhook=False,
+                        hold_webhooks=False, refund_mode="sync")
