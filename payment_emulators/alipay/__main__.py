@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-id", required=True)
     parser.add_argument("--seller-id", required=True)
     parser.add_argument("--app-public-key-file", required=True, type=Path)
-    parser.add_argument("--write-public-key", required=True, type=Path, help="where to write the emulator's public key")
+    parser.add_argument(
+        "--write-public-key", required=True, type=Path, help="where to write the emulator's public key"
+    )
     args = parser.parse_args(argv)
     if os.environ.get("BOX_OFFICE_SANDBOX") != "on":
         print("the Alipay emulator is a development tool: set BOX_OFFICE_SANDBOX=on", file=sys.stderr)

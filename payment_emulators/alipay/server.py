@@ -99,7 +99,9 @@ class Trade:
     product_code: str
     hb_fq_num: str = ""
     hb_fq_seller_percent: str = ""
-    trade_no: str = field(default_factory=lambda: time.strftime("%Y%m%d") + "2200" + secrets.token_hex(7)[:14])
+    trade_no: str = field(
+        default_factory=lambda: time.strftime("%Y%m%d") + "2200" + secrets.token_hex(7)[:14]
+    )
     status: str = "PENDING"  # PENDING (not yet at Alipay) | WAIT_BUYER_PAY | TRADE_SUCCESS | TRADE_CLOSED
     created: datetime.datetime = field(default_factory=datetime.datetime.now)
     paid_at: datetime.datetime | None = None
@@ -166,7 +168,11 @@ class AlipayEmulator:
 
     @staticmethod
     def _fail(sub_code: str, sub_msg: str, code: str = "40004") -> dict[str, Any]:
-        msg = {"40004": "Business Failed", "40002": "Invalid Arguments", "20000": "Service Currently Unavailable"}
+        msg = {
+            "40004": "Business Failed",
+            "40002": "Invalid Arguments",
+            "20000": "Service Currently Unavailable",
+        }
         return {"code": code, "msg": msg.get(code, "Failed"), "sub_code": sub_code, "sub_msg": sub_msg}
 
     def _check_request(self, params: dict[str, str]) -> dict[str, Any] | None:
@@ -216,7 +222,9 @@ class AlipayEmulator:
         except ValueError:
             biz = None
         if not isinstance(biz, dict):
-            return self._answer(method, self._fail("isv.invalid-biz-content", "biz_content 不是 JSON", "40002"))
+            return self._answer(
+                method, self._fail("isv.invalid-biz-content", "biz_content 不是 JSON", "40002")
+            )
         handler = {
             "alipay.trade.page.pay": self._cashier_start,
             "alipay.trade.wap.pay": self._cashier_start,
@@ -228,7 +236,9 @@ class AlipayEmulator:
             "alipay.data.dataservice.bill.downloadurl.query": self._bill_url,
         }.get(method)
         if handler is None:
-            return self._answer(method or "error", self._fail("isv.invalid-method", "不存在的方法名", "40002"))
+            return self._answer(
+                method or "error", self._fail("isv.invalid-method", "不存在的方法名", "40002")
+            )
         result = handler(params, biz)
         if isinstance(result, web.StreamResponse):
             return result
@@ -253,7 +263,9 @@ class AlipayEmulator:
         extend = biz.get("extend_params") or {}
         num, percent = str(extend.get("hb_fq_num", "")), str(extend.get("hb_fq_seller_percent", ""))
         if (num or percent) and (num not in {"3", "6", "12"} or percent not in {"0", "100"}):
-            return self._fail("ACQ.INVALID_PARAMETER", "花呗分期参数无效 (hb_fq_num 3/6/12, hb_fq_seller_percent 0/100)")
+            return self._fail(
+                "ACQ.INVALID_PARAMETER", "花呗分期参数无效 (hb_fq_num 3/6/12, hb_fq_seller_percent 0/100)"
+            )
         trade = Trade(
             app_id=params["app_id"],
             out_trade_no=out_no,
@@ -268,7 +280,11 @@ class AlipayEmulator:
         )
         known = self.trades.get(out_no)
         if known is not None:
-            same = (known.total, known.hb_fq_num, known.app_id) == (trade.total, trade.hb_fq_num, trade.app_id)
+            same = (known.total, known.hb_fq_num, known.app_id) == (
+                trade.total,
+                trade.hb_fq_num,
+                trade.app_id,
+            )
             if not same or known.status not in ("PENDING", "WAIT_BUYER_PAY"):
                 return self._fail("ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改")
             return known
@@ -295,8 +311,12 @@ class AlipayEmulator:
         if not isinstance(trade, Trade):
             return trade
         token = self._cashier_token(trade)
-        return {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no,
-                "qr_code": f"{self.base_url}/qr/{token}"}
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "out_trade_no": trade.out_trade_no,
+            "qr_code": f"{self.base_url}/qr/{token}",
+        }
 
     def _find(self, params: dict[str, str], biz: dict[str, Any]) -> Trade | None:
         trade = self.trades.get(str(biz.get("out_trade_no", "")))
@@ -310,9 +330,15 @@ class AlipayEmulator:
         trade = self._find(params, biz)
         if trade is None:
             return self._fail("ACQ.TRADE_NOT_EXIST", "交易不存在")
-        body = {"code": "10000", "msg": "Success", "trade_no": trade.trade_no,
-                "out_trade_no": trade.out_trade_no, "trade_status": trade.status,
-                "total_amount": to_yuan(trade.total), "buyer_logon_id": "buy***@example.com"}
+        body = {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "trade_status": trade.status,
+            "total_amount": to_yuan(trade.total),
+            "buyer_logon_id": "buy***@example.com",
+        }
         if trade.paid_at:
             body["send_pay_date"] = trade.paid_at.strftime("%Y-%m-%d %H:%M:%S")
             body["receipt_amount"] = to_yuan(trade.total)
@@ -325,7 +351,12 @@ class AlipayEmulator:
         if trade.status != "WAIT_BUYER_PAY":
             return self._fail("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
         trade.status = "TRADE_CLOSED"
-        return {"code": "10000", "msg": "Success", "trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no}
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+        }
 
     def _refund(self, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
         trade = self._find(params, biz)
@@ -338,8 +369,13 @@ class AlipayEmulator:
         request_no = str(biz.get("out_request_no") or trade.out_trade_no)
         if not biz.get("out_request_no") and amount != trade.total:
             return self._fail("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "部分退款需要 out_request_no")
-        base = {"code": "10000", "msg": "Success", "trade_no": trade.trade_no,
-                "out_trade_no": trade.out_trade_no, "buyer_logon_id": "buy***@example.com"}
+        base = {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "buyer_logon_id": "buy***@example.com",
+        }
         known = trade.refunds.get(request_no)
         if known is not None:
             if known.amount != amount:
@@ -359,8 +395,11 @@ class AlipayEmulator:
             self._spawn(self._finish_refund_later(trade, refund))
             return base | {"fund_change": "N", "refund_fee": to_yuan(trade.refunded)}
         self._complete_refund(trade, refund)
-        return base | {"fund_change": "Y", "refund_fee": to_yuan(trade.refunded),
-                       "gmt_refund_pay": refund.at.strftime("%Y-%m-%d %H:%M:%S")}
+        return base | {
+            "fund_change": "Y",
+            "refund_fee": to_yuan(trade.refunded),
+            "gmt_refund_pay": refund.at.strftime("%Y-%m-%d %H:%M:%S"),
+        }
 
     async def _finish_refund_later(self, trade: Trade, refund: Refund) -> None:
         await asyncio.sleep(0.2 * self.switches.retry_scale + 0.05)
@@ -380,9 +419,14 @@ class AlipayEmulator:
         refund = trade.refunds.get(str(biz.get("out_request_no", "")))
         body: dict[str, Any] = {"code": "10000", "msg": "Success"}
         if refund is not None and refund.status == "REFUND_SUCCESS":
-            body |= {"trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no,
-                     "out_request_no": refund.out_request_no, "total_amount": to_yuan(trade.total),
-                     "refund_amount": to_yuan(refund.amount), "refund_status": "REFUND_SUCCESS"}
+            body |= {
+                "trade_no": trade.trade_no,
+                "out_trade_no": trade.out_trade_no,
+                "out_request_no": refund.out_request_no,
+                "total_amount": to_yuan(trade.total),
+                "refund_amount": to_yuan(refund.amount),
+                "refund_status": "REFUND_SUCCESS",
+            }
         return body
 
     def _bill_url(self, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
@@ -396,44 +440,126 @@ class AlipayEmulator:
             return self._fail("isp.bill_not_exist", "账单不存在")
         token = secrets.token_urlsafe(16)
         self.bills[token] = (self._bill_zip(params["app_id"], day), time.monotonic() + BILL_URL_LIFE)
-        return {"code": "10000", "msg": "Success", "bill_download_url": f"{self.base_url}/bills/{token}.csv.zip"}
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "bill_download_url": f"{self.base_url}/bills/{token}.csv.zip",
+        }
 
     def _bill_zip(self, app_id: str, day: datetime.date) -> bytes:
         seller = self.apps[app_id][1]
-        header = ["支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号",
-                  "门店名称", "操作员", "终端号", "对方账户", "订单金额（元）", "商家实收（元）",
-                  "支付宝红包（元）", "集分宝（元）", "支付宝优惠（元）", "商家优惠（元）", "券核销金额（元）",
-                  "券名称", "商家红包消费金额（元）", "卡消费金额（元）", "退款批次号/请求号", "服务费（元）",
-                  "分润（元）", "备注"]
+        header = [
+            "支付宝交易号",
+            "商户订单号",
+            "业务类型",
+            "商品名称",
+            "创建时间",
+            "完成时间",
+            "门店编号",
+            "门店名称",
+            "操作员",
+            "终端号",
+            "对方账户",
+            "订单金额（元）",
+            "商家实收（元）",
+            "支付宝红包（元）",
+            "集分宝（元）",
+            "支付宝优惠（元）",
+            "商家优惠（元）",
+            "券核销金额（元）",
+            "券名称",
+            "商家红包消费金额（元）",
+            "卡消费金额（元）",
+            "退款批次号/请求号",
+            "服务费（元）",
+            "分润（元）",
+            "备注",
+        ]
         rows: list[list[str]] = []
         for t in self.trades.values():
             if t.app_id != app_id:
                 continue
             fmt = "%Y-%m-%d %H:%M:%S"
             if t.paid_at and t.paid_at.date() == day:
-                rows.append([t.trade_no, t.out_trade_no, "交易", t.subject, t.created.strftime(fmt),
-                             t.paid_at.strftime(fmt), "", "", "", "", "buy***@example.com", to_yuan(t.total),
-                             to_yuan(t.total), "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00", "",
-                             "0.00", "0.00", ""])
+                rows.append(
+                    [
+                        t.trade_no,
+                        t.out_trade_no,
+                        "交易",
+                        t.subject,
+                        t.created.strftime(fmt),
+                        t.paid_at.strftime(fmt),
+                        "",
+                        "",
+                        "",
+                        "",
+                        "buy***@example.com",
+                        to_yuan(t.total),
+                        to_yuan(t.total),
+                        "0.00",
+                        "0.00",
+                        "0.00",
+                        "0.00",
+                        "0.00",
+                        "",
+                        "0.00",
+                        "0.00",
+                        "",
+                        "0.00",
+                        "0.00",
+                        "",
+                    ]
+                )
             for r in t.refunds.values():
                 if r.status == "REFUND_SUCCESS" and r.at.date() == day:
-                    rows.append([t.trade_no, t.out_trade_no, "退款", t.subject, t.created.strftime(fmt),
-                                 r.at.strftime(fmt), "", "", "", "", "buy***@example.com",
-                                 "-" + to_yuan(r.amount), "-" + to_yuan(r.amount), "0.00", "0.00", "0.00",
-                                 "0.00", "0.00", "", "0.00", "0.00", r.out_request_no, "0.00", "0.00", ""])
+                    rows.append(
+                        [
+                            t.trade_no,
+                            t.out_trade_no,
+                            "退款",
+                            t.subject,
+                            t.created.strftime(fmt),
+                            r.at.strftime(fmt),
+                            "",
+                            "",
+                            "",
+                            "",
+                            "buy***@example.com",
+                            "-" + to_yuan(r.amount),
+                            "-" + to_yuan(r.amount),
+                            "0.00",
+                            "0.00",
+                            "0.00",
+                            "0.00",
+                            "0.00",
+                            "",
+                            "0.00",
+                            "0.00",
+                            r.out_request_no,
+                            "0.00",
+                            "0.00",
+                            "",
+                        ]
+                    )
         rows.extend(self.bill_extra)
         out = io.StringIO()
         out.write(f"#支付宝业务明细查询\n#账号：[{seller}]\n#起始日期：[{day:%Y年%m月%d日} 00:00:00]\n")
-        out.write("#-----------------------------------------业务明细列表----------------------------------------\n")
+        out.write(
+            "#-----------------------------------------业务明细列表----------------------------------------\n"
+        )
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-        out.write("#-----------------------------------------业务明细列表结束------------------------------------\n")
+        out.write(
+            "#-----------------------------------------业务明细列表结束------------------------------------\n"
+        )
         stamp = day.strftime("%Y%m%d")
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
             zipped.writestr(f"{seller}_{stamp}_业务明细.csv", out.getvalue().encode("gbk"))
-            zipped.writestr(f"{seller}_{stamp}_业务明细(汇总).csv", f"#汇总\n交易笔数,{len(rows)}\n".encode("gbk"))
+            zipped.writestr(
+                f"{seller}_{stamp}_业务明细(汇总).csv", f"#汇总\n交易笔数,{len(rows)}\n".encode("gbk")
+            )
         return archive.getvalue()
 
     async def bill_file(self, request: web.Request) -> web.Response:
@@ -460,16 +586,24 @@ class AlipayEmulator:
             return web.Response(status=404, text="收银台会话无效 unknown cashier session")
         t = self.trades[out_no]
         if t.hb_fq_num:
-            who = "商家承担手续费 promoter pays the fee" if t.hb_fq_seller_percent == "100" else "买家承担手续费 buyer pays the fee"
+            who = (
+                "商家承担手续费 promoter pays the fee"
+                if t.hb_fq_seller_percent == "100"
+                else "买家承担手续费 buyer pays the fee"
+            )
             huabei = f"<p>花呗分期 {t.hb_fq_num} 期（{who}） Huabei in {t.hb_fq_num} instalments</p>"
         else:
             options = "".join(f'<option value="{n}">{n} 期 instalments</option>' for n in ("3", "6", "12"))
-            huabei = (f'<label>花呗分期 Huabei <select name="hb_fq_num"><option value="">不分期 pay at once</option>'
-                      f"{options}</select></label>")
+            huabei = (
+                '<label>花呗分期 Huabei <select name="hb_fq_num">'
+                f'<option value="">不分期 pay at once</option>{options}</select></label>'
+            )
         page = (
-            '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>支付宝 收银台 Alipay cashier</title>'
+            '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+            "<title>支付宝 收银台 Alipay cashier</title>"
             '<body style="font-family:sans-serif;max-width:28em;margin:2em auto">'
-            '<h1 style="color:#1677ff">支付宝 Alipay</h1><p>模拟器：不会发生真实扣款。 Emulator: no real money moves.</p>'
+            '<h1 style="color:#1677ff">支付宝 Alipay</h1>'
+            "<p>模拟器：不会发生真实扣款。 Emulator: no real money moves.</p>"
             f"<p>{html.escape(t.subject)}</p><p id=amount>¥ {to_yuan(t.total)}</p>"
             f"<p>状态 status: <span id=status>{t.status}</span></p>"
             f'<form method="post">{huabei}<p>'
@@ -504,10 +638,18 @@ class AlipayEmulator:
         if not self.pay(trade):
             return web.Response(status=409, text=f"交易状态 {trade.status}: 不能付款 cannot be paid")
         if trade.return_url:
-            back = {"out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no,
-                    "total_amount": to_yuan(trade.total), "seller_id": self.apps[trade.app_id][1],
-                    "app_id": trade.app_id, "method": trade.method + ".return", "timestamp": now_text(),
-                    "charset": "utf-8", "version": "1.0", "sign_type": "RSA2"}
+            back = {
+                "out_trade_no": trade.out_trade_no,
+                "trade_no": trade.trade_no,
+                "total_amount": to_yuan(trade.total),
+                "seller_id": self.apps[trade.app_id][1],
+                "app_id": trade.app_id,
+                "method": trade.method + ".return",
+                "timestamp": now_text(),
+                "charset": "utf-8",
+                "version": "1.0",
+                "sign_type": "RSA2",
+            }
             back["sign"] = self.sign(signing_text(back, ("sign", "sign_type")))
             separator = "&" if "?" in trade.return_url else "?"
             raise web.HTTPFound(trade.return_url + separator + urllib.parse.urlencode(back))
@@ -528,24 +670,41 @@ class AlipayEmulator:
     def notification(self, trade: Trade, refund: Refund | None = None) -> dict[str, str]:
         fmt = "%Y-%m-%d %H:%M:%S"
         fields = {
-            "notify_time": now_text(), "notify_type": "trade_status_sync",
-            "notify_id": "2026" + secrets.token_hex(16), "charset": "utf-8", "version": "1.0",
-            "sign_type": "RSA2", "app_id": trade.app_id, "auth_app_id": trade.app_id,
-            "trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no,
-            "buyer_id": "2088102177846880", "buyer_logon_id": "buy***@example.com",
-            "seller_id": self.apps[trade.app_id][1], "trade_status": trade.status,
-            "total_amount": to_yuan(trade.total), "receipt_amount": to_yuan(trade.total),
-            "invoice_amount": to_yuan(trade.total), "buyer_pay_amount": to_yuan(trade.total),
-            "point_amount": "0.00", "subject": trade.subject, "gmt_create": trade.created.strftime(fmt),
-            "fund_bill_list": json.dumps([{"amount": to_yuan(trade.total), "fundChannel": trade.fund_channel}]),
+            "notify_time": now_text(),
+            "notify_type": "trade_status_sync",
+            "notify_id": "2026" + secrets.token_hex(16),
+            "charset": "utf-8",
+            "version": "1.0",
+            "sign_type": "RSA2",
+            "app_id": trade.app_id,
+            "auth_app_id": trade.app_id,
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "buyer_id": "2088102177846880",
+            "buyer_logon_id": "buy***@example.com",
+            "seller_id": self.apps[trade.app_id][1],
+            "trade_status": trade.status,
+            "total_amount": to_yuan(trade.total),
+            "receipt_amount": to_yuan(trade.total),
+            "invoice_amount": to_yuan(trade.total),
+            "buyer_pay_amount": to_yuan(trade.total),
+            "point_amount": "0.00",
+            "subject": trade.subject,
+            "gmt_create": trade.created.strftime(fmt),
+            "fund_bill_list": json.dumps(
+                [{"amount": to_yuan(trade.total), "fundChannel": trade.fund_channel}]
+            ),
         }
         if trade.paid_at:
             fields["gmt_payment"] = trade.paid_at.strftime(fmt)
         if trade.hb_fq_num:
             fields["hb_fq_num"] = trade.hb_fq_num
         if refund is not None:
-            fields |= {"out_biz_no": refund.out_request_no, "refund_fee": to_yuan(trade.refunded),
-                       "gmt_refund": refund.at.strftime(fmt + ".000")}
+            fields |= {
+                "out_biz_no": refund.out_request_no,
+                "refund_fee": to_yuan(trade.refunded),
+                "gmt_refund": refund.at.strftime(fmt + ".000"),
+            }
             if trade.status == "TRADE_CLOSED":
                 fields["gmt_close"] = refund.at.strftime(fmt)
         fields["sign"] = self.sign(signing_text(fields, ("sign", "sign_type")))
@@ -583,7 +742,9 @@ class AlipayEmulator:
             record: dict[str, Any] = {"url": url, "fields": fields, "attempt": attempt}
             try:
                 async with self._client.post(
-                    url, data=body, headers={"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+                    url,
+                    data=body,
+                    headers={"content-type": "application/x-www-form-urlencoded; charset=utf-8"},
                 ) as response:
                     record |= {"status": response.status, "body": await response.text()}
             except (aiohttp.ClientError, TimeoutError) as exc:

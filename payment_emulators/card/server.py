@@ -94,12 +94,19 @@ class CardEmulator:
             await asyncio.sleep(sw.slow_ms / 1000)
         if sw.fail_5xx > 0:
             sw.fail_5xx -= 1
-            return web.json_response({"error": {"type": "api_error", "message": "emulated outage"}}, status=500)
+            return web.json_response(
+                {"error": {"type": "api_error", "message": "emulated outage"}}, status=500
+            )
         auth = request.headers.get("Authorization", "")
         if not hmac.compare_digest(auth, f"Bearer {self.secret_key}"):
             shown = auth.removeprefix("Bearer ")[:8]
             return web.json_response(
-                {"error": {"type": "invalid_request_error", "message": f"Invalid API Key provided: {shown}****"}},
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"Invalid API Key provided: {shown}****",
+                    }
+                },
                 status=401,
             )
         form = {k: str(v) for k, v in (await request.post()).items()} if request.method == "POST" else {}
@@ -110,8 +117,13 @@ class CardEmulator:
             seen, status, body = self.idempotent[key]
             if seen != fingerprint:
                 return web.json_response(
-                    {"error": {"type": "idempotency_error",
-                               "message": "Keys for idempotent requests can only be used with the same parameters"}},
+                    {
+                        "error": {
+                            "type": "idempotency_error",
+                            "message": "Keys for idempotent requests can only be used with the same "
+                            "parameters",
+                        }
+                    },
                     status=400,
                 )
             return web.json_response(body, status=status, headers={"Idempotent-Replayed": "true"})
@@ -131,8 +143,9 @@ class CardEmulator:
         if parts[0] == "payment_intents" and len(parts) >= 2:
             intent = self.intents.get(parts[1])
             if intent is None:
-                raise StripeError(404, "invalid_request_error", f"No such payment_intent: '{parts[1]}'",
-                                  "resource_missing")
+                raise StripeError(
+                    404, "invalid_request_error", f"No such payment_intent: '{parts[1]}'", "resource_missing"
+                )
             if len(parts) == 2 and method == "GET":
                 return intent
             if parts[2:] == ["confirm"] and method == "POST":
@@ -145,7 +158,9 @@ class CardEmulator:
             return self._list(self.refunds.values(), p, "/v1/refunds")
         if parts[0] == "refunds" and len(parts) == 2 and method == "GET":
             if parts[1] not in self.refunds:
-                raise StripeError(404, "invalid_request_error", f"No such refund: '{parts[1]}'", "resource_missing")
+                raise StripeError(
+                    404, "invalid_request_error", f"No such refund: '{parts[1]}'", "resource_missing"
+                )
             return self.refunds[parts[1]]
         if parts == ["charges"] and method == "GET":
             return self._list(self.charges.values(), p, "/v1/charges")
@@ -159,18 +174,33 @@ class CardEmulator:
         try:
             amount = int(p.get("amount", ""))
         except ValueError:
-            raise StripeError(400, "invalid_request_error", "Missing required param: amount.", "parameter_missing") from None
+            raise StripeError(
+                400, "invalid_request_error", "Missing required param: amount.", "parameter_missing"
+            ) from None
         currency = p.get("currency", "")
         if amount < 1 or not re.fullmatch(r"[a-z]{3}", currency):
-            raise StripeError(400, "invalid_request_error", "Invalid amount or currency", "parameter_invalid_integer")
+            raise StripeError(
+                400, "invalid_request_error", "Invalid amount or currency", "parameter_invalid_integer"
+            )
         pi_id = _id("pi")
         intent = {
-            "id": pi_id, "object": "payment_intent", "amount": amount, "amount_received": 0,
-            "currency": currency, "status": "requires_payment_method",
-            "client_secret": f"{pi_id}_secret_{secrets.token_hex(12)}", "created": int(time.time()),
-            "description": p.get("description"), "metadata": self._metadata(p), "next_action": None,
-            "latest_charge": None, "last_payment_error": None, "payment_method": None,
-            "payment_method_types": ["card"], "livemode": False, "capture_method": "automatic",
+            "id": pi_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_received": 0,
+            "currency": currency,
+            "status": "requires_payment_method",
+            "client_secret": f"{pi_id}_secret_{secrets.token_hex(12)}",
+            "created": int(time.time()),
+            "description": p.get("description"),
+            "metadata": self._metadata(p),
+            "next_action": None,
+            "latest_charge": None,
+            "last_payment_error": None,
+            "payment_method": None,
+            "payment_method_types": ["card"],
+            "livemode": False,
+            "capture_method": "automatic",
         }
         self.intents[pi_id] = intent
         if p.get("confirm") == "true":
@@ -179,33 +209,57 @@ class CardEmulator:
 
     def _confirm(self, intent: dict[str, Any], payment_method: str, return_url: str) -> dict[str, Any]:
         if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
-            raise StripeError(400, "invalid_request_error",
-                              f"This PaymentIntent's status is {intent['status']}: it cannot be confirmed.",
-                              "payment_intent_unexpected_state", payment_intent=intent)
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"This PaymentIntent's status is {intent['status']}: it cannot be confirmed.",
+                "payment_intent_unexpected_state",
+                payment_intent=intent,
+            )
         intent["payment_method"] = payment_method
         intent["last_payment_error"] = None
         if payment_method in SUCCEEDING:
             self._succeed(intent)
         elif payment_method in THREE_DS:
             if not return_url:
-                raise StripeError(400, "invalid_request_error", "return_url is required for 3-D Secure here",
-                                  "parameter_missing")
+                raise StripeError(
+                    400,
+                    "invalid_request_error",
+                    "return_url is required for 3-D Secure here",
+                    "parameter_missing",
+                )
             token = secrets.token_urlsafe(12)
             intent["_3ds"] = token
             intent["status"] = "requires_action"
-            intent["next_action"] = {"type": "redirect_to_url", "redirect_to_url": {
-                "url": f"{self.base_url}/3ds/{intent['id']}?token={token}", "return_url": return_url}}
+            intent["next_action"] = {
+                "type": "redirect_to_url",
+                "redirect_to_url": {
+                    "url": f"{self.base_url}/3ds/{intent['id']}?token={token}",
+                    "return_url": return_url,
+                },
+            }
         elif payment_method in DECLINED:
             intent["status"] = "requires_payment_method"
-            error = {"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
-                     "message": "Your card was declined."}
+            error = {
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": "Your card was declined.",
+            }
             intent["last_payment_error"] = error
             self.event("payment_intent.payment_failed", intent)
-            raise StripeError(402, "card_error", "Your card was declined.", "card_declined",
-                              decline_code="generic_decline", payment_intent=self.public(intent))
+            raise StripeError(
+                402,
+                "card_error",
+                "Your card was declined.",
+                "card_declined",
+                decline_code="generic_decline",
+                payment_intent=self.public(intent),
+            )
         else:
-            raise StripeError(400, "invalid_request_error", f"No such PaymentMethod: '{payment_method}'",
-                              "resource_missing")
+            raise StripeError(
+                400, "invalid_request_error", f"No such PaymentMethod: '{payment_method}'", "resource_missing"
+            )
         return self.public(intent)
 
     @staticmethod
@@ -213,21 +267,42 @@ class CardEmulator:
         return {k: v for k, v in intent.items() if not k.startswith("_")}
 
     def _succeed(self, intent: dict[str, Any]) -> None:
-        charge = {"id": _id("ch"), "object": "charge", "amount": intent["amount"], "amount_refunded": 0,
-                  "currency": intent["currency"], "payment_intent": intent["id"], "status": "succeeded",
-                  "paid": True, "refunded": False, "created": int(time.time()),
-                  "payment_method_details": {"type": "card", "card": {"brand": SUCCEEDING.get(
-                      intent["payment_method"], "visa"), "three_d_secure": intent.get("_3ds") is not None}}}
+        charge = {
+            "id": _id("ch"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_refunded": 0,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "status": "succeeded",
+            "paid": True,
+            "refunded": False,
+            "created": int(time.time()),
+            "payment_method_details": {
+                "type": "card",
+                "card": {
+                    "brand": SUCCEEDING.get(intent["payment_method"], "visa"),
+                    "three_d_secure": intent.get("_3ds") is not None,
+                },
+            },
+        }
         self.charges[charge["id"]] = charge
-        intent |= {"status": "succeeded", "amount_received": intent["amount"], "latest_charge": charge["id"],
-                   "next_action": None}
+        intent |= {
+            "status": "succeeded",
+            "amount_received": intent["amount"],
+            "latest_charge": charge["id"],
+            "next_action": None,
+        }
         self.event("payment_intent.succeeded", self.public(intent))
 
     def _cancel(self, intent: dict[str, Any]) -> dict[str, Any]:
         if intent["status"] in ("succeeded", "canceled", "processing"):
-            raise StripeError(400, "invalid_request_error",
-                              f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.",
-                              "payment_intent_unexpected_state")
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.",
+                "payment_intent_unexpected_state",
+            )
         intent |= {"status": "canceled", "next_action": None, "cancellation_reason": "requested_by_customer"}
         self.event("payment_intent.canceled", self.public(intent))
         return self.public(intent)
@@ -235,23 +310,44 @@ class CardEmulator:
     def _refund(self, p: dict[str, str]) -> dict[str, Any]:
         intent = self.intents.get(p.get("payment_intent", ""))
         if intent is None or intent["latest_charge"] is None:
-            raise StripeError(400, "invalid_request_error", "This PaymentIntent has no successful charge to refund.")
+            raise StripeError(
+                400, "invalid_request_error", "This PaymentIntent has no successful charge to refund."
+            )
         charge = self.charges[intent["latest_charge"]]
-        committed = sum(r["amount"] for r in self.refunds.values()
-                        if r["charge"] == charge["id"] and r["status"] in ("pending", "succeeded"))
+        committed = sum(
+            r["amount"]
+            for r in self.refunds.values()
+            if r["charge"] == charge["id"] and r["status"] in ("pending", "succeeded")
+        )
         left = charge["amount"] - committed
         if left <= 0:
-            raise StripeError(400, "invalid_request_error", f"Charge {charge['id']} has already been refunded.",
-                              "charge_already_refunded")
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"Charge {charge['id']} has already been refunded.",
+                "charge_already_refunded",
+            )
         amount = int(p.get("amount", left))
         if amount < 1 or amount > left:
-            raise StripeError(400, "invalid_request_error",
-                              f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
-                              "amount_too_large")
-        refund = {"id": _id("re"), "object": "refund", "amount": amount, "currency": charge["currency"],
-                  "charge": charge["id"], "payment_intent": intent["id"], "status": "pending",
-                  "reason": p.get("reason"), "metadata": self._metadata(p), "created": int(time.time()),
-                  "failure_reason": None}
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
+                "amount_too_large",
+            )
+        refund = {
+            "id": _id("re"),
+            "object": "refund",
+            "amount": amount,
+            "currency": charge["currency"],
+            "charge": charge["id"],
+            "payment_intent": intent["id"],
+            "status": "pending",
+            "reason": p.get("reason"),
+            "metadata": self._metadata(p),
+            "created": int(time.time()),
+            "failure_reason": None,
+        }
         self.refunds[refund["id"]] = refund
         mode = self.switches.refund_mode
         if mode == "sync":
@@ -300,11 +396,19 @@ class CardEmulator:
     def event(self, kind: str, obj: dict[str, Any]) -> None:
         if not self.webhook_url or not ({"*", kind} & self.enabled_events):
             return
-        payload = json.dumps({
-            "id": _id("evt"), "object": "event", "api_version": "2025-01-27.acacia",
-            "created": int(time.time()), "type": kind, "livemode": False, "pending_webhooks": 1,
-            "data": {"object": dict(obj)}, "request": {"id": None, "idempotency_key": None},
-        }).encode()
+        payload = json.dumps(
+            {
+                "id": _id("evt"),
+                "object": "event",
+                "api_version": "2025-01-27.acacia",
+                "created": int(time.time()),
+                "type": kind,
+                "livemode": False,
+                "pending_webhooks": 1,
+                "data": {"object": dict(obj)},
+                "request": {"id": None, "idempotency_key": None},
+            }
+        ).encode()
         if self.switches.hold_webhooks:
             self.held.append(payload)
             return
@@ -328,8 +432,10 @@ class CardEmulator:
             self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         for attempt, delay in enumerate(RETRY_SCHEDULE):
             await asyncio.sleep(delay * self.switches.retry_scale)
-            headers = {"content-type": "application/json; charset=utf-8",
-                       "Stripe-Signature": self.signature_header(payload)}
+            headers = {
+                "content-type": "application/json; charset=utf-8",
+                "Stripe-Signature": self.signature_header(payload),
+            }
             record: dict[str, Any] = {"payload": payload.decode(), "attempt": attempt}
             try:
                 async with self._client.post(self.webhook_url, data=payload, headers=headers) as response:
@@ -348,22 +454,26 @@ class CardEmulator:
             return web.Response(status=404, text="unknown payment")
         amount = f"{intent['amount'] / 100:.2f} {intent['currency'].upper()}"
         cards = "".join(
-            f'<label><input type="radio" name="payment_method" value="{pm}"{" checked" if i == 0 else ""}> {label}</label><br>'
-            for i, (pm, label) in enumerate([
-                ("pm_card_visa", "Visa 4242 4242 4242 4242"),
-                ("pm_card_unionpay", "银联 UnionPay 6200 0000 0000 0005"),
-                ("pm_card_threeDSecure2Required", "3-D Secure 4000 0000 0000 3220"),
-                ("pm_card_chargeDeclined", "被拒 Declined 4000 0000 0000 0002"),
-            ])
+            f'<label><input type="radio" name="payment_method" value="{pm}"'
+            f"{' checked' if i == 0 else ''}> {label}</label><br>"
+            for i, (pm, label) in enumerate(
+                [
+                    ("pm_card_visa", "Visa 4242 4242 4242 4242"),
+                    ("pm_card_unionpay", "银联 UnionPay 6200 0000 0000 0005"),
+                    ("pm_card_threeDSecure2Required", "3-D Secure 4000 0000 0000 3220"),
+                    ("pm_card_chargeDeclined", "被拒 Declined 4000 0000 0000 0002"),
+                ]
+            )
         )
         page = (
             '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>银行卡支付 Card payment</title>'
-            '<body style="font-family:sans-serif;max-width:28em;margin:2em auto"><h1>银行卡支付 Card payment</h1>'
+            '<body style="font-family:sans-serif;max-width:28em;margin:2em auto">'
+            "<h1>银行卡支付 Card payment</h1>"
             "<p>模拟器：不会发生真实扣款。 Emulator: no real money moves.</p>"
             f"<p>{html.escape(str(intent.get('description') or ''))}</p><p id=amount>{amount}</p>"
             f'<form method="post">{cards}<input type="hidden" name="return_url" '
             f'value="{html.escape(request.query.get("return_url", ""))}">'
-            '<p><button id=pay>支付 Pay</button></p></form></body></html>'
+            "<p><button id=pay>支付 Pay</button></p></form></body></html>"
         )
         return web.Response(text=page, content_type="text/html")
 
@@ -386,11 +496,16 @@ class CardEmulator:
         if intent is None or request.query.get("token") != intent.get("_3ds"):
             return web.Response(status=404, text="unknown challenge")
         if request.method == "GET":
-            return web.Response(content_type="text/html", text=(
-                '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>3-D Secure</title>'
-                "<h1>发卡行验证 Card issuer check (3-D Secure)</h1>"
-                '<form method="post"><button name="action" value="complete" id=complete>通过 Complete</button> '
-                '<button name="action" value="fail" id=fail>失败 Fail</button></form></html>'))
+            return web.Response(
+                content_type="text/html",
+                text=(
+                    '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>3-D Secure</title>'
+                    "<h1>发卡行验证 Card issuer check (3-D Secure)</h1>"
+                    '<form method="post">'
+                    '<button name="action" value="complete" id=complete>通过 Complete</button> '
+                    '<button name="action" value="fail" id=fail>失败 Fail</button></form></html>'
+                ),
+            )
         if intent["status"] != "requires_action":
             return web.Response(status=409, text="already decided")
         action = (await request.post()).get("action")
@@ -398,13 +513,20 @@ class CardEmulator:
         if action == "complete":
             self._succeed(intent)
         else:
-            intent |= {"status": "requires_payment_method", "next_action": None, "last_payment_error": {
-                "type": "card_error", "code": "payment_intent_authentication_failure",
-                "message": "The provided PaymentMethod has failed authentication."}}
+            intent |= {
+                "status": "requires_payment_method",
+                "next_action": None,
+                "last_payment_error": {
+                    "type": "card_error",
+                    "code": "payment_intent_authentication_failure",
+                    "message": "The provided PaymentMethod has failed authentication.",
+                },
+            }
             self.event("payment_intent.payment_failed", self.public(intent))
         separator = "&" if "?" in back else "?"
-        query = urllib.parse.urlencode({"payment_intent": intent["id"],
-                                        "payment_intent_client_secret": intent["client_secret"]})
+        query = urllib.parse.urlencode(
+            {"payment_intent": intent["id"], "payment_intent_client_secret": intent["client_secret"]}
+        )
         raise web.HTTPFound(back + separator + query)
 
     # -- control -------------------------------------------------------------------------------

@@ -134,8 +134,14 @@ def alipay_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlipayWor
 def alipay(alipay_world: AlipayWorld) -> Iterator[AlipayWorld]:
     """The shared emulator with its switches reset after each test."""
     yield alipay_world
-    alipay_world.switches(slow_ms=0, fail_5xx=0, timeout_s=0.0, duplicate_notify=False,
-                          hold_notifications=False, refund_mode="sync")
+    alipay_world.switches(
+        slow_ms=0,
+        fail_5xx=0,
+        timeout_s=0.0,
+        duplicate_notify=False,
+        hold_notifications=False,
+        refund_mode="sync",
+    )
 
 
 def unique(prefix: str = "order") -> str:
@@ -199,5 +205,6 @@ def card_world() -> Iterator[CardWorld]:
 @pytest.fixture
 def card(card_world: CardWorld) -> Iterator[CardWorld]:
     yield card_world
-    card_world.switches(slow_ms=0, fail_5xx=0, timeout_s=0.0, duplicate_webhook=False,
-                        hold_webhooks=False, refund_mode="sync")
+    card_world.switches(
+        slow_ms=0, fail_5xx=0, timeout_s=0.0, duplicate_webhook=False, hold_webhooks=False, refund_mode="sync"
+    )

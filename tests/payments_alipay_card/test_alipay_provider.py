@@ -15,8 +15,8 @@ import pytest
 from aiohttp import web
 
 from box_office.payments.provider import NotificationError, PaymentError, PayRequest
-from tests.payments_alipay_card.conftest import APP_ID, AlipayWorld, Running, rsa_pem, unique, wait_for
 from tests.local_services import free_port
+from tests.payments_alipay_card.conftest import APP_ID, AlipayWorld, Running, rsa_pem, unique, wait_for
 
 
 class Receiver:
@@ -61,13 +61,20 @@ def buyer_pays(created_url: str, **form: str) -> httpx.Response:
 
 
 def notified(receiver: Receiver, ref: str, count: int = 1) -> list[bytes]:
-    bodies = wait_for(lambda: [b for b in receiver.bodies if ref.encode() in b][:count] if len(
-        [b for b in receiver.bodies if ref.encode() in b]) >= count else None)
+    bodies = wait_for(
+        lambda: (
+            [b for b in receiver.bodies if ref.encode() in b][:count]
+            if len([b for b in receiver.bodies if ref.encode() in b]) >= count
+            else None
+        )
+    )
     assert bodies, f"no notification for {ref}"
     return list(bodies)
 
 
-def test_page_pay_notifies_a_verified_capture_of_the_exact_amount(alipay: AlipayWorld, receiver: Receiver) -> None:
+def test_page_pay_notifies_a_verified_capture_of_the_exact_amount(
+    alipay: AlipayWorld, receiver: Receiver
+) -> None:
     provider, created = start(alipay, receiver, 12345, channel="page", return_url="http://127.0.0.1:1/back")
     assert created.channel == "page" and created.pay_url.startswith(alipay.running.url + "/gateway.do?")
     assert provider.query(created.ref).status == "created"  # not at Alipay until the buyer pays
@@ -75,7 +82,12 @@ def test_page_pay_notifies_a_verified_capture_of_the_exact_amount(alipay: Alipay
     assert answer.status_code == 302 and answer.headers["location"].startswith("http://127.0.0.1:1/back?")
     body = notified(receiver, created.ref)[0]
     capture = provider.verify_notification({}, body)
-    assert (capture.ref, capture.status, capture.amount_cents, capture.currency) == (created.ref, "paid", 12345, "CNY")
+    assert (capture.ref, capture.status, capture.amount_cents, capture.currency) == (
+        created.ref,
+        "paid",
+        12345,
+        "CNY",
+    )
     assert capture.event_id.startswith("alipay:")
     state = provider.query(created.ref)
     assert (state.status, state.amount_cents) == ("paid", 12345)
@@ -109,8 +121,12 @@ def test_close_an_unpaid_trade_then_it_cannot_be_paid(alipay: AlipayWorld, recei
     assert buyer_pays(created.qr_text).status_code == 409
 
 
-def test_huabei_parameters_reach_alipay_and_bad_plans_are_refused(alipay: AlipayWorld, receiver: Receiver) -> None:
-    provider, created = start(alipay, receiver, 60000, channel="precreate", instalments=6, instalment_seller_percent=100)
+def test_huabei_parameters_reach_alipay_and_bad_plans_are_refused(
+    alipay: AlipayWorld, receiver: Receiver
+) -> None:
+    _provider, created = start(
+        alipay, receiver, 60000, channel="precreate", instalments=6, instalment_seller_percent=100
+    )
     trade = alipay.running.call(lambda: alipay.emulator.trades[created.ref])
     assert (trade.hb_fq_num, trade.hb_fq_seller_percent) == ("6", "100")
     buyer_pays(created.qr_text)
@@ -131,7 +147,7 @@ def _paid(alipay: AlipayWorld, receiver: Receiver, amount: int) -> tuple[Any, st
 
 
 def test_forged_and_foreign_notifications_are_refused(alipay: AlipayWorld, receiver: Receiver) -> None:
-    provider, ref, body = _paid(alipay, receiver, 2000)
+    provider, _ref, body = _paid(alipay, receiver, 2000)
     fields = dict(urllib.parse.parse_qsl(body.decode()))
     tampered = urllib.parse.urlencode(fields | {"total_amount": "0.01"}).encode()
     with pytest.raises(NotificationError, match="bad signature"):
@@ -184,8 +200,13 @@ def test_refunds_full_partial_over_and_retried(alipay: AlipayWorld, receiver: Re
     assert provider.query(ref).status == "closed"  # fully refunded trades close
     assert provider.refund_query(ref, ref + "_1").status == "succeeded"
     # the refund notifications are signed and carry our request number
-    refund_bodies = wait_for(lambda: [b for b in receiver.bodies if b"out_biz_no" in b and ref.encode() in b][:2]
-                             if len([b for b in receiver.bodies if b"out_biz_no" in b and ref.encode() in b]) >= 2 else None)
+    refund_bodies = wait_for(
+        lambda: (
+            [b for b in receiver.bodies if b"out_biz_no" in b and ref.encode() in b][:2]
+            if len([b for b in receiver.bodies if b"out_biz_no" in b and ref.encode() in b]) >= 2
+            else None
+        )
+    )
     states = {provider.verify_refund_notification({}, b).refund_no for b in refund_bodies}
     assert states == {ref + "_1", ref + "_2b"}
 
@@ -200,7 +221,9 @@ def test_refund_failure_and_asynchronous_refund(alipay: AlipayWorld, receiver: R
     done = wait_for(lambda: provider.refund_query(ref, ref + "_a").status == "succeeded")
     assert done
     notice = notified(receiver, ref + "&", 1)  # noqa: F841 - payment notice
-    body = wait_for(lambda: next((b for b in receiver.bodies if b"out_biz_no=" + (ref + "_a").encode() in b), None))
+    body = wait_for(
+        lambda: next((b for b in receiver.bodies if b"out_biz_no=" + (ref + "_a").encode() in b), None)
+    )
     state = provider.verify_refund_notification({}, body)
     assert (state.refund_no, state.status, state.amount_cents) == (ref + "_a", "succeeded", 8000)
     assert provider.verify_notification({}, body).status == "refunded"
@@ -218,14 +241,18 @@ def test_bill_lists_the_days_payments_and_refunds(alipay: AlipayWorld, receiver:
 
 def test_notifications_are_retried_until_success(alipay: AlipayWorld, receiver: Receiver) -> None:
     receiver.answers[:] = ["fail", "SUCCESS "]  # neither is the exact 7 characters
-    provider, ref, _ = _paid(alipay, receiver, 300)
+    _provider, ref, _ = _paid(alipay, receiver, 300)
     bodies = notified(receiver, ref, 3)
     assert len({dict(urllib.parse.parse_qsl(b.decode()))["notify_id"] for b in bodies}) == 1  # same notice
-    deliveries = alipay.running.call(lambda: [d for d in alipay.emulator.deliveries if d["fields"]["out_trade_no"] == ref])
+    deliveries = alipay.running.call(
+        lambda: [d for d in alipay.emulator.deliveries if d["fields"]["out_trade_no"] == ref]
+    )
     assert [d["body"] for d in deliveries] == ["fail", "SUCCESS ", "success"]
 
 
-def test_provider_down_slow_or_signing_with_another_key(alipay: AlipayWorld, receiver: Receiver, tmp_path: Any) -> None:
+def test_provider_down_slow_or_signing_with_another_key(
+    alipay: AlipayWorld, receiver: Receiver, tmp_path: Any
+) -> None:
     provider = alipay.provider()
     request = PayRequest(unique(), 100, "CNY", receiver.url, "x", channel="precreate")
     alipay.switches(fail_5xx=1)

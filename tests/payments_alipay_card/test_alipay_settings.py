@@ -45,10 +45,16 @@ def test_each_mistake_is_named(env: dict[str, str], tmp_path: Path) -> None:
     cases = {
         "APP_ID: '12345' is not an Alipay app id": {"BOX_OFFICE_ALIPAY_APP_ID": "12345"},
         "SELLER_ID": {"BOX_OFFICE_ALIPAY_SELLER_ID": "1234"},
-        "APP_PRIVATE_KEY_FILE: no key file": {"BOX_OFFICE_ALIPAY_APP_PRIVATE_KEY_FILE": str(tmp_path / "missing.pem")},
-        "wrong key type .*RSA2 needs an RSA key": {"BOX_OFFICE_ALIPAY_APP_PRIVATE_KEY_FILE": str(tmp_path / "ec.pem")},
+        "APP_PRIVATE_KEY_FILE: no key file": {
+            "BOX_OFFICE_ALIPAY_APP_PRIVATE_KEY_FILE": str(tmp_path / "missing.pem")
+        },
+        "wrong key type .*RSA2 needs an RSA key": {
+            "BOX_OFFICE_ALIPAY_APP_PRIVATE_KEY_FILE": str(tmp_path / "ec.pem")
+        },
         "1024 bits": {"BOX_OFFICE_ALIPAY_APP_PRIVATE_KEY_FILE": str(tmp_path / "small.pem")},
-        "PUBLIC_KEY_FILE: not a PEM public key": {"BOX_OFFICE_ALIPAY_PUBLIC_KEY_FILE": str(tmp_path / "junk.pem")},
+        "PUBLIC_KEY_FILE: not a PEM public key": {
+            "BOX_OFFICE_ALIPAY_PUBLIC_KEY_FILE": str(tmp_path / "junk.pem")
+        },
         "GATEWAY": {"BOX_OFFICE_ALIPAY_GATEWAY": "http://alipay.example/gateway.do"},
         "HUABEI_SELLER_PERCENT": {"BOX_OFFICE_ALIPAY_HUABEI_SELLER_PERCENT": "50"},
         "HUABEI_PERIODS": {"BOX_OFFICE_ALIPAY_HUABEI_PERIODS": "3,24"},

@@ -71,8 +71,12 @@ def test_worked_examples() -> None:
 
 @pytest.mark.parametrize(
     ("amount", "n", "seller", "message"),
-    [(100000, 4, 0, "hb_fq_num"), (100000, 3, 50, "seller_percent"), (9999, 3, 0, "amount"),
-     (instalments.MAX_AMOUNT_CENTS + 1, 3, 0, "amount")],
+    [
+        (100000, 4, 0, "hb_fq_num"),
+        (100000, 3, 50, "seller_percent"),
+        (9999, 3, 0, "amount"),
+        (instalments.MAX_AMOUNT_CENTS + 1, 3, 0, "amount"),
+    ],
 )
 def test_plans_alipay_would_refuse(amount: int, n: int, seller: int, message: str) -> None:
     with pytest.raises(InstalmentError, match=message):

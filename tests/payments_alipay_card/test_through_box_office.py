@@ -34,7 +34,9 @@ class Office:
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def office(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, alipay_world: AlipayWorld,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    alipay_world: AlipayWorld,
     card_world: CardWorld,
 ) -> Iterator[Office]:
     backend: str = request.param
@@ -46,8 +48,10 @@ def office(
     providers = ProviderRegistry([alipay_world.provider(), card_world.provider()])
     app = create_app(settings, providers=providers)
     server, thread = start_uvicorn(app, port)
-    card_world.webhook(f"http://127.0.0.1:{port}/api/payments/card/notify",
-                       ("payment_intent.succeeded", "payment_intent.canceled", "payment_intent.payment_failed"))
+    card_world.webhook(
+        f"http://127.0.0.1:{port}/api/payments/card/notify",
+        ("payment_intent.succeeded", "payment_intent.canceled", "payment_intent.payment_failed"),
+    )
     yield Office(f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=10)
@@ -72,13 +76,19 @@ def pay_at_cashier(pay_url: str) -> None:
         browser.post(str(page.url), data={"action": "pay"}, follow_redirects=False)
 
 
-def test_alipay_end_to_end_with_forged_wrong_amount_and_replayed_notices(office: Office, alipay: AlipayWorld) -> None:
-    buyer, order_id, total = new_order(office)
+def test_alipay_end_to_end_with_forged_wrong_amount_and_replayed_notices(
+    office: Office, alipay: AlipayWorld
+) -> None:
+    buyer, order_id, _total = new_order(office)
     started = buyer.post(f"/api/orders/{order_id}/payments", json={"provider": "alipay"})
     assert started.status_code == 201, started.text
     pay_url = started.json()["pay_url"]
     assert len(pay_url) > 500  # the signed page-pay URL: fits since 0005_alipay_card
-    ref = urllib.parse.parse_qs(urllib.parse.urlparse(pay_url).query)["biz_content"][0].split('"out_trade_no":"')[1].split('"')[0]
+    ref = (
+        urllib.parse.parse_qs(urllib.parse.urlparse(pay_url).query)["biz_content"][0]
+        .split('"out_trade_no":"')[1]
+        .split('"')[0]
+    )
     notify = office.url + "/api/payments/alipay/notify"
     form = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -87,16 +97,29 @@ def test_alipay_end_to_end_with_forged_wrong_amount_and_replayed_notices(office:
     pay_at_cashier(pay_url)
     done = wait_status(buyer, order_id, "ticketed")
     assert done["status"] == "ticketed", done
-    acks = wait_for(lambda: alipay.running.call(lambda: [
-        d for d in alipay.emulator.deliveries if d["fields"]["out_trade_no"] == ref and d["body"] == "success"]))
+    acks = wait_for(
+        lambda: alipay.running.call(
+            lambda: [
+                d
+                for d in alipay.emulator.deliveries
+                if d["fields"]["out_trade_no"] == ref and d["body"] == "success"
+            ]
+        )
+    )
     assert acks and acks[0]["status"] == 200  # the exact 7 characters Alipay wants
     genuine = acks[0]["fields"]
 
     replay = httpx.post(notify, content=urllib.parse.urlencode(genuine), headers=form)
     assert replay.status_code == 409
-    forged = httpx.post(notify, content=urllib.parse.urlencode(genuine | {"notify_id": "x1", "total_amount": "0.01"}), headers=form)
+    forged = httpx.post(
+        notify,
+        content=urllib.parse.urlencode(genuine | {"notify_id": "x1", "total_amount": "0.01"}),
+        headers=form,
+    )
     assert forged.status_code == 401
-    wrong_seller = httpx.post(notify, content=urllib.parse.urlencode(genuine | {"seller_id": "2088999999999999"}), headers=form)
+    wrong_seller = httpx.post(
+        notify, content=urllib.parse.urlencode(genuine | {"seller_id": "2088999999999999"}), headers=form
+    )
     assert wrong_seller.status_code == 401
     after = buyer.get(f"/api/orders/{order_id}").json()
     assert after["status"] == "ticketed" and after == buyer.get(f"/api/orders/{order_id}").json()
@@ -108,15 +131,22 @@ def test_alipay_wrong_amount_before_payment_changes_nothing(office: Office, alip
     pay_url = started.json()["pay_url"]
     with httpx.Client(follow_redirects=True, timeout=10) as browser:
         assert browser.get(pay_url).status_code == 200  # the cashier knows the trade now
-    ref = alipay.running.call(lambda: [t for t in alipay.emulator.trades.values() if t.total == total][-1].out_trade_no)
+    ref = alipay.running.call(
+        lambda: [t for t in alipay.emulator.trades.values() if t.total == total][-1].out_trade_no
+    )
 
     def notice() -> dict[str, str]:
         trade = alipay.emulator.trades[ref]
-        return alipay.emulator.notification(dataclasses.replace(trade, total=total - 1, status="TRADE_SUCCESS"))
+        return alipay.emulator.notification(
+            dataclasses.replace(trade, total=total - 1, status="TRADE_SUCCESS")
+        )
 
     wrong = alipay.running.call(notice)
-    answer = httpx.post(office.url + "/api/payments/alipay/notify", content=urllib.parse.urlencode(wrong),
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+    answer = httpx.post(
+        office.url + "/api/payments/alipay/notify",
+        content=urllib.parse.urlencode(wrong),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status_code == 422 and "amount" in answer.text
     assert buyer.get(f"/api/orders/{order_id}").json()["status"] == "pending_payment"
 
@@ -128,7 +158,9 @@ def test_card_with_3ds_end_to_end(office: Office, card: CardWorld) -> None:
     with httpx.Client(timeout=10) as browser:
         page = browser.get(started.json()["pay_url"])
         assert "UnionPay" in page.text and "3-D Secure" in page.text
-        challenge = browser.post(started.json()["pay_url"], data={"payment_method": "pm_card_threeDSecure2Required"})
+        challenge = browser.post(
+            started.json()["pay_url"], data={"payment_method": "pm_card_threeDSecure2Required"}
+        )
         assert challenge.status_code == 302
         assert buyer.get(f"/api/orders/{order_id}").json()["status"] == "pending_payment"
         browser.post(challenge.headers["location"], data={"action": "complete"})

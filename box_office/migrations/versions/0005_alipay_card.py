@@ -18,9 +18,13 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("payments") as batch:
-        batch.alter_column("pay_url", existing_type=sa.String(500), type_=sa.String(4000), existing_nullable=False)
+        batch.alter_column(
+            "pay_url", existing_type=sa.String(500), type_=sa.String(4000), existing_nullable=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("payments") as batch:
-        batch.alter_column("pay_url", existing_type=sa.String(4000), type_=sa.String(500), existing_nullable=False)
+        batch.alter_column(
+            "pay_url", existing_type=sa.String(4000), type_=sa.String(500), existing_nullable=False
+        )

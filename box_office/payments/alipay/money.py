@@ -15,7 +15,7 @@ def yuan(cents: int) -> str:
 
 
 def fen(text: str) -> int:
-    """"123.45" → 12345, exactly; ValueError for anything that is not a plain yuan amount with
+    """ "123.45" → 12345, exactly; ValueError for anything that is not a plain yuan amount with
     at most two decimals (no sign, exponent, spaces or a third decimal that would be rounded)."""
     match = _YUAN.match(text)
     if match is None:

@@ -138,7 +138,9 @@ class AlipayProvider:
 
     # -- payments ------------------------------------------------------------------------------
 
-    def create(self, merchant_order: str, amount_cents: int, currency: str, notify_url: str) -> CreatedPayment:
+    def create(
+        self, merchant_order: str, amount_cents: int, currency: str, notify_url: str
+    ) -> CreatedPayment:
         return self.start(
             PayRequest(
                 merchant_order=merchant_order,
@@ -182,7 +184,9 @@ class AlipayProvider:
                 ),
             )
             if not self._ok(answer) or not answer.get("qr_code"):
-                raise PaymentError(f"Alipay precreate refused: {answer.get('sub_code') or answer.get('code')}")
+                raise PaymentError(
+                    f"Alipay precreate refused: {answer.get('sub_code') or answer.get('code')}"
+                )
             qr = str(answer["qr_code"])
             return CreatedPayment(ref=ref, pay_url=qr, qr_text=qr, channel=channel)
         if channel == "wap":
@@ -363,7 +367,7 @@ class AlipayProvider:
         if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise PaymentError("Alipay bill URL is not https")
         try:
-            with urllib.request.urlopen(url, timeout=self.settings.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=self.settings.timeout) as response:
                 archive = response.read()
         except TRANSPORT_ERRORS as exc:
             raise PaymentError(f"Alipay bill download failed: {exc}") from None

@@ -68,7 +68,9 @@ def check_public_key(pem: str, variable: str) -> None:
     try:
         key = serialization.load_pem_public_key(pem.encode())
     except (ValueError, TypeError):
-        raise ConfigError(f"{variable}: not a PEM public key (Alipay's public key, not a certificate)") from None
+        raise ConfigError(
+            f"{variable}: not a PEM public key (Alipay's public key, not a certificate)"
+        ) from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise ConfigError(f"{variable}: wrong key type {type(key).__name__}: Alipay signs with RSA")
 

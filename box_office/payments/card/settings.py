@@ -53,7 +53,9 @@ def load(env: Mapping[str, str]) -> CardSettings | None:
     if not secret_key:
         return None
     if not SECRET_KEY.match(secret_key):
-        raise ConfigError(f"{PREFIX}SECRET_KEY: not a secret key (sk_test_… / sk_live_…; a pk_ key is public)")
+        raise ConfigError(
+            f"{PREFIX}SECRET_KEY: not a secret key (sk_test_… / sk_live_…; a pk_ key is public)"
+        )
     webhook_secret = _secret(env, "WEBHOOK_SECRET")
     if not WEBHOOK_SECRET.match(webhook_secret):
         raise ConfigError(f"{PREFIX}WEBHOOK_SECRET: required, the endpoint's signing secret (whsec_…)")
