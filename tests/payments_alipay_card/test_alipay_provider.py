@@ -281,3 +281,13 @@ def test_our_request_signature_is_checked(alipay: AlipayWorld, receiver: Receive
     created = impostor.start(PayRequest(unique(), 100, "CNY", receiver.url, "x", channel="page"))
     assert httpx.get(created.pay_url, timeout=10).status_code == 400
     assert APP_ID in created.pay_url
+
+
+def test_checkout_offers_follow_the_promoters_setting(alipay: AlipayWorld) -> None:
+    buyer_pays_fee = alipay.provider(BOX_OFFICE_ALIPAY_HUABEI_PERIODS="3,12")
+    assert [o["periods"] for o in buyer_pays_fee.huabei_offers(68000)] == [3, 12]
+    assert buyer_pays_fee.huabei_offers(68000)[1]["buyer_fee_cents"] == 5100
+    promoter_pays = alipay.provider(BOX_OFFICE_ALIPAY_HUABEI_SELLER_PERCENT="100")
+    offers = promoter_pays.huabei_offers(68000)
+    assert [o["periods"] for o in offers] == [3, 6, 12] and all(o["buyer_fee_cents"] == 0 for o in offers)
+    assert promoter_pays.huabei_offers(9999) == []

@@ -102,6 +102,15 @@ class AlipayProvider:
         )
         self._sdk._gateway = settings.gateway  # the SDK's only way to change its gateway
 
+    def huabei_offers(self, amount_cents: int) -> list[dict[str, int]]:
+        """What the checkout shows for Huabei on an order of ``amount_cents``: one entry per
+        period count this box office allows, with the promoter's choice of who pays the fee
+        (``BOX_OFFICE_ALIPAY_HUABEI_SELLER_PERCENT``); empty when the amount is outside Huabei's
+        range. Pass the chosen ``periods`` and ``seller_percent`` back in the PayRequest."""
+        return instalments.offers(
+            amount_cents, self.settings.huabei_seller_percent, self.settings.huabei_periods
+        )
+
     # -- calls ---------------------------------------------------------------------------------
 
     def _call(self, what: str, ref: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
