@@ -176,3 +176,52 @@ def test_provider_down_is_a_503_and_nothing_is_made(office: Office, card: CardWo
     assert buyer.get(f"/api/orders/{order_id}").json()["status"] == "pending_payment"
     retried = buyer.post(f"/api/orders/{order_id}/payments", json={"provider": "card"})
     assert retried.status_code == 201, retried.text
+
+
+def test_duplicate_notifications_settle_once(office: Office, alipay: AlipayWorld, card: CardWorld) -> None:
+    alipay.switches(duplicate_notify=True)
+    buyer, order_id, _ = new_order(office)
+    pay_url = buyer.post(f"/api/orders/{order_id}/payments", json={"provider": "alipay"}).json()["pay_url"]
+    pay_at_cashier(pay_url)
+    assert wait_status(buyer, order_id, "ticketed")["status"] == "ticketed"
+    ref = urllib.parse.parse_qs(urllib.parse.urlparse(pay_url).query)["biz_content"][0]
+    ref = ref.split('"out_trade_no":"')[1].split('"')[0]
+
+    def answers() -> list[int] | None:
+        got = alipay.running.call(
+            lambda: sorted(
+                d["status"] for d in alipay.emulator.deliveries if d["fields"]["out_trade_no"] == ref
+            )
+        )
+        return got if len(got) >= 2 else None
+
+    assert wait_for(answers)[:2] == [200, 409]  # one settle; the copy is a replay
+    tickets = buyer.get(f"/api/orders/{order_id}").json()
+    assert tickets["status"] == "ticketed"
+
+
+def test_card_webhooks_out_of_order_still_settle_once(office: Office, card: CardWorld) -> None:
+    card.switches(hold_webhooks=True)
+    buyer, order_id, _ = new_order(office)
+    started = buyer.post(f"/api/orders/{order_id}/payments", json={"provider": "card"}).json()
+    with httpx.Client(timeout=10) as browser:
+        declined = browser.post(started["pay_url"], data={"payment_method": "pm_card_chargeDeclined"})
+        assert declined.status_code == 402
+        assert browser.post(started["pay_url"], data={"payment_method": "pm_card_visa"}).status_code == 200
+    assert card.running.call(card.emulator.flush) == 2  # succeeded delivered before payment_failed
+    assert wait_status(buyer, order_id, "ticketed")["status"] == "ticketed"
+    assert wait_for(
+        lambda: (
+            len(
+                card.running.call(
+                    lambda: [
+                        d
+                        for d in card.emulator.deliveries
+                        if started["pay_url"].split("/pay/")[1].split("?")[0] in d["payload"]
+                    ]
+                )
+            )
+            >= 2
+        )
+    )
+    assert buyer.get(f"/api/orders/{order_id}").json()["status"] == "ticketed"
