@@ -155,9 +155,7 @@ def main(n: int = 40) -> None:
         card_running.stop()
     load = os.getloadavg()
     print(f"N={n} per provider; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(
-        "| provider | CPU ms per settle (median) | CPU ms (mean) | verification alone (median) | wall ms (median) |"
-    )
+    print("| provider | CPU ms per settle (median) | CPU ms (mean) | verification alone | wall ms (median) |")
     print("|---|---|---|---|---|")
     for name, r in results.items():
         cells = [r["cpu_median"], r["cpu_mean"], r["verify_median"], r["wall_median"]]
