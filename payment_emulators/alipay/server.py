@@ -771,6 +771,20 @@ class AlipayEmulator:
             return web.json_response(vars(self.switches))
         if what == "flush" and request.method == "POST":
             return web.json_response({"delivered": self.flush()})
+        if what == "bill_line" and request.method == "POST":
+            # plant a line in every bill (a payment Alipay has and the merchant may not): for
+            # reconciliation tests. Fields: trade_no, out_trade_no, kind (交易|退款), amount (yuan)
+            line = await request.json()
+            row = [""] * 25
+            row[0], row[1], row[2], row[11] = (
+                line["trade_no"],
+                line["out_trade_no"],
+                line["kind"],
+                line["amount"],
+            )
+            row[21] = line.get("out_request_no", "")
+            self.bill_extra.append(row)
+            return web.json_response({"planted": len(self.bill_extra)})
         if what == "pay" and request.method == "POST":
             out_no = (await request.json()).get("out_trade_no", "")
             trade = self.trades.get(out_no)

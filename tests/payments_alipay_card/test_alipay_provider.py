@@ -291,3 +291,19 @@ def test_checkout_offers_follow_the_promoters_setting(alipay: AlipayWorld) -> No
     offers = promoter_pays.huabei_offers(68000)
     assert [o["periods"] for o in offers] == [3, 6, 12] and all(o["buyer_fee_cents"] == 0 for o in offers)
     assert promoter_pays.huabei_offers(9999) == []
+
+
+def test_a_planted_bill_line_shows_in_the_bill(alipay: AlipayWorld) -> None:
+    planted = httpx.post(
+        alipay.running.url + "/_emulator/bill_line",
+        json={"trade_no": "2026112722001", "out_trade_no": "not_ours_1", "kind": "交易", "amount": "88.00"},
+        timeout=10,
+    )
+    assert planted.status_code == 200
+    try:
+        lines = alipay.provider().bill(datetime.date.today())
+        assert [(x.ref, x.kind, x.amount_cents) for x in lines if x.ref == "not_ours_1"] == [
+            ("not_ours_1", "payment", 8800)
+        ]
+    finally:
+        alipay.running.call(alipay.emulator.bill_extra.clear)

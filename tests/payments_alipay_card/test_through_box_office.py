@@ -225,3 +225,28 @@ def test_card_webhooks_out_of_order_still_settle_once(office: Office, card: Card
         )
     )
     assert buyer.get(f"/api/orders/{order_id}").json()["status"] == "ticketed"
+
+
+def test_alipay_refund_notice_is_acknowledged_and_changes_no_sale(
+    office: Office, alipay: AlipayWorld
+) -> None:
+    buyer, order_id, total = new_order(office)
+    pay_url = buyer.post(f"/api/orders/{order_id}/payments", json={"provider": "alipay"}).json()["pay_url"]
+    pay_at_cashier(pay_url)
+    assert wait_status(buyer, order_id, "ticketed")["status"] == "ticketed"
+    ref = urllib.parse.parse_qs(urllib.parse.urlparse(pay_url).query)["biz_content"][0]
+    ref = ref.split('"out_trade_no":"')[1].split('"')[0]
+    assert alipay.provider().start_refund(ref, ref + "_p1", 100, total, "partial").status == "succeeded"
+
+    def refund_acks() -> list[dict[str, object]] | None:
+        got = alipay.running.call(
+            lambda: [
+                d
+                for d in alipay.emulator.deliveries
+                if d["fields"].get("out_biz_no") == ref + "_p1" and d["body"] == "success"
+            ]
+        )
+        return got or None
+
+    assert wait_for(refund_acks)  # the box office answered Alipay's refund notice with success
+    assert buyer.get(f"/api/orders/{order_id}").json()["status"] == "ticketed"
