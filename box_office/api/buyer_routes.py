@@ -254,7 +254,16 @@ def change_holder(
     "/payments/{provider}/notify",
     tags=["payments"],
     summary="Signed payment notification from a payment provider",
-    responses=errors.responses(401, 404, 409, 422),
+    responses=errors.responses(
+        401,
+        404,
+        409,
+        422,
+        ok={
+            "description": "Settled or ignored; the body is what the provider expects (Alipay: `success`)",
+            "content": {"application/json": {}, "text/plain": {}},
+        },
+    ),
 )
 async def payment_notify(provider: ProviderName, request: Request, app: State) -> Any:
     payments = settle.provider_named(app.providers, provider)
