@@ -122,6 +122,10 @@ class Switches:
     hold_notifications: bool = False  # queue them; /_emulator/flush delivers newest first
     refund_mode: str = "sync"  # sync | async | fail
     retry_scale: float = 1.0
+    # precreate: the buyer "pays" at once and the notification is sent before the creation
+    # answer (which waits notify_first_ms): the merchant hears of a payment it has not recorded yet
+    notify_before_answer: bool = False
+    notify_first_ms: int = 300
 
 
 class AlipayEmulator:
@@ -242,6 +246,11 @@ class AlipayEmulator:
         result = handler(params, biz)
         if isinstance(result, web.StreamResponse):
             return result
+        if method == "alipay.trade.precreate" and sw.notify_before_answer and result.get("code") == "10000":
+            trade = self.trades[result["out_trade_no"]]
+            trade.status = "WAIT_BUYER_PAY"
+            self.pay(trade)
+            await asyncio.sleep(sw.notify_first_ms / 1000)
         return self._answer(method, result)
 
     def _new_trade(self, params: dict[str, str], biz: dict[str, Any]) -> Trade | dict[str, Any]:

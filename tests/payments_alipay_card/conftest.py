@@ -141,6 +141,7 @@ def alipay(alipay_world: AlipayWorld) -> Iterator[AlipayWorld]:
         duplicate_notify=False,
         hold_notifications=False,
         refund_mode="sync",
+        notify_before_answer=False,
     )
 
 

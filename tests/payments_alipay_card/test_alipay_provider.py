@@ -307,3 +307,14 @@ def test_a_planted_bill_line_shows_in_the_bill(alipay: AlipayWorld) -> None:
         ]
     finally:
         alipay.running.call(alipay.emulator.bill_extra.clear)
+
+
+def test_a_notification_can_come_before_the_creation_answer(alipay: AlipayWorld, receiver: Receiver) -> None:
+    alipay.switches(notify_before_answer=True)
+    provider = alipay.provider()
+    request = PayRequest(unique(), 4200, "CNY", receiver.url, "x", channel="precreate")
+    seen_before = len(receiver.bodies)
+    created = provider.start(request)
+    early = [b for b in receiver.bodies[seen_before:] if created.ref.encode() in b]
+    assert early, "the emulator was to notify before answering"
+    assert provider.verify_notification({}, early[0]).status == "paid"
