@@ -24,8 +24,9 @@ from tests.payments_alipay_card.conftest import AlipayWorld, CardWorld, wait_for
 
 
 class Office:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, database_url: str = "") -> None:
         self.url = url
+        self.database_url = database_url
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -52,7 +53,7 @@ def office(
         f"http://127.0.0.1:{port}/api/payments/card/notify",
         ("payment_intent.succeeded", "payment_intent.canceled", "payment_intent.payment_failed"),
     )
-    yield Office(f"http://127.0.0.1:{port}")
+    yield Office(f"http://127.0.0.1:{port}", url)
     server.should_exit = True
     thread.join(timeout=10)
     if backend == "postgres":
@@ -250,3 +251,40 @@ def test_alipay_refund_notice_is_acknowledged_and_changes_no_sale(
 
     assert wait_for(refund_acks)  # the box office answered Alipay's refund notice with success
     assert buyer.get(f"/api/orders/{order_id}").json()["status"] == "ticketed"
+
+
+def test_alipay_payment_for_a_lost_hold_is_refunded_through_alipay(
+    office: Office, alipay: AlipayWorld
+) -> None:
+    import time
+
+    from sqlalchemy import text
+
+    from box_office.store.db import Database
+
+    concert = Concert(office)  # type: ignore[arg-type]
+    buyer = concert.buyer()
+    hold_id = hold(buyer, concert.session_id, seats=["A-3-2"]).json()["id"]
+    made = order(buyer, hold_id).json()
+    order_id, total = made["id"], made["total_cents"]
+    pay_url = buyer.post(f"/api/orders/{order_id}/payments", json={"provider": "alipay"}).json()["pay_url"]
+    db = Database(office.database_url)
+    try:
+        with db.engine.begin() as conn:
+            past = {"past": time.time() - 60, "id": hold_id}
+            conn.execute(text("UPDATE holds SET expires_at = :past WHERE id = :id"), past)
+            conn.execute(text("UPDATE session_seats SET hold_expires_at = :past WHERE hold_id = :id"), past)
+    finally:
+        db.dispose()
+    pay_at_cashier(pay_url)  # the money arrives after the hold was lost
+
+    def refunded() -> dict[str, object] | None:
+        current = buyer.get(f"/api/orders/{order_id}").json()
+        return current if [p["status"] for p in current["payments"]] == ["refunded"] else None
+
+    final = wait_for(refunded, timeout=20)
+    assert final and final["status"] == "expired"
+    ref = urllib.parse.parse_qs(urllib.parse.urlparse(pay_url).query)["biz_content"][0]
+    ref = ref.split('"out_trade_no":"')[1].split('"')[0]
+    trade = alipay.running.call(lambda: alipay.emulator.trades[ref])
+    assert trade.refunded == total and trade.status == "TRADE_CLOSED"  # Alipay paid it back, once
