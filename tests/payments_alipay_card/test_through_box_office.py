@@ -288,3 +288,42 @@ def test_alipay_payment_for_a_lost_hold_is_refunded_through_alipay(
     ref = ref.split('"out_trade_no":"')[1].split('"')[0]
     trade = alipay.running.call(lambda: alipay.emulator.trades[ref])
     assert trade.refunded == total and trade.status == "TRADE_CLOSED"  # Alipay paid it back, once
+
+
+def test_card_payment_for_a_lost_hold_is_refunded_through_the_processor(
+    office: Office, card: CardWorld
+) -> None:
+    import time
+
+    from sqlalchemy import text
+
+    from box_office.store.db import Database
+
+    concert = Concert(office)  # type: ignore[arg-type]
+    buyer = concert.buyer()
+    hold_id = hold(buyer, concert.session_id, seats=["A-3-3"]).json()["id"]
+    made = order(buyer, hold_id).json()
+    started = buyer.post(f"/api/orders/{made['id']}/payments", json={"provider": "card"}).json()
+    db = Database(office.database_url)
+    try:
+        with db.engine.begin() as conn:
+            past = {"past": time.time() - 60, "id": hold_id}
+            conn.execute(text("UPDATE holds SET expires_at = :past WHERE id = :id"), past)
+            conn.execute(text("UPDATE session_seats SET hold_expires_at = :past WHERE hold_id = :id"), past)
+    finally:
+        db.dispose()
+    assert (
+        httpx.post(started["pay_url"], data={"payment_method": "pm_card_visa"}, timeout=10).status_code == 200
+    )
+
+    def refunded() -> dict[str, object] | None:
+        current = buyer.get(f"/api/orders/{made['id']}").json()
+        return current if [p["status"] for p in current["payments"]] == ["refunded"] else None
+
+    final = wait_for(refunded, timeout=20)
+    assert final and final["status"] == "expired"
+    pi = started["pay_url"].split("/pay/")[1].split("?")[0]
+    refunds = card.running.call(
+        lambda: [r for r in card.emulator.refunds.values() if r["payment_intent"] == pi]
+    )
+    assert [(r["amount"], r["status"]) for r in refunds] == [(made["total_cents"], "succeeded")]
