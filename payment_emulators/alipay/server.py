@@ -37,6 +37,7 @@ import secrets
 import time
 import urllib.parse
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,7 +230,9 @@ class AlipayEmulator:
             return self._answer(
                 method, self._fail("isv.invalid-biz-content", "biz_content 不是 JSON", "40002")
             )
-        handler = {
+        handlers: dict[
+            str, Callable[[dict[str, str], dict[str, Any]], web.StreamResponse | dict[str, Any]]
+        ] = {
             "alipay.trade.page.pay": self._cashier_start,
             "alipay.trade.wap.pay": self._cashier_start,
             "alipay.trade.precreate": self._precreate,
@@ -238,7 +241,8 @@ class AlipayEmulator:
             "alipay.trade.refund": self._refund,
             "alipay.trade.fastpay.refund.query": self._refund_query,
             "alipay.data.dataservice.bill.downloadurl.query": self._bill_url,
-        }.get(method)
+        }
+        handler = handlers.get(method)
         if handler is None:
             return self._answer(
                 method or "error", self._fail("isv.invalid-method", "不存在的方法名", "40002")
