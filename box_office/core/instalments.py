@@ -5,10 +5,13 @@ instalment fee is paid either entirely by the buyer (``hb_fq_seller_percent = 0`
 the seller (``= 100``) — no other split is accepted by the gateway. The promoter chooses who pays
 (a per-event setting); the checkout shows the buyer what each period costs before paying.
 
-Fee rates (the whole-term fee as a share of the order amount), from Alipay's published
-花呗分期 product page (opendocs.alipay.com/open/277/105952, "费率", as read when this was written;
-the 2017-era integration notes at blog.csdn.net/bloodyer/article/details/78560514 give the same
-rules for ``hb_fq_num``/``hb_fq_seller_percent`` and "每期支付费用 = (金额 + 手续费) / 期数"):
+Fee rates (the whole-term fee as a share of the order amount): the table Alipay publishes on
+its 花呗分期 product page (opendocs.alipay.com/open/277/105952, section 费率). That page could not
+be fetched from this offline workplace, so the figures below are the widely quoted ones and MUST
+be checked against the promoter's own Alipay contract (they are a parameter, ``rates=``). The
+parameter rules themselves (only 3/6/12; 0 or 100; "每期支付费用 = (金额 + 手续费) / 期数") are
+confirmed by Alipay's integration notes as quoted at blog.csdn.net/bloodyer/article/details/78560514
+and developer.aliyun.com/article/710927:
 
 =======  ==================  ===================
 periods  buyer pays the fee  seller pays the fee
