@@ -6,12 +6,18 @@ both build their adapters here, so the two can never be wired differently.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import partial
 
 from box_office.config import ConfigError, Settings, check_safe
 from box_office.context import Context
 from box_office.notify.mail import FileMailer, Mailer, SmtpMailer
 from box_office.notify.sms import LogSms, SmsGateway
+from box_office.payments.alipay import settings as alipay_settings
+from box_office.payments.alipay.provider import AlipayProvider
+from box_office.payments.card import settings as card_settings
+from box_office.payments.card.provider import CardProvider
 from box_office.payments.provider import PaymentProvider, ProviderRegistry
 from box_office.payments.sandbox import bank
 from box_office.payments.sandbox.client import SandboxProvider
@@ -39,7 +45,21 @@ def default_providers(settings: Settings, ctx: Context | None = None) -> Provide
 
         refund_url = f"{settings.public_url.rstrip('/')}/api/payments/wechat/refund-notify"
         providers.append(WeChatPayProvider(wechat, refund_notify_url=refund_url))
+    providers.extend(alipay_and_card(os.environ))
     return ProviderRegistry(providers)
+
+
+def alipay_and_card(env: Mapping[str, str]) -> list[PaymentProvider]:
+    """Alipay and cards, each enabled when its ``BOX_OFFICE_ALIPAY_*`` / ``BOX_OFFICE_CARD_*``
+    settings are present (and refused at start with a clear error when they are wrong)."""
+    enabled: list[PaymentProvider] = []
+    alipay = alipay_settings.load(env)
+    if alipay is not None:
+        enabled.append(AlipayProvider(alipay))
+    card = card_settings.load(env)
+    if card is not None:
+        enabled.append(CardProvider(card))
+    return enabled
 
 
 def default_mailer(settings: Settings) -> Mailer:

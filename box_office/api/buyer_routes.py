@@ -282,14 +282,27 @@ def change_holder(
     "/payments/{provider}/notify",
     tags=["payments"],
     summary="Signed payment notification from a payment provider",
-    responses=errors.responses(401, 404, 409, 422),
+    responses=errors.responses(
+        401,
+        404,
+        409,
+        422,
+        ok={
+            "description": "Settled or ignored; the body is what the provider expects (Alipay: `success`)",
+            "content": {"application/json": {}, "text/plain": {}},
+        },
+    ),
 )
-async def payment_notify(provider: ProviderName, request: Request, app: State) -> dict[str, Any]:
+async def payment_notify(provider: ProviderName, request: Request, app: State) -> Any:
     payments = settle.provider_named(app.providers, provider)
     body = await request.body()
     headers = dict(request.headers)
     result = await app.with_provider(settle.handle_notification, app.ctx, payments, headers, body)
     app.order_watch.settled([result["order_id"]])
+    ack = getattr(payments, "notify_ack", None)
+    if ack is not None:  # the answer this provider expects (Alipay: exactly "success")
+        code, content, media_type = ack(True)
+        return Response(content, status_code=code, media_type=media_type)
     return result
 
 

@@ -336,7 +336,7 @@ class Payment(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(12))
-    pay_url: Mapped[str] = mapped_column(String(500))
+    pay_url: Mapped[str] = mapped_column(String(4000))  # 0005_alipay_card: Alipay page-pay URLs are long
     created_at: Mapped[float] = mapped_column(Float)
     settled_at: Mapped[float | None] = mapped_column(Float)
 

@@ -1,0 +1,1 @@
+"""The Alipay gateway emulator (see :mod:`payment_emulators.alipay.server`)."""

@@ -1,0 +1,1 @@
+"""The Stripe-compatible card emulator (see :mod:`payment_emulators.card.server`)."""
