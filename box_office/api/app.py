@@ -89,6 +89,7 @@ def create_app(
                 asyncio.create_task(
                     _loop(settings.delivery_interval, deliver_pending, ctx, state.mailer, state.sms)
                 ),
+                asyncio.create_task(_loop(5.0, _app.state.seatmap_views.flush, ctx)),
             ]
         try:
             yield
@@ -121,6 +122,7 @@ def create_app(
     app.include_router(seatmap_page.router)
     app.include_router(live_ticket_page.router)
 
+    _install_console(app)
     errors.install(app)
     docs.install(app)
     if state.providers.names:
@@ -155,3 +157,13 @@ def _document_providers(app: FastAPI, names: list[str]) -> None:
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _install_console(app: FastAPI) -> None:
+    """The promoter's console (box_office/console/) and its analytics API; seat-map views are
+    counted for the funnel and written by the console's view counter."""
+    from box_office.console import api_routes as console_api
+    from box_office.console import pages as console_pages
+
+    console_pages.install(app)
+    app.include_router(console_api.router)

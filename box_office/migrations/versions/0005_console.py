@@ -1,0 +1,69 @@
+"""the promoter's console: users with roles, login sessions, the audit trail, seat-map views
+
+Revision ID: 0005_console
+Revises: 0004
+Create Date: 2026-11-27 21:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_console"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "console_users",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("organiser_id", sa.Integer(), sa.ForeignKey("organisers.id"), nullable=False),
+        sa.Column("email", sa.String(254), nullable=False, unique=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("role", sa.String(10), nullable=False),
+        sa.Column("password_hash", sa.String(200), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+    )
+    op.create_index("ix_console_users_organiser_id", "console_users", ["organiser_id"])
+    op.create_table(
+        "console_logins",
+        sa.Column("token_hash", sa.String(64), primary_key=True),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("console_users.id"), nullable=False),
+        sa.Column("csrf", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+    )
+    op.create_index("ix_console_logins_user_id", "console_logins", ["user_id"])
+    op.create_table(
+        "console_audit",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("organiser_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sa.String(254), nullable=False),
+        sa.Column("action", sa.String(60), nullable=False),
+        sa.Column("target", sa.String(200), nullable=False),
+        sa.Column("outcome", sa.String(20), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("at", sa.Float(), nullable=False),
+    )
+    op.create_index("ix_console_audit_organiser", "console_audit", ["organiser_id", "at"])
+    op.create_table(
+        "seatmap_views",
+        sa.Column("session_id", sa.Integer(), primary_key=True),
+        sa.Column("minute", sa.Integer(), primary_key=True),
+        sa.Column("views", sa.Integer(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("seatmap_views")
+    op.drop_index("ix_console_audit_organiser", table_name="console_audit")
+    op.drop_table("console_audit")
+    op.drop_index("ix_console_logins_user_id", table_name="console_logins")
+    op.drop_table("console_logins")
+    op.drop_index("ix_console_users_organiser_id", table_name="console_users")
+    op.drop_table("console_users")
