@@ -16,8 +16,8 @@ def line_chart(
     y_max: float | None = None,
     x_labels: tuple[str, str] = ("", ""),
     y_format: str = "{:.0f}",
-    width: int = 600,
-    height: int = 220,
+    width: int = 420,
+    height: int = 200,
 ) -> str:
     """A line chart of (x, y) points, scaled to the box; the first and last x labels at the ends."""
     pad_l, pad_r, pad_t, pad_b = 44, 12, 28, 28
@@ -52,9 +52,9 @@ def line_chart(
     return "".join(parts)
 
 
-def bar_chart(bars: Sequence[tuple[str, float, str]], *, title: str, width: int = 600) -> str:
+def bar_chart(bars: Sequence[tuple[str, float, str]], *, title: str, width: int = 420) -> str:
     """Horizontal bars: (label, value, value text), one per row, scaled to the largest."""
-    row_h, pad_t, label_w = 30, 28, 140
+    row_h, pad_t, label_w = 30, 28, 110
     height = pad_t + row_h * len(bars) + 8
     top = max((v for _, v, _ in bars), default=0) or 1
     plot_w = width - label_w - 80
