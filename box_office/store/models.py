@@ -422,3 +422,5 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[float] = mapped_column(Float)
     sent_at: Mapped[float | None] = mapped_column(Float)
+    kind: Mapped[str | None] = mapped_column(String(20))
+    """What the message says (notify.messages.KINDS); None is a tickets message (rows before 0005)."""

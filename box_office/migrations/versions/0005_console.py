@@ -1,4 +1,5 @@
-"""the promoter's console: users with roles, login sessions, the audit trail, seat-map views
+"""the promoter's console: users with roles, login sessions, the audit trail, seat-map views;
+the kind of an outbox message (tickets, refund, expiry, ...)
 
 Revision ID: 0005_console
 Revises: 0004
@@ -59,7 +60,13 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("kind", sa.String(20), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("kind")
     op.drop_table("seatmap_views")
     op.drop_index("ix_console_audit_organiser", table_name="console_audit")
     op.drop_table("console_audit")
