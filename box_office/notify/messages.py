@@ -150,8 +150,8 @@ def render(kind: str, facts: OrderFacts) -> tuple[str, str, str]:
             where = f"{t['seat']} {ticket.place}" if ticket.seated else f"{t['area']} {ticket.place}"
             holder = f", {t['holder']} {ticket.holder}" if ticket.holder else ""
             lines.append(
-                f"{n}. {ticket.zone_name} · {ticket.type_name} · {where}{holder} · "
-                f"{money(ticket.price_cents, facts.currency)}"
+                f"{n}. {t['zone']} {ticket.zone_name} · {t['type']} {ticket.type_name} · {where}{holder} · "
+                f"{t['price']} {money(ticket.price_cents, facts.currency)}"
             )
         lines += ["", t["calendar"]]
     lines += ["", f"{t['view']}: {facts.order_url}"]
@@ -188,7 +188,7 @@ def render(kind: str, facts: OrderFacts) -> tuple[str, str, str]:
         "body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC',sans-serif;color:#1d2433;margin:0;"
         "background:#f4f6fa}.wrap{max-width:560px;margin:0 auto;padding:16px}"
         ".card{background:#fff;border-radius:8px;padding:16px;margin-bottom:12px}"
-        "th{text-align:left;color:#5b6478;font-weight:400;padding:2px 12px 2px 0;vertical-align:top}"
+        "th{text-align:left;color:#5b6478;font-weight:400;padding:2px 12px 2px 0;vertical-align:top;white-space:nowrap}"
         ".ticket{background:#fff;border:1px dashed #9aa3b5;border-radius:8px;padding:12px;margin-bottom:12px}"
         ".ticket img{display:block;margin:0 auto 8px}a.button{display:inline-block;background:#3559c7;color:#fff;"
         'padding:10px 16px;border-radius:6px;text-decoration:none}</style></head><body><div class="wrap">'
