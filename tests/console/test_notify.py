@@ -19,7 +19,7 @@ from box_office.notify.mail import SmtpMailer
 from box_office.notify.messages import KINDS, OrderFacts, TicketFacts, choose_language, render, sms
 from box_office.notify.sms import CapturingSms
 from tests.box_office.conftest import Server
-from tests.box_office.helpers import Concert, buy, hold, order, pay, wait_status
+from tests.box_office.helpers import Concert, hold, order, pay, wait_status
 from tests.box_office.test_delivery import FUTURE, _context, _park
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -127,7 +127,7 @@ def test_ticket_mail_in_each_language_rendered_in_chromium(server: Server) -> No
     for expected in ("Test Hall", "Night 1", "UTC+08:00", "Stalls", "Child", "Floor", "¥100.00", "¥150.00"):
         assert expected in text, expected
     assert f"/me/orders/{en_order['id']}" in text
-    zh, zh_order = mails["zh"]
+    zh, _zh_order = mails["zh"]
     zh_text = zh.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert (
         "您的 2 张门票" in zh["Subject"] and "票区" in zh_text and "VIP" in zh_text and "¥500.00" in zh_text

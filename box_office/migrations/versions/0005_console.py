@@ -59,7 +59,6 @@ def upgrade() -> None:
         sa.Column("views", sa.Integer(), nullable=False),
     )
 
-
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("kind", sa.String(20), nullable=True))
 
