@@ -51,14 +51,26 @@ def test_every_console_page_in_zh_and_en(server: Server) -> None:
     }
     titles = {
         "zh": {
-            "dashboard": "实时销售", "orders": "订单与购票人", "stock": "库存调整", "venue_new": "新建场馆",
-            "event_new": "新建活动", "team": "团队成员", "audit": "审计日志", "home": "我的活动",
+            "dashboard": "实时销售",
+            "orders": "订单与购票人",
+            "stock": "库存调整",
+            "venue_new": "新建场馆",
+            "event_new": "新建活动",
+            "team": "团队成员",
+            "audit": "审计日志",
+            "home": "我的活动",
         },
         "en": {
-            "dashboard": "Live sales", "orders": "Orders and buyers", "stock": "Stock", "venue_new": "New venue",
-            "event_new": "New event", "team": "Team", "audit": "Audit trail", "home": "Your events",
+            "dashboard": "Live sales",
+            "orders": "Orders and buyers",
+            "stock": "Stock",
+            "venue_new": "New venue",
+            "event_new": "New event",
+            "team": "Team",
+            "audit": "Audit trail",
+            "home": "Your events",
         },
-    }  # fmt: skip
+    }
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
