@@ -12,9 +12,9 @@ from box_office.context import Context
 from box_office.core.orders import CANCELLED, PENDING_PAYMENT, REFUNDED, SOLD, effective_order_status
 from box_office.errors import Conflict, Forbidden, NotFound
 from box_office.feed import service as feed
-from box_office.notify.kinds import queue_refund
 from box_office.payments.provider import ProviderRegistry
 from box_office.sales import ledger, order_state
+from box_office.sales.notices import queue_refund
 from box_office.sales.settle import close_open_payments, settle_refunds
 from box_office.sales.views import order_view
 from box_office.store.models import (

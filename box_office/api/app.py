@@ -161,9 +161,14 @@ def _document_providers(app: FastAPI, names: list[str]) -> None:
 
 def _install_console(app: FastAPI) -> None:
     """The promoter's console (box_office/console/) and its analytics API; seat-map views are
-    counted for the funnel and written by the console's view counter."""
+    counted for the funnel and written by the console's view counter. Also /metrics
+    (box_office/observability/metrics.py) and request ids for the JSON logs."""
     from box_office.console import api_routes as console_api
     from box_office.console import pages as console_pages
+    from box_office.observability import logs as request_logs
+    from box_office.observability import metrics as prometheus_metrics
 
     console_pages.install(app)
     app.include_router(console_api.router)
+    prometheus_metrics.install(app, app.state.box_office.ctx)
+    app.add_middleware(request_logs.RequestIdMiddleware)

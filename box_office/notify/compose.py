@@ -17,7 +17,7 @@ def ics(facts: OrderFacts, uid_domain: str = "encore.invalid") -> str:
     def stamp(ts: float) -> str:
         return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%dT%H%M%SZ")
 
-    def text(value: str) -> str:
+    def escaped(value: str) -> str:
         return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
     lines = [
@@ -30,8 +30,8 @@ def ics(facts: OrderFacts, uid_domain: str = "encore.invalid") -> str:
         f"DTSTAMP:{stamp(facts.starts_at)}",
         f"DTSTART:{stamp(facts.starts_at)}",
         f"DTEND:{stamp(max(facts.ends_at, facts.starts_at))}",
-        f"SUMMARY:{text(facts.event_name + ' · ' + facts.session_name)}",
-        f"LOCATION:{text(facts.venue_name)}",
+        f"SUMMARY:{escaped(facts.event_name + ' · ' + facts.session_name)}",
+        f"LOCATION:{escaped(facts.venue_name)}",
         f"URL:{facts.order_url}",
         "END:VEVENT",
         "END:VCALENDAR",

@@ -17,10 +17,10 @@ from email.message import EmailMessage
 from box_office.context import Context
 from box_office.notify import messages
 from box_office.notify.compose import build_email
-from box_office.notify.facts import order_facts
 from box_office.notify.mail import Mailer, send_all
 from box_office.notify.sms import SmsGateway
 from box_office.sales import outbox
+from box_office.sales.message_facts import order_facts
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,10 @@ Buyers see names, never codes (zone "Stalls", not "A"; "Adult", not "adult"), th
 session's time with its time zone, the price paid, the order number, holders masked, and a link
 to their order page (``/me/orders/{id}``), never an API URL.
 
-Other features call :func:`render` with their kind (``exchange``, ``transfer``, ``postponement``,
-``cancellation``) and the facts of the order; ``box_office.notify.compose`` makes the e-mail.
+Other features queue a message with one call per kind (``box_office.sales.notices``:
+``queue_exchange``, ``queue_transfer``, ``queue_postponement``, ``queue_cancellation``, ...) in their
+transaction; the delivery loop reads the order's facts (``sales.message_facts``), renders it here
+and ``box_office.notify.compose`` makes the e-mail.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 
 from box_office.context import Context
-from box_office.notify.kinds import queue_expiry
 from box_office.payments.provider import ProviderRegistry
 from box_office.sales import issuing, ledger, order_state
+from box_office.sales.notices import queue_expiry
 from box_office.sales.settle import settle_refunds
 from box_office.store.models import Hold, Order
 
