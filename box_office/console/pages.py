@@ -695,3 +695,12 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(PageRefused, refused)
+
+
+# What other features' console pages use (see box_office/console/README.md).
+signed_in_user = _user
+"""The signed-in console user of a request; raises LoginRequired (a redirect to the sign-in page)."""
+require = _need
+"""Refuse (403, audited) unless the user's role has the permission."""
+posted_form = _form
+"""The posted form once its CSRF token is checked."""
