@@ -34,7 +34,7 @@ from box_office.console.setup_form import overlaps, parse_rules, read_event_form
 from box_office.console.shell import SESSION_COOKIE, NavItem, language, register_nav, render, when
 from box_office.core.layout import LayoutError, parse_csv_layout, parse_json_layout
 from box_office.errors import ServiceError
-from box_office.store.models import Event, Order, Session, SessionGa, SessionSeat, Ticket, Venue
+from box_office.store.models import Event, Order, Session, SessionGa, SessionSeat, Ticket, Venue, Zone
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -359,6 +359,9 @@ def _stock(ctx: Any, organiser_id: int, session_id: int) -> dict[str, Any]:
         areas = db.scalars(
             select(SessionGa).where(SessionGa.session_id == session_id).order_by(SessionGa.id)
         ).all()
+        zones = db.execute(
+            select(Zone.code, Zone.name, Zone.price_cents).where(Zone.event_id == event.id)
+        ).all()
         now = ctx.now()
         drawn = [
             (
@@ -380,6 +383,8 @@ def _stock(ctx: Any, organiser_id: int, session_id: int) -> dict[str, Any]:
                 for a in areas
             ],
             "map": seat_svg(drawn),
+            "zones": [{"code": z.code, "name": z.name, "price_cents": z.price_cents} for z in zones],
+            "currency": event.currency,
             "counts": counts,
         }
 
@@ -469,6 +474,24 @@ async def _audited(
         raise PageRefused(exc.status, exc.message) from None
     await run_in_threadpool(partial(audit.record, ctx, user, action, target, **detail))
     return result
+
+
+@router.post("/sessions/{session_id:int}/reprice")
+async def reprice(request: Request, session_id: int) -> Response:
+    """Move unsold seats to another price zone (the price by zone changes with it)."""
+    user = await _user(request)
+    form = await _form(request, user)
+    _need(request, user, roles.STOCK, "reprice", f"session {session_id}")
+    labels = [s for s in form.get("seats", "").replace(",", " ").split() if s]
+    zone = form.get("zone", "").strip()
+    if not labels or not zone:
+        raise PageRefused(422, "list seat labels and choose a zone")
+    ctx = _app(request).ctx
+    await _audited(
+        ctx, user, "reprice", f"session {session_id}", changes.reprice_seats,
+        ctx, user.organiser_id, session_id, labels, zone, seats=labels[:50], zone=zone,
+    )  # fmt: skip
+    return _back(f"/console/sessions/{session_id}/stock", "saved")
 
 
 # ------------------------------------------------------------------ set-up: venues

@@ -92,6 +92,10 @@ def test_no_route_reaches_another_organisers_event(server: Server) -> None:
             f"/console/sessions/{s}/ga",
             {"code": "FLOOR", "capacity": "1"},
         ),
+        ("POST", "/console/sessions/{session_id:int}/reprice"): (
+            f"/console/sessions/{s}/reprice",
+            {"zone": "VIP", "seats": "A-3-1"},
+        ),
         ("POST", "/console/sessions/{session_id:int}/seats"): (
             f"/console/sessions/{s}/seats",
             {"action": "block", "seats": "A-1-1"},
@@ -138,6 +142,11 @@ def test_role_limits_and_audit(server: Server) -> None:
         == 303
     )
     assert staff.post(f"/console/sessions/{s}/ga", {"code": "FLOOR", "capacity": "12"}).status_code == 303
+    moved = staff.post(f"/console/sessions/{s}/reprice", {"zone": "VIP", "seats": "A-3-4"})
+    assert moved.status_code == 303
+    assert (
+        concert.org.get(f"/api/events/{e}/analytics").json()["stock"][0]["capacity"] == 11
+    )  # VIP: row 1 + A-3-4
     # finance: no stock changes, no set-up; may export and refund
     assert (
         finance.post(f"/console/sessions/{s}/seats", {"action": "release", "seats": "A-3-2"}).status_code
