@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as Db
 
 from box_office.analytics import numbers
-from box_office.analytics.views import ViewCounter
+from box_office.analytics.views import ViewCounter, WaitingPeaks
 from box_office.catalog.ownership import owned_event
-from box_office.console.tables import SeatmapView
+from box_office.console.tables import SeatmapView, WaitingRoomPeak
 from box_office.context import Context
 from box_office.errors import NotFound
 from box_office.store.models import (
@@ -33,10 +33,13 @@ def event_report(
     session_id: int | None = None,
     *,
     views: ViewCounter | None = None,
+    waiting: WaitingPeaks | None = None,
 ) -> dict[str, Any]:
     """Everything the dashboard, the API and the exports show, for the event or one of its sessions."""
     if views is not None:
         views.flush(ctx)
+    if waiting is not None:
+        waiting.flush(ctx)
     now = ctx.now()
     with ctx.db.read() as db:
         event = owned_event(db, organiser_id, event_id)
@@ -123,7 +126,19 @@ def _report(
         .where(Order.session_id.in_(session_ids), Order.paid_at.is_not(None))
     )
     report.funnel = numbers.funnel(int(views or 0), int(holds or 0), int(orders or 0), int(paid or 0))
-    return report, {"zone_names": zone_names, "type_names": type_names}
+    peaks = db.execute(
+        select(WaitingRoomPeak.minute, WaitingRoomPeak.peak)
+        .where(WaitingRoomPeak.minute >= int(start // 60), WaitingRoomPeak.minute <= int(end // 60))
+        .order_by(WaitingRoomPeak.minute)
+    ).all()
+    waiting = [{"at": minute * 60, "peak": peak} for minute, peak in peaks]
+    meta = {
+        "zone_names": zone_names,
+        "type_names": type_names,
+        "waiting_room": waiting,
+        "waiting_room_peak": max((w["peak"] for w in waiting), default=0),
+    }
+    return report, meta
 
 
 def as_json(report: numbers.Report) -> dict[str, Any]:

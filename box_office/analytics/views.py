@@ -12,11 +12,12 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+from sqlalchemy import case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as Db
 
-from box_office.console.tables import SeatmapView
+from box_office.console.tables import SeatmapView, WaitingRoomPeak
 from box_office.context import Context
 
 
@@ -55,3 +56,37 @@ class ViewCounter:
                 self._counts.update(counts)
             raise
         return sum(counts.values())
+
+
+class WaitingPeaks:
+    """The longest waiting-room line seen per minute in this process, written as the greater of
+    what the table has and what was seen (so several processes leave the longest single line)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._peaks: dict[int, int] = {}
+
+    def note(self, now: float, length: int) -> None:
+        minute = int(now // 60)
+        with self._lock:
+            if length > self._peaks.get(minute, -1):
+                self._peaks[minute] = length
+
+    def flush(self, ctx: Context) -> int:
+        with self._lock:
+            peaks, self._peaks = self._peaks, {}
+        if not peaks:
+            return 0
+        insert = sqlite_insert if ctx.db.is_sqlite else pg_insert
+
+        def work(db: Db) -> None:
+            for minute, peak in sorted(peaks.items()):
+                statement = insert(WaitingRoomPeak).values(minute=minute, peak=peak)
+                greater = case(
+                    (statement.excluded.peak > WaitingRoomPeak.peak, statement.excluded.peak),
+                    else_=WaitingRoomPeak.peak,
+                )
+                db.execute(statement.on_conflict_do_update(index_elements=["minute"], set_={"peak": greater}))
+
+        ctx.db.write(work)
+        return len(peaks)

@@ -89,7 +89,7 @@ def create_app(
                 asyncio.create_task(
                     _loop(settings.delivery_interval, deliver_pending, ctx, state.mailer, state.sms)
                 ),
-                asyncio.create_task(_loop(5.0, _app.state.seatmap_views.flush, ctx)),
+                asyncio.create_task(_loop(5.0, _app.state.console_flush, ctx)),
             ]
         try:
             yield

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from box_office.analytics import export, queries
-from box_office.analytics.views import ViewCounter
+from box_office.analytics.views import ViewCounter, WaitingPeaks
 from box_office.api import errors
 from box_office.api.deps import Id, OrganiserId, State
 from box_office.console import auth
@@ -34,6 +34,10 @@ class ConsoleUserIn(BaseModel):
 
 def _views(request: Request) -> ViewCounter | None:
     return getattr(request.app.state, "seatmap_views", None)
+
+
+def _peaks(request: Request) -> WaitingPeaks | None:
+    return getattr(request.app.state, "waiting_peaks", None)
 
 
 @router.post(
@@ -59,7 +63,7 @@ async def analytics(
     request: Request,
     session_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> dict[str, Any]:
-    work = partial(queries.event_report, views=_views(request))
+    work = partial(queries.event_report, views=_views(request), waiting=_peaks(request))
     report: dict[str, Any] = await run_in_threadpool(work, app.ctx, organiser, event_id, session_id)
     return report
 
@@ -77,7 +81,7 @@ async def analytics_csv(
     request: Request,
     session_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> PlainTextResponse:
-    work = partial(queries.event_report, views=_views(request))
+    work = partial(queries.event_report, views=_views(request), waiting=_peaks(request))
     report = await run_in_threadpool(work, app.ctx, organiser, event_id, session_id)
     return PlainTextResponse(export.to_csv(report), media_type="text/csv")
 
@@ -97,7 +101,7 @@ async def analytics_xlsx(
     request: Request,
     session_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    work = partial(queries.event_report, views=_views(request))
+    work = partial(queries.event_report, views=_views(request), waiting=_peaks(request))
     report = await run_in_threadpool(work, app.ctx, organiser, event_id, session_id)
     body = await run_in_threadpool(export.to_xlsx, report)
     return Response(body, media_type=XLSX)

@@ -68,6 +68,8 @@ PAGES: dict[str, dict[str, dict[str, str]]] = {
             "export_csv": "CSV",
             "export_xlsx": "XLSX",
             "updated": "Updated",
+            "waiting": "Waiting room (longest line per minute)",
+            "waiting_peak": "Waiting room peak",
             "session": "Session",
         },
         "zh": {
@@ -96,6 +98,8 @@ PAGES: dict[str, dict[str, dict[str, str]]] = {
             "export_csv": "CSV",
             "export_xlsx": "XLSX",
             "updated": "更新于",
+            "waiting": "排队人数（每分钟峰值）",
+            "waiting_peak": "排队峰值",
             "session": "场次",
         },
     },

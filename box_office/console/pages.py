@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from box_office.aftersales import refunds
 from box_office.analytics import charts, export, queries
-from box_office.analytics.views import ViewCounter
+from box_office.analytics.views import ViewCounter, WaitingPeaks
 from box_office.api.deps import AppState
 from box_office.catalog import changes, events, venues
 from box_office.catalog.ownership import owned_event, owned_session
@@ -198,7 +198,7 @@ def _views(request: Request) -> ViewCounter:
 async def _report(request: Request, user: auth.ConsoleUserView, event_id: int) -> dict[str, Any]:
     raw = request.query_params.get("session")
     session_id = int(raw) if raw and raw.isdigit() else None
-    work = partial(queries.event_report, views=_views(request))
+    work = partial(queries.event_report, views=_views(request), waiting=request.app.state.waiting_peaks)
     return dict(await _call(work, _app(request).ctx, user.organiser_id, event_id, session_id))
 
 
@@ -225,6 +225,12 @@ async def dashboard(request: Request, event_id: int) -> HTMLResponse:
         ],
         title=t["funnel"],
     )
+    peaks = [(w["at"], w["peak"]) for w in report["waiting_room"]]
+    waiting_chart = (
+        charts.line_chart(peaks, title=t["waiting"], x_labels=(when(peaks[0][0]), when(peaks[-1][0])))
+        if peaks
+        else ""
+    )
     return _page(
         request,
         user,
@@ -234,6 +240,7 @@ async def dashboard(request: Request, event_id: int) -> HTMLResponse:
         sell_chart=sell_chart,
         funnel_chart=funnel_chart,
         event_id=event_id,
+        waiting_chart=waiting_chart,
     )
 
 
@@ -703,6 +710,14 @@ def install(app: FastAPI) -> None:
     """Mount the console on the box office app: its routes, its HTML refusals, its view counter."""
     if not hasattr(app.state, "seatmap_views"):
         app.state.seatmap_views = ViewCounter()
+        app.state.waiting_peaks = WaitingPeaks()
+
+    def flush(ctx: Any) -> None:
+        """Write the seat-map views and waiting-room peaks counted in memory (every 5 s)."""
+        app.state.seatmap_views.flush(ctx)
+        app.state.waiting_peaks.flush(ctx)
+
+    app.state.console_flush = flush
     app.include_router(router)
 
     async def login_required(request: Request, _exc: Exception) -> Response:

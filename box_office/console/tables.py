@@ -67,3 +67,11 @@ class SeatmapView(Base):
     session_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     minute: Mapped[int] = mapped_column(Integer, primary_key=True)
     views: Mapped[int] = mapped_column(Integer)
+
+
+class WaitingRoomPeak(Base):
+    """The longest line of buyers waiting in one process's admission gate, per minute."""
+
+    __tablename__ = "waiting_room_peaks"
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)
+    peak: Mapped[int] = mapped_column(Integer)

@@ -64,9 +64,9 @@ class _Stock(Collector):
         yield running
 
 
-def admission_gate(app: FastAPI) -> Any:
+def admission_gate(app: Any) -> Any:
     """This process's admission gate, found in the built middleware stack (None before the first request)."""
-    layer: Any = app.middleware_stack
+    layer: Any = getattr(app, "middleware_stack", app)
     for _ in range(20):
         if layer is None:
             return None
@@ -80,10 +80,21 @@ def admission_gate(app: FastAPI) -> Any:
 class MetricsMiddleware:
     """Counts every HTTP request by method, route template and status, and times it."""
 
-    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
+    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram, peaks: Any = None) -> None:
         self.app = app
         self.requests = requests
         self.latency = latency
+        self.peaks = peaks
+        self._gate: Any = None
+
+    def note_waiting(self) -> None:
+        """Note the waiting room's length as each request arrives (the console charts the peaks)."""
+        if self.peaks is None:
+            return
+        if self._gate is None:
+            self._gate = admission_gate(self.app)
+        if self._gate is not None:
+            self.peaks.note(time.time(), self._gate.waiting)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,6 +102,7 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = [500]
+        self.note_waiting()
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -120,7 +132,8 @@ def install(app: FastAPI, ctx: Context) -> CollectorRegistry:
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     )
     registry.register(_Stock(ctx, app))
-    app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
+    peaks = getattr(app.state, "waiting_peaks", None)
+    app.add_middleware(MetricsMiddleware, requests=requests, latency=latency, peaks=peaks)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:

@@ -95,7 +95,7 @@ def test_every_console_page_in_zh_and_en(server: Server) -> None:
         # the live view: numbers, charts drawn from data
         page.goto(server.url + pages["dashboard"])
         assert page.inner_text("[data-k=sold]") == "2"
-        assert page.locator("svg.chart polyline").count() == 1
+        assert page.locator("svg.chart polyline").count() == 2  # sell-through and the waiting room
         # a venue from JSON with a drawn preview, then an event whose rules overlap
         page.goto(server.url + pages["venue_new"])
         page.fill("textarea[name=layout]", "{not json")

@@ -161,3 +161,31 @@ def test_charts_escape_labels_and_scale() -> None:
     assert "&lt;b&gt;" in svg and "<b>" not in svg and "polyline" in svg
     bars = charts.bar_chart([("views", 10, "10"), ("paid", 5, "5")], title="f")
     assert bars.count("<rect") == 2
+
+
+def test_waiting_room_peaks_keep_the_longest_line_per_minute(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from box_office.analytics.views import WaitingPeaks
+    from box_office.console.tables import WaitingRoomPeak
+    from box_office.context import Context
+    from box_office.store.db import Database
+    from box_office.store.migrate import upgrade
+    from box_office.vault import Vault
+    from tests.box_office.conftest import settings_for
+
+    url = f"sqlite:///{Path(str(tmp_path)) / 'peaks.sqlite3'}"
+    upgrade(url)
+    settings = settings_for(url, Path(str(tmp_path)), 1)
+    ctx = Context(settings=settings, db=Database(url), vault=Vault(settings.secret_key))
+    one, two = WaitingPeaks(), WaitingPeaks()  # two processes
+    for length in (3, 9, 4):
+        one.note(600.0, length)
+    one.note(660.0, 2)
+    two.note(610.0, 7)
+    two.note(670.0, 5)
+    assert one.flush(ctx) == 2 and two.flush(ctx) == 2 and one.flush(ctx) == 0
+    with ctx.db.read() as db:
+        rows = {r.minute: r.peak for r in db.query(WaitingRoomPeak)}
+    ctx.db.dispose()
+    assert rows == {10: 9, 11: 5}

@@ -59,6 +59,11 @@ def upgrade() -> None:
         sa.Column("views", sa.Integer(), nullable=False),
     )
 
+    op.create_table(
+        "waiting_room_peaks",
+        sa.Column("minute", sa.Integer(), primary_key=True),
+        sa.Column("peak", sa.Integer(), nullable=False),
+    )
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("kind", sa.String(20), nullable=True))
 
@@ -66,6 +71,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("kind")
+    op.drop_table("waiting_room_peaks")
     op.drop_table("seatmap_views")
     op.drop_index("ix_console_audit_organiser", table_name="console_audit")
     op.drop_table("console_audit")
