@@ -129,7 +129,7 @@ def test_every_console_page_in_zh_and_en(server: Server) -> None:
         assert "New Year Gala" in page.inner_text("h1")
         # hold seats from the stock page, then refund from the orders page
         page.goto(server.url + pages["stock"])
-        page.fill("textarea[name=seats]", "A-3-1 A-3-2")
+        page.fill("form[action$='/seats'] textarea[name=seats]", "A-3-1 A-3-2")
         page.click("button[value=hold]")
         page.wait_for_url("**notice=saved")
         assert page.locator("circle[data-kind=reserved]").count() == 2
