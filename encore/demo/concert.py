@@ -106,6 +106,10 @@ def venue_layout() -> dict[str, Any]:
     }
 
 
+CONSOLE_EMAIL = "owner@demo.encore.test"
+CONSOLE_PASSWORD = "encore-demo-console"
+
+
 def create_concert(base_url: str, *, hold_seconds: int = 600) -> DemoConcert:
     """Organiser, venue, event with 3 seated price zones + GA floor, one real-name session."""
     with httpx.Client(base_url=base_url, timeout=30) as anon:
@@ -155,6 +159,19 @@ def create_concert(base_url: str, *, hold_seconds: int = 600) -> DemoConcert:
         feed = _check(
             org.post(f"/api/events/{event['id']}/feed-clients", json={"name": "venue sync server"}),
             "feed client",
+        )
+        # the promoter's console (/console/): an owner to sign in with
+        _check(
+            org.post(
+                "/api/organiser/console-users",
+                json={
+                    "email": CONSOLE_EMAIL,
+                    "name": "Demo owner",
+                    "role": "owner",
+                    "password": CONSOLE_PASSWORD,
+                },
+            ),
+            "console user",
         )
     return DemoConcert(base_url, token, venue["id"], event["id"], session["id"], feed["token"])
 
