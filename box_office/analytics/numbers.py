@@ -19,6 +19,8 @@ class SeatRow:
     zone: str
     status: str
     hold_expires_at: float | None
+    count: int = 1
+    """How many seats this row stands for (the query groups identical seats)."""
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,8 @@ def stock_by_zone(
         if state == "removed":
             continue
         target = line(seat.zone)
-        target.capacity += 1
-        setattr(target, state, getattr(target, state) + 1)
+        target.capacity += seat.count
+        setattr(target, state, getattr(target, state) + seat.count)
     for area in areas:
         target = line(area.zone)
         target.capacity += area.capacity

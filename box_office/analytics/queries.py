@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session as Db
 
 from box_office.analytics import numbers
@@ -80,12 +80,15 @@ def _report(
             .order_by(TicketType.id)
         ).all()
     )
+    # seats grouped in SQL by zone, status and whether a hold is still running (one row per
+    # group, not per seat: a 20,000-seat arena is a handful of rows)
+    live = case((SessionSeat.hold_expires_at >= now, 1), else_=0).label("live")
     seats = [
-        numbers.SeatRow(zone_code.get(r.zone_id, "?"), r.status, r.hold_expires_at)
+        numbers.SeatRow(zone_code.get(r.zone_id, "?"), r.status, now if r.live else None, int(r.n))
         for r in db.execute(
-            select(SessionSeat.zone_id, SessionSeat.status, SessionSeat.hold_expires_at).where(
-                SessionSeat.session_id.in_(session_ids)
-            )
+            select(SessionSeat.zone_id, SessionSeat.status, live, func.count().label("n"))
+            .where(SessionSeat.session_id.in_(session_ids))
+            .group_by(SessionSeat.zone_id, SessionSeat.status, live)
         )
     ]
     areas = [

@@ -19,6 +19,7 @@ from box_office.analytics import export, queries
 from box_office.analytics.views import ViewCounter, WaitingPeaks
 from box_office.api import errors
 from box_office.api.deps import Id, OrganiserId, State
+from box_office.api.schemas import EMAIL_PATTERN
 from box_office.console import auth
 
 router = APIRouter(prefix="/api", tags=["organisers"])
@@ -26,7 +27,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ConsoleUserIn(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
     name: str = Field(default="", max_length=200)
     role: Literal["owner", "staff", "finance"] = "owner"
     password: str = Field(min_length=auth.MIN_PASSWORD, max_length=200)
