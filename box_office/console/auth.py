@@ -184,3 +184,34 @@ def team(ctx: Context, organiser_id: int) -> list[dict[str, object]]:
 
 
 __all__ = ["OWNER", "ConsoleUserView"]
+
+
+class LoginThrottle:
+    """Refuse sign-in for an e-mail after ``limit`` failures within
+    ``window`` seconds: a password cannot be guessed at the speed of the network. In memory, per
+    process; a success clears the e-mail's count."""
+
+    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(key, []) if t > now - self.window]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def blocked(self, keys: list[str], now: float) -> bool:
+        return any(len(self._recent(key, now)) >= self.limit for key in keys)
+
+    def failed(self, keys: list[str], now: float) -> None:
+        if len(self._failures) > 100_000:
+            self._failures.clear()
+        for key in keys:
+            self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)

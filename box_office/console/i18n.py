@@ -11,6 +11,7 @@ PAGES: dict[str, dict[str, dict[str, str]]] = {
             "submit": "Sign in",
             "bad_login": "Wrong e-mail or password.",
             "csrf": "The form expired: please try again.",
+            "throttled": "Too many failed attempts: try again in 15 minutes.",
         },
         "zh": {
             "title": "登录",
@@ -19,6 +20,7 @@ PAGES: dict[str, dict[str, dict[str, str]]] = {
             "submit": "登录",
             "bad_login": "邮箱或密码错误。",
             "csrf": "表单已过期，请重试。",
+            "throttled": "失败次数过多，请 15 分钟后再试。",
         },
     },
     "home": {

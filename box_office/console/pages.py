@@ -134,12 +134,21 @@ async def login(request: Request) -> Response:
         return _page(
             request, None, "console/login.html", "login", error="csrf", pre=pre or "", status_code=403
         )
+    throttle: auth.LoginThrottle = request.app.state.console_logins
+    now = _app(request).ctx.now()
+    keys = ["email:" + email.strip().lower()]
+    if throttle.blocked(keys, now):
+        return _page(
+            request, None, "console/login.html", "login", error="throttled", pre=pre, status_code=429
+        )
     try:
         token, user = await run_in_threadpool(auth.sign_in, _app(request).ctx, email, password)
     except ServiceError:
+        throttle.failed(keys, now)
         return _page(
             request, None, "console/login.html", "login", error="bad_login", pre=pre, status_code=401
         )
+    throttle.succeeded(keys[0])
     await run_in_threadpool(audit.record, _app(request).ctx, user, "sign_in", user.email)
     response = RedirectResponse("/console/", status_code=303)
     secure = _app(request).ctx.settings.public_url.startswith("https://")
@@ -711,6 +720,7 @@ def install(app: FastAPI) -> None:
     if not hasattr(app.state, "seatmap_views"):
         app.state.seatmap_views = ViewCounter()
         app.state.waiting_peaks = WaitingPeaks()
+        app.state.console_logins = auth.LoginThrottle()
 
     def flush(ctx: Any) -> None:
         """Write the seat-map views and waiting-room peaks counted in memory (every 5 s)."""

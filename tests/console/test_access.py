@@ -48,6 +48,16 @@ def test_sign_in_cookie_flags_csrf_and_sign_out(server: Server) -> None:
     pre = page.cookies.get("console_pre")
     wrong = anon.post("/console/login", data={"email": email, "password": "wrong password!", "pre": pre})
     assert wrong.status_code == 401
+    other = add_user(concert, "staff")  # five failures in a row: then even the right password is refused
+    for _ in range(5):
+        assert (
+            anon.post("/console/login", data={"email": other, "password": "wrong", "pre": pre}).status_code
+            == 401
+        )
+    assert (
+        anon.post("/console/login", data={"email": other, "password": PASSWORD, "pre": pre}).status_code
+        == 429
+    )
     forged = httpx.post(
         server.url + "/console/login", data={"email": email, "password": PASSWORD, "pre": "x"}
     )
