@@ -176,6 +176,14 @@ def test_refunded_before_delivery_gets_a_refund_mail_and_no_empty_tickets_mail(s
     )
     assert len([m for m in server.smtp.messages if m["To"] == email]) == before + 1
     assert parked
+    html, _ = _html_with_inline_images(refund)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 700})
+        page.set_content(html)
+        assert "Refund for order" in page.inner_text("h1")
+        page.screenshot(path=str(ARTIFACTS / "mail-refund-en.png"), full_page=True)
+        browser.close()
 
 
 def test_build_email_structure() -> None:
@@ -186,3 +194,35 @@ def test_build_email_structure() -> None:
     assert mail.get_body(("plain",)) is not None and mail.get_body(("html",)) is not None
     cids = [p["Content-ID"] for p in mail.walk() if p.get_content_type() == "image/png"]
     assert cids == ["<qr-t0@x>", "<qr-t1@x>"]
+
+
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+def test_expiry_mail_in_chinese_after_the_sweeper_expires_the_order(server: Server) -> None:
+    from box_office.sales.sweeper import sweep_orders
+
+    concert = Concert(server)
+    buyer = concert.buyer()
+    email = f"slow-{concert.session_id}@example.test"
+    held = hold(buyer, concert.session_id, seats=["A-3-7"])
+    made = order(buyer, held.json()["id"], email=email, phone="+86 139 0000 0003").json()
+    later = _context(server, FUTURE)
+    assert sweep_orders(later) >= 1  # the order's time has passed: expired, and its e-mail queued
+    later.db.dispose()
+    sms_before = len(server.sms.sent)
+    now = _context(server, FUTURE + 1)
+    deliver_pending(now, SmtpMailer("127.0.0.1", server.smtp.port), server.sms)
+    now.db.dispose()
+    (mail,) = _wait_mail(server, email)
+    assert f"订单 {made['id']} 已过期" in mail["Subject"]
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "未产生任何扣款" in text and f"/me/orders/{made['id']}" in text
+    assert not [p for p in mail.walk() if p.get_content_type() == "image/png"]  # no QR in an expiry mail
+    assert any(f"/me/orders/{made['id']}" in text for _, text in server.sms.sent[sms_before:])
+    html, _ = _html_with_inline_images(mail)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 700})
+        page.set_content(html)
+        assert "已过期" in page.inner_text("h1")
+        page.screenshot(path=str(ARTIFACTS / "mail-expiry-zh.png"), full_page=True)
+        browser.close()
