@@ -292,3 +292,32 @@ PAGES: dict[str, dict[str, dict[str, str]]] = {
         "zh": {"title": "无法完成"},
     },
 }
+
+# The set-up form's field errors (console/setup_form.py writes them in English) in Chinese.
+FIELD_ERRORS_ZH: tuple[tuple[str, str], ...] = (
+    ("at least one zone: CODE,Name,price", "至少填写一个票区：代码,名称,价格"),
+    ("each line CODE,Name,price", "每行：代码,名称,价格"),
+    ("at least one ticket type: code,Name[,standard|box]", "至少填写一个票种：代码,名称[,standard|box]"),
+    ("each line code,Name[,standard|box]", "每行：代码,名称[,standard|box]"),
+    ("each line AREA,ZONE[,capacity]", "每行：区域,票区[,容量]"),
+    ("three letters, e.g. CNY", "三个字母，如 CNY"),
+    ("choose a venue", "请选择场馆"),
+    ("unknown time zone (e.g. Asia/Shanghai)", "未知时区（如 Asia/Shanghai）"),
+    ("a date and time, e.g. 2026-12-31T20:00", "请填写日期和时间，如 2026-12-31T20:00"),
+    ("the sale ends before it starts", "停售时间早于开售时间"),
+    ("ends before it starts", "结束时间早于开始时间"),
+    ("a whole number, 1 or more", "请填写不小于 1 的整数"),
+    ("unknown zone(s): ", "未知票区："),
+    ("unknown zone ", "未知票区 "),
+    ("not one of your venues", "不是您的场馆"),
+    ("required", "必填"),
+)
+
+
+def field_error(message: str, lang: str) -> str:
+    """A set-up form error in the page's language (the known phrases; anything else as is)."""
+    if lang != "zh":
+        return message
+    for english, chinese in FIELD_ERRORS_ZH:
+        message = message.replace(english, chinese)
+    return message

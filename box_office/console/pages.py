@@ -28,7 +28,7 @@ from box_office.catalog import changes, events, venues
 from box_office.catalog.ownership import owned_event, owned_session
 from box_office.console import audit, auth, roles
 from box_office.console.drawing import seat_svg
-from box_office.console.i18n import PAGES
+from box_office.console.i18n import PAGES, field_error
 from box_office.console.masking import mask_email, mask_phone
 from box_office.console.setup_form import overlaps, parse_rules, read_event_form
 from box_office.console.shell import SESSION_COOKIE, NavItem, language, register_nav, render, when
@@ -616,7 +616,7 @@ async def event_submit(request: Request) -> Response:
             "event",
             venues=venue_list,
             form=form,
-            errors=parsed.errors,
+            errors={k: field_error(v, language(request)) for k, v in parsed.errors.items()},
             warnings=warnings,
             status_code=status,
         )
@@ -644,7 +644,7 @@ async def event_submit(request: Request) -> Response:
             "event",
             venues=venue_list,
             form=form,
-            errors=parsed.errors,
+            errors={k: field_error(v, language(request)) for k, v in parsed.errors.items()},
             warnings=warnings,
             status_code=exc.status,
         )

@@ -189,3 +189,13 @@ def test_waiting_room_peaks_keep_the_longest_line_per_minute(tmp_path: object) -
         rows = {r.minute: r.peak for r in db.query(WaitingRoomPeak)}
     ctx.db.dispose()
     assert rows == {10: 9, 11: 5}
+
+
+def test_set_up_form_errors_are_translated_for_chinese_pages() -> None:
+    from box_office.console.i18n import field_error
+
+    errors = read_event_form({"name": "", "currency": "x", "sale_starts_at": "2026-12-02T10:00"}).errors
+    zh = {k: field_error(v, "zh") for k, v in errors.items()}
+    assert zh["name"] == "必填" and zh["currency"] == "三个字母，如 CNY" and zh["venue_id"] == "请选择场馆"
+    assert zh["starts_at"].startswith("请填写日期和时间")
+    assert field_error(errors["name"], "en") == "required"
