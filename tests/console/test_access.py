@@ -78,7 +78,7 @@ def _routes() -> set[tuple[str, str]]:
         (method, route.path)
         for route in pages.router.routes
         if isinstance(route, APIRoute)
-        for method in route.methods
+        for method in route.methods or ()
     }
 
 

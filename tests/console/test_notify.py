@@ -11,7 +11,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, sync_playwright
 
 from box_office.notify.compose import build_email, ics
 from box_office.notify.delivery import deliver_pending
@@ -89,6 +90,16 @@ def _wait_mail(server: Server, recipient: str, count: int = 1, timeout: float = 
         time.sleep(0.05)
 
 
+def _screenshot(page: Page, path: Path) -> None:
+    """Chromium on the loaded shared machine sometimes refuses one capture ("Unable to capture
+    screenshot"); the page is already checked, so one more try is all the screenshot needs."""
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    except PlaywrightError:
+        page.wait_for_load_state()
+        page.screenshot(path=str(path), full_page=True)
+
+
 def _html_with_inline_images(mail: EmailMessage) -> tuple[str, int]:
     """The HTML part with each cid: reference replaced by its image part as a data URI."""
     html_part = mail.get_body(("html",))
@@ -147,7 +158,7 @@ def test_ticket_mail_in_each_language_rendered_in_chromium(server: Server) -> No
             )
             assert loaded == 2
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-            page.screenshot(path=str(ARTIFACTS / f"mail-tickets-{language}.png"), full_page=True)
+            _screenshot(page, ARTIFACTS / f"mail-tickets-{language}.png")
         browser.close()
 
 
@@ -182,7 +193,7 @@ def test_refunded_before_delivery_gets_a_refund_mail_and_no_empty_tickets_mail(s
         page = browser.new_page(viewport={"width": 390, "height": 700})
         page.set_content(html)
         assert "Refund for order" in page.inner_text("h1")
-        page.screenshot(path=str(ARTIFACTS / "mail-refund-en.png"), full_page=True)
+        _screenshot(page, ARTIFACTS / "mail-refund-en.png")
         browser.close()
 
 
@@ -224,5 +235,5 @@ def test_expiry_mail_in_chinese_after_the_sweeper_expires_the_order(server: Serv
         page = browser.new_page(viewport={"width": 390, "height": 700})
         page.set_content(html)
         assert "已过期" in page.inner_text("h1")
-        page.screenshot(path=str(ARTIFACTS / "mail-expiry-zh.png"), full_page=True)
+        _screenshot(page, ARTIFACTS / "mail-expiry-zh.png")
         browser.close()
