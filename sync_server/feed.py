@@ -100,8 +100,11 @@ class FeedPuller:
             lambda: self.store.tickets.set_event(
                 event_id, keys["keyring"], identity_key=keys.get("identity_key"),
                 session_id=existing.get("session_id"), rules=existing.get("rules"),
+                name=keys.get("event_name"),
             )
         )  # fmt: skip
+        names = keys.get("session_names") or {}
+        self.store.session_names.update({str(k): str(v) for k, v in names.items()})
         await self.report_checkins(session, event_id)
         changed = 0
         cursor = await asyncio.to_thread(self.store.feed.feed_cursor)

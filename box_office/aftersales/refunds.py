@@ -14,6 +14,7 @@ from box_office.errors import Conflict, Forbidden, NotFound
 from box_office.feed import service as feed
 from box_office.payments.provider import ProviderRegistry
 from box_office.sales import ledger, order_state
+from box_office.sales.notices import queue_refund
 from box_office.sales.settle import close_open_payments, settle_refunds
 from box_office.sales.views import order_view
 from box_office.store.models import (
@@ -82,6 +83,7 @@ def cancel_order(
             .execution_options(**_NO_SYNC)
         )
         feed.append(ctx, db, changes)
+        queue_refund(ctx, db, order)
         return "refunded"
 
     outcome = ctx.db.write(work)

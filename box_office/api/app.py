@@ -91,6 +91,7 @@ def create_app(
                 asyncio.create_task(
                     _loop(settings.delivery_interval, deliver_pending, ctx, state.mailer, state.sms)
                 ),
+                asyncio.create_task(_loop(5.0, _app.state.console_flush, ctx)),
             ]
         try:
             yield
@@ -125,6 +126,7 @@ def create_app(
     app.include_router(support_api)
     app.include_router(support_pages)
 
+    _install_console(app)
     errors.install(app)
     docs.install(app)
     if state.providers.names:
@@ -159,3 +161,18 @@ def _document_providers(app: FastAPI, names: list[str]) -> None:
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _install_console(app: FastAPI) -> None:
+    """The promoter's console (box_office/console/) and its analytics API; seat-map views are
+    counted for the funnel and written by the console's view counter. Also /metrics
+    (box_office/observability/metrics.py) and request ids for the JSON logs."""
+    from box_office.console import api_routes as console_api
+    from box_office.console import pages as console_pages
+    from box_office.observability import logs as request_logs
+    from box_office.observability import metrics as prometheus_metrics
+
+    console_pages.install(app)
+    app.include_router(console_api.router)
+    prometheus_metrics.install(app, app.state.box_office.ctx)
+    app.add_middleware(request_logs.RequestIdMiddleware)

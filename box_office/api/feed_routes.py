@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from box_office.api import errors, schemas
 from box_office.api.deps import FeedEventId, State
-from box_office.catalog import keys
+from box_office.catalog import events, keys
 from box_office.feed import service as feed
 from wire.venue_feed import MAX_PAGE, CheckIn
 
@@ -53,7 +53,10 @@ async def read_feed(
     responses=errors.responses(401),
 )
 def read_keyring(event_id: FeedEventId, app: State) -> dict[str, Any]:
-    return {"event_id": event_id} | keys.feed_keyring(app.ctx, event_id)
+    # the event's and its sessions' names: the venue's dashboards show names, not ids
+    info = events.event_info(app.ctx, event_id)
+    names = {"event_name": info["name"], "session_names": {str(s["id"]): s["name"] for s in info["sessions"]}}
+    return {"event_id": event_id} | keys.feed_keyring(app.ctx, event_id) | names
 
 
 @router.post(

@@ -51,12 +51,18 @@ def move(db: Db, order: Order, old: str | Iterable[str], new: str, **values: Any
 
 def expire_overdue(db: Db, now: float) -> int:
     """Record the expiry of every unpaid order past its time; returns how many."""
+    return len(expire_overdue_ids(db, now))
+
+
+def expire_overdue_ids(db: Db, now: float) -> list[int]:
+    """:func:`expire_overdue`, returning the ids of the orders this transaction expired (so their
+    expiry e-mails are queued once, by whoever expired them)."""
     require_move(PENDING_PAYMENT, EXPIRED)
-    return changed(
-        db.connection().execute(
-            update(Order)
-            .where(Order.status == PENDING_PAYMENT, Order.expires_at < now)
-            .values(status=EXPIRED, closed_at=now, reason="not paid in time")
-            .execution_options(synchronize_session=False)
-        )
+    rows = db.connection().execute(
+        update(Order)
+        .where(Order.status == PENDING_PAYMENT, Order.expires_at < now)
+        .values(status=EXPIRED, closed_at=now, reason="not paid in time")
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
     )
+    return [int(row[0]) for row in rows]

@@ -20,8 +20,9 @@ MAX_ATTEMPTS = 10
 CLAIM_SECONDS = 60.0
 
 
-def queue_delivery(ctx: Context, db: Db, order: Order) -> None:
-    """Queue the order's e-mail (and SMS if it has a phone) in the outbox, in this transaction."""
+def queue_delivery(ctx: Context, db: Db, order: Order, kind: str = "tickets") -> None:
+    """Queue the order's e-mail (and SMS if it has a phone) in the outbox, in this transaction.
+    ``kind`` is what they say (``notify.messages.KINDS``): tickets, refund, expiry, ..."""
     now = ctx.now()
     channels = [("email", order.email)] + ([("sms", order.phone)] if order.phone else [])
     db.connection().execute(
@@ -35,6 +36,7 @@ def queue_delivery(ctx: Context, db: Db, order: Order) -> None:
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
+                "kind": kind,
             }
             for channel, recipient in channels
         ],
@@ -57,6 +59,7 @@ class Claimed(NamedTuple):
     channel: str
     recipient: str
     order_id: int
+    kind: str | None = None
 
 
 def _claim(db: Db, *, now: float, limit: int) -> list[Claimed]:
@@ -77,7 +80,13 @@ def _claim(db: Db, *, now: float, limit: int) -> list[Claimed]:
             OutboxMessage.next_attempt_at <= now,
         )
         .values(next_attempt_at=now + CLAIM_SECONDS, attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.order_id)
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.channel,
+            OutboxMessage.recipient,
+            OutboxMessage.order_id,
+            OutboxMessage.kind,
+        )
         .execution_options(synchronize_session=False)
     )
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session as Db
 from box_office.context import Context
 from box_office.payments.provider import ProviderRegistry
 from box_office.sales import issuing, ledger, order_state
+from box_office.sales.notices import queue_expiry
 from box_office.sales.refunding import retry_refunds
 from box_office.sales.settle import query_pending, settle_refunds
-from box_office.store.models import Hold
+from box_office.store.models import Hold, Order
 
 
 def run_sweeps(ctx: Context, providers: ProviderRegistry) -> None:
@@ -36,7 +37,16 @@ def run_sweeps(ctx: Context, providers: ProviderRegistry) -> None:
 def sweep_orders(ctx: Context) -> int:
     """Record expiry of unpaid orders past their time (their holds are closed by :func:`sweep_holds`)."""
     now = ctx.now()
-    return ctx.db.write(lambda db: order_state.expire_overdue(db, now))
+
+    def work(db: Db) -> int:
+        expired = order_state.expire_overdue_ids(db, now)
+        for order_id in expired:  # the buyer hears why the seats are gone
+            order = db.get(Order, order_id)
+            if order is not None:
+                queue_expiry(ctx, db, order)
+        return len(expired)
+
+    return ctx.db.write(work)
 
 
 def sweep_holds(ctx: Context, limit: int = 500) -> int:

@@ -336,7 +336,7 @@ class Payment(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(12))
-    pay_url: Mapped[str] = mapped_column(String(4000))  # 0005_alipay_card: Alipay page-pay URLs are long
+    pay_url: Mapped[str] = mapped_column(String(4000))  # 0006_alipay_card: Alipay page-pay URLs are long
     created_at: Mapped[float] = mapped_column(Float)
     settled_at: Mapped[float | None] = mapped_column(Float)
 
@@ -422,6 +422,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[float] = mapped_column(Float)
     sent_at: Mapped[float | None] = mapped_column(Float)
+    kind: Mapped[str | None] = mapped_column(String(20))
+    """What the message says (notify.messages.KINDS); None is a tickets message (rows before 0005)."""
 
 
 # --- support desk and Q&A bot (box_office/support) ---

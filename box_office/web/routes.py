@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from box_office.api import errors
@@ -54,6 +54,9 @@ def asset(name: str) -> FileResponse:
     response_class=Response,
     responses=errors.responses(404),
 )
-async def seatmap(session_id: Id, app: State) -> Response:
+async def seatmap(session_id: Id, app: State, request: Request) -> Response:
+    views = getattr(request.app.state, "seatmap_views", None)
+    if views is not None:  # the top of the console's sales funnel (box_office/analytics/views.py)
+        views.add(session_id, app.ctx.now())
     body = await asyncio.to_thread(seatmap_json, app.ctx, session_id)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})

@@ -108,6 +108,10 @@ def venue_layout() -> dict[str, Any]:
     }
 
 
+CONSOLE_EMAIL = "owner@demo.encore.test"
+CONSOLE_PASSWORD = "encore-demo-console"
+
+
 def create_concert(base_url: str, *, hold_seconds: int = 600) -> DemoConcert:
     """Organiser, venue, event with 3 seated price zones + GA floor, one real-name session."""
     with httpx.Client(base_url=base_url, timeout=30) as anon:
@@ -160,6 +164,19 @@ def create_concert(base_url: str, *, hold_seconds: int = 600) -> DemoConcert:
         )
         # the Q&A bot answers from the event's FAQ: the demo concert gets the template one
         _check(org.put(f"/api/events/{event['id']}/faq", json={"entries": FAQ_TEMPLATE}), "FAQ")
+        # the promoter's console (/console/): an owner to sign in with
+        _check(
+            org.post(
+                "/api/organiser/console-users",
+                json={
+                    "email": CONSOLE_EMAIL,
+                    "name": "Demo owner",
+                    "role": "owner",
+                    "password": CONSOLE_PASSWORD,
+                },
+            ),
+            "console user",
+        )
     return DemoConcert(base_url, token, venue["id"], event["id"], session["id"], feed["token"])
 
 

@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from encore.demo.concert import DemoConcert, create_concert, sell_demo_tickets
+from encore.demo.concert import (
+    CONSOLE_EMAIL,
+    CONSOLE_PASSWORD,
+    DemoConcert,
+    create_concert,
+    sell_demo_tickets,
+)
 from encore.demo.mailbox import Mailbox
 from encore.demo.scanner_relay import ScannerRelay
 from encore.demo.supervisor import Service, ServiceFailed, Supervisor
@@ -367,6 +373,7 @@ Encore is running. Open:
   box office API docs      {info["box_office"]}/docs
   seat map (buyers)        {info["box_office"]}/seatmap/{concert.session_id}   (pay by WeChat Pay: a QR page)
   organisers' dashboard    {info["sync_server"]}/   (user {login["user"]}, password {login["password"]})
+  promoter's console       {info["box_office"]}/console/  ({CONSOLE_EMAIL} / {CONSOLE_PASSWORD})
   gate A staff display     {info["gates"]["A"]["display"]}   (serial scanner)
   gate B staff display     {info["gates"]["B"]["display"]}   (camera)
   staff phone check-in     {info["staff_phone"]["url"]}   (enrol with code {info["staff_phone"]["code"]})

@@ -67,6 +67,8 @@ class ServerStore:
         self.device_store = DeviceStore(self.database)
         self.scans = ScanStore(self.database, self.device_store)
         self.statistics = StatsStore(self.database, self.device_store)
+        self.session_names: dict[str, str] = {}
+        """Session id -> name, as the box office's keyring last said (for the dashboards)."""
         self.organisers = OrganiserStore(self.database)
         self.feed = FeedStateStore(self.database)
 
@@ -90,9 +92,10 @@ class ServerStore:
         session_id: str | None = None,
         identity_key: str | None = None,
         rules: Mapping[str, Any] | None = None,
+        name: str | None = None,
     ) -> None:
         self.tickets.set_event(
-            event_id, keyring, session_id=session_id, identity_key=identity_key, rules=rules
+            event_id, keyring, session_id=session_id, identity_key=identity_key, rules=rules, name=name
         )
 
     def event(self, event_id: str) -> dict[str, Any] | None:
@@ -168,7 +171,13 @@ class ServerStore:
     def stats(
         self, event_id: str, online_ids: Iterable[str] = (), now: float | None = None
     ) -> dict[str, Any]:
-        return self.statistics.stats(event_id, online_ids, now)
+        stats = self.statistics.stats(event_id, online_ids, now)
+        event = self.tickets.event(event_id) or {}
+        session_id = event.get("session_id")
+        stats["event_name"] = event.get("name") or None
+        stats["session_id"] = session_id
+        stats["session_name"] = self.session_names.get(str(session_id)) if session_id else None
+        return stats
 
     # ------------------------------------------------------------ organisers
 

@@ -85,15 +85,18 @@ class TicketStore:
         session_id: str | None = None,
         identity_key: str | None = None,
         rules: Mapping[str, Any] | None = None,
+        name: str | None = None,
     ) -> None:
         Keyring.from_json(dict(keyring))  # refuse a bad keyring here, not at every gate
-        values = {
+        values: dict[str, Any] = {
             "event_id": event_id,
             "session_id": session_id,
             "keyring": dict(keyring),
             "identity_key": identity_key,
             "rules": dict(rules or {}),
         }
+        if name is not None:  # the event's name from the box office (dashboards show it)
+            values["name"] = name
         stmt = self.db.insert(db.events).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["event_id"], set_={k: stmt.excluded[k] for k in values if k != "event_id"}

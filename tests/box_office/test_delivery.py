@@ -134,5 +134,5 @@ def test_failed_batch_is_retried_and_each_mail_has_its_own_tickets(server: Serve
         own = {t["seat"] for t in made["tickets"]}
         others = {t["seat"] for o in orders if o is not made for t in o["tickets"]}
         assert all(seat in body for seat in own) and not any(seat in body for seat in others)
-        images = [p for p in mail.iter_attachments() if p.get_content_type() == "image/png"]  # type: ignore[attr-defined]
+        images = [p for p in mail.walk() if p.get_content_type() == "image/png"]  # inline (CID)
         assert len(images) == len(own)

@@ -278,12 +278,13 @@ def test_tickets_delivered_by_email_and_sms(server: Server) -> None:
     assert mails, "no e-mail arrived at the SMTP server"
     mail = mails[0]
     assert "A-2-10" in mail.get_body(("plain",)).get_content()
-    images = [part for part in mail.iter_attachments() if part.get_content_type() == "image/png"]
+    images = [part for part in mail.walk() if part.get_content_type() == "image/png"]  # inline (CID)
     assert len(images) == 1 and images[0].get_content().startswith(b"\x89PNG")
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not any(f"order {made['id']}" in t for _, t in server.sms.sent):
+    page = f"/me/orders/{made['id']}"  # the buyer's order page, not an API URL
+    while time.monotonic() < deadline and not any(page in t for _, t in server.sms.sent):
         time.sleep(0.1)
-    assert any(to == "+86 138 0000 0001" and f"order {made['id']}" in t for to, t in server.sms.sent)
+    assert any(to == "+86 138 0000 0001" and page in t for to, t in server.sms.sent)
     listed = buyer.get("/api/tickets").json()
     assert [t["id"] for t in listed] == [ticket["id"]] and listed[0]["status"] == "valid"
     qr = buyer.get(f"/api/tickets/{ticket['id']}/qr.png")

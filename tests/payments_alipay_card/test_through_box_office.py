@@ -2,7 +2,7 @@
 cards registered in its provider registry: the buyer pays on the emulator's page, the emulator
 notifies ``POST /api/payments/{provider}/notify``, the order is ticketed. Forged, wrong-amount and
 replayed notifications are answered 4xx and change nothing; Alipay gets its exact ``success``.
-Runs on SQLite and on PostgreSQL (a long Alipay pay URL must fit: migration 0005_alipay_card)."""
+Runs on SQLite and on PostgreSQL (a long Alipay pay URL must fit: migration 0006_alipay_card)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_alipay_end_to_end_with_forged_wrong_amount_and_replayed_notices(
     started = buyer.post(f"/api/orders/{order_id}/payments", json={"provider": "alipay"})
     assert started.status_code == 201, started.text
     pay_url = started.json()["pay_url"]
-    assert len(pay_url) > 500  # the signed page-pay URL: fits since 0005_alipay_card
+    assert len(pay_url) > 500  # the signed page-pay URL: fits since 0006_alipay_card
     ref = (
         urllib.parse.parse_qs(urllib.parse.urlparse(pay_url).query)["biz_content"][0]
         .split('"out_trade_no":"')[1]

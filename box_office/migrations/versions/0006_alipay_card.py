@@ -1,7 +1,7 @@
 """payments: a provider's pay URL may be long (an Alipay page-pay URL carries its signed query)
 
-Revision ID: 0005_alipay_card
-Revises: 0004
+Revision ID: 0006_alipay_card
+Revises: 0005_payments
 Create Date: 2026-11-27 21:05:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_alipay_card"
-down_revision = "0004"
+revision = "0006_alipay_card"
+down_revision = "0005_payments"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """support desk: event FAQ, support requests and their messages, canned replies
 
-Revision ID: 0005_support
-Revises: 0004
+Revision ID: 0007_support
+Revises: 0006_alipay_card
 Create Date: 2026-11-27 21:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_support"
-down_revision = "0004"
+revision = "0007_support"
+down_revision = "0006_alipay_card"
 branch_labels = None
 depends_on = None
 
