@@ -179,12 +179,8 @@ def test_refunded_before_delivery_gets_a_refund_mail_and_no_empty_tickets_mail(s
     assert f"Refund for order {made['id']}" in refund["Subject"]
     assert "¥200.00" in refund.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     # the parked tickets message finds no valid ticket: dropped, never sent with 0 tickets
-    assert (
-        deliver_pending(
-            _context(server, FUTURE + 1), SmtpMailer("127.0.0.1", server.smtp.port), CapturingSms()
-        )
-        == 0
-    )
+    # (other tests' messages on this shared server may be due then too: count this buyer's mail)
+    deliver_pending(_context(server, FUTURE + 1), SmtpMailer("127.0.0.1", server.smtp.port), CapturingSms())
     assert len([m for m in server.smtp.messages if m["To"] == email]) == before + 1
     assert parked
     html, _ = _html_with_inline_images(refund)
