@@ -238,6 +238,31 @@ def return_sold(db: Db, order_id: int, ga_places: Mapping[int, int], now: float)
         )
 
 
+def return_tickets(
+    db: Db, order_id: int, seat_labels: Iterable[str], ga_places: Mapping[int, int], now: float
+) -> None:
+    """Put some of a sold order's seats and GA places back on sale (a per-ticket refund)."""
+    labels = list(seat_labels)
+    if labels:
+        db.connection().execute(
+            update(SessionSeat)
+            .where(
+                SessionSeat.order_id == order_id,
+                SessionSeat.status == "sold",
+                SessionSeat.label.in_(labels),
+            )
+            .values(status="available", order_id=None, hold_id=None, changed_at=now)
+            .execution_options(**_NO_SYNC)
+        )
+    for ga_id, count in ga_places.items():
+        db.connection().execute(
+            update(SessionGa)
+            .where(SessionGa.id == ga_id)
+            .values(sold=SessionGa.sold - count, changed_at=now)
+            .execution_options(**_NO_SYNC)
+        )
+
+
 # ------------------------------------------------------------------ organisers' changes
 
 
