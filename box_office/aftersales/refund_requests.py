@@ -105,6 +105,8 @@ def _quote(
     exception_percent: int | None = None,
     but: int | None = None,
 ) -> Quote:
+    if order.status == REFUNDED:
+        raise Conflict(f"order {order.id} is already refunded", "already_refunded")
     if order.status not in SOLD:
         raise Conflict(f"order {order.id} is {order.status}: nothing to refund", "bad_state")
     if order.status != TICKETED:

@@ -20,6 +20,7 @@ from box_office.store.models import (
     Event,
     Order,
     Payment,
+    RefundRequest,
     Ticket,
 )
 
@@ -58,6 +59,12 @@ def cancel_order(
             return "cancelled"
         if status not in SOLD:
             raise Conflict(f"order {order_id} is {status}: nothing to cancel", "bad_state")
+        if db.scalar(select(RefundRequest.id).where(RefundRequest.order_id == order_id).limit(1)) is not None:
+            # Part of it is refunded or waiting for the promoter: a whole refund here would count
+            # that money twice. The refund requests (aftersales/refund_requests.py) take it from here.
+            raise Conflict(
+                f"order {order_id} has refund requests: refund it through them", "has_refund_requests"
+            )
         tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id)).all()
         used = [t.seat_label or t.id for t in tickets if t.checked_in_at is not None]
         if used:

@@ -1,0 +1,147 @@
+"""After-sales routes: refund policies, refund previews and requests, the promoter's queue."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
+
+from box_office.aftersales import refund_requests, refund_terms
+from box_office.api import errors
+from box_office.api.deps import BuyerId, Id, OrganiserId, State
+from box_office.api.schemas import Cents, Strict
+
+router = APIRouter(prefix="/api", tags=["after-sales"])
+
+TicketIds = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=36)]], Field(min_length=1, max_length=100)
+]
+Hours = Annotated[float, Field(ge=0, le=100_000)]
+
+
+class TierIn(Strict):
+    hours_before: Hours = Field(description="the tier applies from this many hours before the show")
+    percent: int = Field(ge=0, le=100)
+
+
+class RefundPolicyIn(Strict):
+    tiers: list[TierIn] = Field(
+        max_length=20, description="percentage by time before the show; below the last tier: no refund"
+    )
+    grace_hours: Hours = Field(0, description="full refund, no fee, for this long after purchase")
+    cutoff_hours: Hours = Field(0, description="no refund right in the last hours before the show")
+    fee_cents: Cents = Field(0, description="flat fee kept per ticket refunded")
+    scope: Literal["ticket", "order"] = Field("ticket", description="per ticket, or whole order only")
+    once_per_account: bool = Field(False, description="one refund right per account per show")
+
+
+class RefundRequestIn(Strict):
+    ticket_ids: TicketIds | None = Field(None, description="tickets to refund; all of the order's if absent")
+
+
+class DecisionIn(Strict):
+    percent: int | None = Field(None, ge=0, le=100, description="exception percentage (100 if absent)")
+    note: str | None = Field(None, max_length=500)
+
+
+@router.get(
+    "/events/{event_id}/refund-policy",
+    summary="The event's refund policy (shown before buying)",
+    responses=errors.responses(404),
+)
+def get_policy(event_id: Id, app: State) -> dict[str, Any]:
+    return refund_terms.get_policy(app.ctx, event_id)
+
+
+@router.put(
+    "/events/{event_id}/refund-policy",
+    summary="Set the event's refund policy (orders already made keep theirs)",
+    responses=errors.responses(401, 403, 404, 422),
+)
+def set_policy(event_id: Id, body: RefundPolicyIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    return refund_terms.set_policy(app.ctx, organiser, event_id, body.model_dump())
+
+
+@router.get(
+    "/orders/{order_id}/refund-preview",
+    summary="How much a refund of these tickets (all by default) would return now",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+def refund_preview(
+    order_id: Id,
+    buyer: BuyerId,
+    app: State,
+    ticket: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=36)]] | None, Query(max_length=100)
+    ] = None,
+) -> dict[str, Any]:
+    return refund_requests.preview(app.ctx, buyer, order_id, ticket or None)
+
+
+@router.post(
+    "/orders/{order_id}/refund-requests",
+    status_code=status.HTTP_201_CREATED,
+    summary="Ask for a refund: approved at once within policy, else queued for the promoter",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+async def request_refund(order_id: Id, body: RefundRequestIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    view = await app.with_provider(
+        refund_requests.request_refund, app.ctx, app.providers, buyer, order_id, body.ticket_ids
+    )
+    app.order_watch.settled([order_id])
+    return view
+
+
+@router.get(
+    "/orders/{order_id}/refund-requests",
+    summary="The order's refund requests",
+    responses=errors.responses(401, 403, 404),
+)
+def order_requests(order_id: Id, buyer: BuyerId, app: State) -> list[dict[str, Any]]:
+    return refund_requests.order_requests(app.ctx, buyer, order_id)
+
+
+@router.get(
+    "/refund-requests/{request_id}",
+    summary="One of the buyer's refund requests",
+    responses=errors.responses(401, 403, 404),
+)
+def buyer_request(request_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return refund_requests.buyer_request(app.ctx, buyer, request_id)
+
+
+@router.get(
+    "/events/{event_id}/refund-requests",
+    summary="The promoter's queue of refund requests for an event",
+    responses=errors.responses(401, 403, 404, 422),
+)
+async def queue(
+    event_id: Id,
+    organiser: OrganiserId,
+    app: State,
+    state: Literal["pending_approval", "approved", "denied"] = "pending_approval",
+) -> list[dict[str, Any]]:
+    return await run_in_threadpool(refund_requests.queue, app.ctx, organiser, event_id, state)
+
+
+@router.post(
+    "/refund-requests/{request_id}/approve",
+    summary="Approve a queued refund request (an exception to the policy)",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+async def approve(request_id: Id, body: DecisionIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    work = partial(refund_requests.decide, approve=True, percent=body.percent, note=body.note)
+    return await app.with_provider(work, app.ctx, app.providers, organiser, request_id)
+
+
+@router.post(
+    "/refund-requests/{request_id}/deny",
+    summary="Deny a queued refund request (the tickets stay valid)",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+async def deny(request_id: Id, body: DecisionIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    work = partial(refund_requests.decide, approve=False, percent=None, note=body.note)
+    return await app.with_provider(work, app.ctx, app.providers, organiser, request_id)
