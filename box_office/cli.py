@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date and exit")
     migrate.add_argument("--database-url")
     migrate.add_argument("--state-dir")
+    sessions = commands.add_parser("sessions", help="cancel a session: refund and tell every buyer")
+    sessions.add_argument("action", choices=["cancel"])
+    sessions.add_argument("session_id", type=int)
+    sessions.add_argument("--rate", type=float, default=100.0, help="refunds/s per provider")
+    sessions.add_argument("--batch", type=int, default=100, help="orders per transaction (default 100)")
+    sessions.add_argument("--database-url")
+    sessions.add_argument("--state-dir")
     return parser
 
 
@@ -83,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         print(f"database at {settings.database_url} is up to date")
         return 0
+    if args.command == "sessions":
+        from box_office.aftersales import bulk_cli
+
+        return bulk_cli.cancel(settings, args.session_id, rate=args.rate, batch=args.batch)
     if args.command == "background":
         from box_office import background
 

@@ -17,17 +17,21 @@ money going back through the payment's own provider.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections import Counter
 from collections.abc import Sequence
-from functools import partial
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as Db
 
+from box_office.aftersales import invoices
 from box_office.aftersales.refund_terms import order_terms, order_terms_json
 from box_office.catalog.ownership import owned_event
 from box_office.context import Context
+from box_office.core.invoice_rules import SALES_RETURN, SERVICE_SUSPENSION
 from box_office.core.orders import REFUNDED, SOLD, TICKETED
 from box_office.core.refund_policy import HARD_REFUSALS, Quote, TicketLine, quote
 from box_office.errors import Conflict, Forbidden, Invalid, NotFound
@@ -42,12 +46,33 @@ LEASE_SECONDS = 300.0
 """How long a claimed refund is left to its claimer: longer than any provider call may take."""
 
 _NO_SYNC = {"synchronize_session": False}
+CLAIMER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claimer_alive(claimed_by: str | None) -> bool:
+    """Is the process that claimed a refund still running? Only knowable on this host (else
+    assumed alive until its lease runs out): a claim of a killed process here is taken over
+    at once, and the provider's ``refund_status`` says whether its refund went through."""
+    if not claimed_by:
+        return False
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    if int(pid) == os.getpid():
+        return claimed_by == CLAIMER
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # ------------------------------------------------------------------ reading the facts
 
 
-def _lock_order(db: Db, order_id: int) -> Order:
+def lock_order(db: Db, order_id: int) -> Order:
     order = db.scalar(select(Order).where(Order.id == order_id).with_for_update())
     if order is None:
         raise NotFound(f"no order {order_id}")
@@ -95,7 +120,7 @@ def _right_used(db: Db, account_id: int, session_id: int) -> bool:
     )
 
 
-def _quote(
+def quote_order(
     ctx: Context,
     db: Db,
     order: Order,
@@ -174,7 +199,7 @@ def preview(ctx: Context, account_id: int, order_id: int, ticket_ids: Sequence[s
         if order is None:
             raise NotFound(f"no order {order_id}")
         _own(order, account_id)
-        q = _quote(ctx, db, order, ticket_ids)
+        q = quote_order(ctx, db, order, ticket_ids)
         return _quote_view(q, order, order_terms_json(db, order_id))
 
 
@@ -189,9 +214,9 @@ def request_refund(
     promoter outside it, refused with a reason code when nothing can grant it."""
 
     def work(db: Db) -> int:
-        order = _lock_order(db, order_id)
+        order = lock_order(db, order_id)
         _own(order, account_id)
-        q = _quote(ctx, db, order, ticket_ids)
+        q = quote_order(ctx, db, order, ticket_ids)
         if q.reason in HARD_REFUSALS:
             raise Conflict(f"refund refused: {q.reason}", q.reason)
         request = RefundRequest(
@@ -250,6 +275,8 @@ def approve_in(
                 created_at=now,
             )
         )
+    reason = SERVICE_SUSPENSION if q.basis == "force_majeure" else SALES_RETURN
+    invoices.credit_in(ctx, db, order.id, list(q.ticket_ids), amount, reason)
     revoke_tickets(ctx, db, order, set(q.ticket_ids))
 
 
@@ -325,7 +352,7 @@ def decide(
 
     def work(db: Db) -> None:
         request, order = _owned_request(db, organiser_id, request_id)
-        order = _lock_order(db, order.id)
+        order = lock_order(db, order.id)
         db.refresh(request)
         if request.status != "pending_approval":
             raise Conflict(f"refund request {request_id} is already {request.status}", "already_decided")
@@ -335,7 +362,7 @@ def decide(
             request.decided_at = ctx.now()
             request.decided_by = organiser_id
             return
-        q = _quote(
+        q = quote_order(
             ctx,
             db,
             order,
@@ -367,67 +394,154 @@ def run_refunds(ctx: Context, providers: ProviderRegistry, request_id: int) -> N
 
 def retry_refunds(ctx: Context, providers: ProviderRegistry) -> int:
     """Every refund still owed (pending, or a claim whose lease ran out): for the sweeper."""
-    now = ctx.now()
     with ctx.db.read() as db:
         ids = db.scalars(
-            select(Refund.id).where(
-                (Refund.status == "pending") | ((Refund.status == "submitting") & (Refund.lease_until < now))
-            )
+            # a live claim is left alone by execute_refund itself
+            select(Refund.id).where(Refund.status.in_(("pending", "submitting")))
         ).all()
     return sum(execute_refund(ctx, providers, refund_id) == "succeeded" for refund_id in ids)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A refund this process may now send: the provider, the payment's reference, the amount,
+    whether an earlier attempt may have reached the provider, and what was refunded before."""
+
+    refund_id: int
+    provider: str
+    ref: str
+    amount: int
+    tried_before: bool
+    done_before: int
+
+
+def claim_refunds(ctx: Context, refund_ids: Sequence[int]) -> tuple[list[Claimed], dict[int, str]]:
+    """Claim these refunds in one transaction (the payments' rows locked): (claimed, the status
+    of those not claimed: succeeded, submitting elsewhere, or pending behind another refund of
+    the same payment)."""
+
+    def work(db: Db) -> tuple[list[Claimed], dict[int, str]]:
+        now = ctx.now()
+        refunds = db.scalars(
+            select(Refund).where(Refund.id.in_(refund_ids)).order_by(Refund.payment_id)
+        ).all()
+        payment_ids = sorted({r.payment_id for r in refunds})
+        payments = {
+            p.id: p
+            for p in db.scalars(select(Payment).where(Payment.id.in_(payment_ids)).with_for_update()).all()
+        }
+        for refund in refunds:
+            db.refresh(refund)
+        siblings = db.execute(
+            select(
+                Refund.id,
+                Refund.payment_id,
+                Refund.status,
+                Refund.lease_until,
+                Refund.claimed_by,
+                Refund.amount_cents,
+            ).where(Refund.payment_id.in_(payment_ids))
+        ).all()
+        claimed: list[Claimed] = []
+        others: dict[int, str] = {}
+        busy: set[int] = set()
+        for _id, payment_id, status, lease, owner, _amount in siblings:
+            if status == "submitting" and (lease or 0) > now and claimer_alive(owner):
+                busy.add(payment_id)  # one refund per payment in flight: reconciliation relies on it
+        done: dict[int, int] = {}
+        for _id, payment_id, status, _lease, _owner, amount in siblings:
+            if status == "succeeded":
+                done[payment_id] = done.get(payment_id, 0) + int(amount)
+        for refund in refunds:
+            if refund.status == "succeeded":
+                others[refund.id] = "succeeded"
+                continue
+            if refund.payment_id in busy:
+                others[refund.id] = refund.status if refund.status == "submitting" else "pending"
+                continue
+            busy.add(refund.payment_id)
+            claimed.append(
+                Claimed(
+                    refund.id,
+                    refund.provider,
+                    payments[refund.payment_id].provider_ref,
+                    int(refund.amount_cents),
+                    refund.attempts > 0,
+                    done.get(refund.payment_id, 0),
+                )
+            )
+            refund.status = "submitting"
+            refund.attempts += 1
+            refund.lease_until = now + LEASE_SECONDS
+            refund.claimed_by = CLAIMER
+        return claimed, others
+
+    return ctx.db.write(work)
+
+
+def send_refund(providers: ProviderRegistry, claim: Claimed) -> str | None:
+    """Send one claimed refund to its provider; None on success, else the provider's error. A
+    refund claimed before (its claimer died) is first looked up: if the provider already
+    refunded it, it is not sent again."""
+    try:
+        provider = providers.get(claim.provider)
+        if claim.tried_before:
+            already = provider.refund_status(claim.ref).refunded_cents
+            if already >= claim.done_before + claim.amount:
+                return None
+        provider.refund(claim.ref, claim.amount)
+    except (PaymentError, UnknownProvider) as exc:
+        return str(exc)[:500] or type(exc).__name__
+    return None
+
+
+def finish_refunds(ctx: Context, outcomes: dict[int, str | None]) -> None:
+    """Record what the provider answered (refund id -> None for done, else the error), at once."""
+    ok = [refund_id for refund_id, error in outcomes.items() if error is None]
+    failed = {refund_id: error for refund_id, error in outcomes.items() if error is not None}
+
+    def work(db: Db) -> None:
+        now = ctx.now()
+        for refund_id, error in failed.items():
+            _release(db, refund_id=refund_id, error=error)
+        if not ok:
+            return
+        db.execute(
+            update(Refund)
+            .where(Refund.id.in_(ok), Refund.status == "submitting")
+            .values(status="succeeded", done_at=now, lease_until=None)
+            .execution_options(**_NO_SYNC)
+        )
+        payment_ids = db.scalars(select(Refund.payment_id).where(Refund.id.in_(ok))).all()
+        refunded = (
+            select(Refund.payment_id)
+            .where(Refund.payment_id.in_(payment_ids), Refund.status == "succeeded")
+            .group_by(Refund.payment_id)
+            .having(func.sum(Refund.amount_cents) >= _payment_amount)
+        )
+        db.execute(
+            update(Payment)
+            .where(Payment.id.in_(refunded))
+            .values(status="refunded", settled_at=now)
+            .execution_options(**_NO_SYNC)
+        )
+
+    ctx.db.write(work)
+
+
+_payment_amount = select(Payment.amount_cents).where(Payment.id == Refund.payment_id).scalar_subquery()
+
+
 def execute_refund(ctx: Context, providers: ProviderRegistry, refund_id: int) -> str:
     """Send one refund to its payment's provider, at most once: returns its status afterwards."""
-
-    def claim(db: Db) -> tuple[str, str, int, bool, int] | str:
-        refund = db.get(Refund, refund_id)
-        if refund is None:
+    claimed, others = claim_refunds(ctx, [refund_id])
+    if not claimed:
+        if refund_id not in others:
             raise NotFound(f"no refund {refund_id}")
-        payment = db.scalar(select(Payment).where(Payment.id == refund.payment_id).with_for_update())
-        assert payment is not None
-        db.refresh(refund)
-        now = ctx.now()
-        if refund.status == "succeeded":
-            return "succeeded"
-        if refund.status == "submitting" and (refund.lease_until or 0) > now:
-            return "submitting"
-        in_flight = db.scalar(
-            select(Refund.id).where(
-                Refund.payment_id == payment.id,
-                Refund.id != refund.id,
-                Refund.status == "submitting",
-                Refund.lease_until > now,
-            )
-        )
-        if in_flight is not None:
-            return "pending"  # one refund per payment at a time: the reconciliation below relies on it
-        done = db.scalar(
-            select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-                Refund.payment_id == payment.id, Refund.status == "succeeded"
-            )
-        )
-        tried_before = refund.attempts > 0
-        refund.status = "submitting"
-        refund.attempts += 1
-        refund.lease_until = now + LEASE_SECONDS
-        return refund.provider, payment.provider_ref, int(refund.amount_cents), tried_before, int(done or 0)
-
-    claimed = ctx.db.write(claim)
-    if isinstance(claimed, str):
-        return claimed
-    name, ref, amount, tried_before, done = claimed
-    try:
-        provider = providers.get(name)
-        if tried_before and provider.refund_status(ref).refunded_cents >= done + amount:
-            pass  # the earlier attempt reached the provider before its claimer died: do not send again
-        else:
-            provider.refund(ref, amount)
-    except (PaymentError, UnknownProvider) as exc:
-        ctx.db.write(partial(_release, refund_id=refund_id, error=str(exc)[:500]))
-        return "pending"
-    ctx.db.write(partial(_succeeded, refund_id=refund_id, now=ctx.now()))
-    return "succeeded"
+        return others[refund_id]
+    error = send_refund(providers, claimed[0])
+    finish_refunds(ctx, {refund_id: error})
+    return "succeeded" if error is None else "pending"
 
 
 def _release(db: Db, *, refund_id: int, error: str) -> None:
@@ -437,25 +551,6 @@ def _release(db: Db, *, refund_id: int, error: str) -> None:
         .values(status="pending", lease_until=None, last_error=error)
         .execution_options(**_NO_SYNC)
     )
-
-
-def _succeeded(db: Db, *, refund_id: int, now: float) -> None:
-    refund = db.get(Refund, refund_id)
-    assert refund is not None
-    refund.status = "succeeded"
-    refund.done_at = now
-    refund.lease_until = None
-    db.flush()
-    payment = db.get(Payment, refund.payment_id)
-    assert payment is not None
-    done = db.scalar(
-        select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-            Refund.payment_id == payment.id, Refund.status == "succeeded"
-        )
-    )
-    if int(done or 0) >= payment.amount_cents:
-        payment.status = "refunded"
-        payment.settled_at = now
 
 
 # ------------------------------------------------------------------ views

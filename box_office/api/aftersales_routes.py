@@ -5,14 +5,14 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from box_office.aftersales import refund_requests, refund_terms
+from box_office.aftersales import invoices, refund_requests, refund_terms
 from box_office.api import errors
 from box_office.api.deps import BuyerId, Id, OrganiserId, State
-from box_office.api.schemas import Cents, Strict
+from box_office.api.schemas import EMAIL_PATTERN, Cents, Strict
 
 router = APIRouter(prefix="/api", tags=["after-sales"])
 
@@ -40,6 +40,15 @@ class RefundPolicyIn(Strict):
 
 class RefundRequestIn(Strict):
     ticket_ids: TicketIds | None = Field(None, description="tickets to refund; all of the order's if absent")
+
+
+class InvoiceIn(Strict):
+    title_type: Literal["individual", "company"] = Field(description="个人 or 企业 title")
+    title: str = Field(min_length=1, max_length=200, description="the buyer's name or the company's name")
+    tax_number: str | None = Field(
+        None, max_length=18, description="unified social credit code (18 characters), required for a company"
+    )
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
 
 
 class DecisionIn(Strict):
@@ -145,3 +154,49 @@ async def approve(request_id: Id, body: DecisionIn, organiser: OrganiserId, app:
 async def deny(request_id: Id, body: DecisionIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
     work = partial(refund_requests.decide, approve=False, percent=None, note=body.note)
     return await app.with_provider(work, app.ctx, app.providers, organiser, request_id)
+
+
+@router.post(
+    "/orders/{order_id}/invoice",
+    status_code=status.HTTP_201_CREATED,
+    summary="Ask for the order's invoice (发票): issued, numbered and e-mailed as a PDF",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+def request_invoice(order_id: Id, body: InvoiceIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return invoices.request_invoice(app.ctx, app.mailer, buyer, order_id, body.model_dump())
+
+
+@router.get(
+    "/orders/{order_id}/invoices",
+    summary="The order's invoices, credits (红字) included",
+    responses=errors.responses(401, 403, 404),
+)
+def order_invoices(order_id: Id, buyer: BuyerId, app: State) -> list[dict[str, Any]]:
+    return invoices.order_invoices(app.ctx, buyer, order_id)
+
+
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "the invoice as a PDF"}
+}
+
+
+@router.get(
+    "/invoices/{invoice_id}.pdf",
+    summary="An invoice as a PDF (the order's buyer)",
+    response_class=Response,
+    responses=_PDF | errors.responses(401, 403, 404),
+)
+def invoice_pdf(invoice_id: Id, buyer: BuyerId, app: State) -> Response:
+    body = invoices.invoice_pdf_for(app.ctx, invoice_id, account_id=buyer, organiser_id=None)
+    return Response(body, media_type="application/pdf")
+
+
+@router.get(
+    "/organiser/invoices/{invoice_id}.pdf",
+    summary="An invoice as a PDF (the event's promoter)",
+    response_class=Response,
+    responses=_PDF | errors.responses(401, 403, 404),
+)
+def organiser_invoice_pdf(invoice_id: Id, organiser: OrganiserId, app: State) -> Response:
+    body = invoices.invoice_pdf_for(app.ctx, invoice_id, account_id=None, organiser_id=organiser)
+    return Response(body, media_type="application/pdf")

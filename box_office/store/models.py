@@ -490,6 +490,9 @@ class Refund(Base):
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[float | None] = mapped_column(Float)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    """``host:pid`` of the process that claimed it: on the same host a dead claimer's lease is
+    not waited for (a bulk job resumed after kill -9)."""
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[float] = mapped_column(Float)
     done_at: Mapped[float | None] = mapped_column(Float)

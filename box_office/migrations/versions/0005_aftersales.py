@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_until", sa.Float(), nullable=True),
+        sa.Column("claimed_by", sa.String(100), nullable=True),
         sa.Column("last_error", sa.String(500), nullable=True),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("done_at", sa.Float(), nullable=True),
