@@ -79,7 +79,7 @@ def lock_order(db: Db, order_id: int) -> Order:
     return order
 
 
-def _paid_payment(db: Db, order_id: int) -> Payment | None:
+def paid_payment(db: Db, order_id: int) -> Payment | None:
     return db.scalar(
         select(Payment)
         .where(Payment.order_id == order_id, Payment.status.in_(("succeeded", "refunded")))
@@ -97,7 +97,7 @@ def remaining_cents(db: Db, payment: Payment) -> int:
     return int(payment.amount_cents) - int(taken or 0)
 
 
-def _claimed_tickets(db: Db, order_id: int, but: int | None = None) -> set[str]:
+def claimed_tickets(db: Db, order_id: int, but: int | None = None) -> set[str]:
     """Tickets of the order already in an open or done request (refunded, or waiting for it)."""
     query = select(RefundRequest.id, RefundRequest.ticket_ids).where(
         RefundRequest.order_id == order_id, RefundRequest.status.in_(OPEN_REQUESTS)
@@ -136,13 +136,13 @@ def quote_order(
         raise Conflict(f"order {order.id} is {order.status}: nothing to refund", "bad_state")
     if order.status != TICKETED:
         raise Conflict(f"order {order.id} is still being ticketed: try again in a moment", "not_ticketed")
-    payment = _paid_payment(db, order.id)
+    payment = paid_payment(db, order.id)
     if payment is None:
         raise Conflict(f"order {order.id} has no captured payment", "nothing_to_refund")
     policy, purchased_at = order_terms(db, order.id)
     session = db.get(Session, order.session_id)
     assert session is not None
-    claimed = _claimed_tickets(db, order.id, but)
+    claimed = claimed_tickets(db, order.id, but)
     tickets = db.scalars(select(Ticket).where(Ticket.order_id == order.id).order_by(Ticket.id)).all()
     lines = [
         TicketLine(
@@ -250,7 +250,7 @@ def approve_in(
     refund owed, revoke the tickets at the gates, put their seats back, close the order if no
     ticket is left. The provider is called after commit (:func:`run_refunds`)."""
     now = ctx.now()
-    payment = _paid_payment(db, order.id)
+    payment = paid_payment(db, order.id)
     assert payment is not None
     amount = min(q.amount_cents, remaining_cents(db, payment))
     request.status = "approved"

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from box_office.aftersales import invoices, refund_requests, refund_terms
+from box_office.aftersales import exchanges, invoices, refund_requests, refund_terms
 from box_office.api import errors
-from box_office.api.deps import BuyerId, Id, OrganiserId, State
+from box_office.api.deps import BuyerId, Id, OrganiserId, State, TicketId
 from box_office.api.schemas import EMAIL_PATTERN, Cents, Strict
 
 router = APIRouter(prefix="/api", tags=["after-sales"])
@@ -49,6 +49,10 @@ class InvoiceIn(Strict):
         None, max_length=18, description="unified social credit code (18 characters), required for a company"
     )
     email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
+
+
+class ExchangeIn(Strict):
+    seat: str = Field(min_length=1, max_length=64, description="the new seat's label, e.g. A-3-9")
 
 
 class DecisionIn(Strict):
@@ -200,3 +204,16 @@ def invoice_pdf(invoice_id: Id, buyer: BuyerId, app: State) -> Response:
 def organiser_invoice_pdf(invoice_id: Id, organiser: OrganiserId, app: State) -> Response:
     body = invoices.invoice_pdf_for(app.ctx, invoice_id, account_id=None, organiser_id=organiser)
     return Response(body, media_type="application/pdf")
+
+
+@router.post(
+    "/tickets/{ticket_id}/exchange",
+    summary="Move the ticket to another seat of its session (re-issued at a higher version)",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+async def exchange(ticket_id: TicketId, body: ExchangeIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    view = await app.with_provider(
+        exchanges.exchange_seat, app.ctx, app.providers, buyer, ticket_id, body.seat
+    )
+    app.order_watch.settled([view["order_id"]])
+    return view

@@ -263,6 +263,38 @@ def return_tickets(
         )
 
 
+def swap_seat(
+    db: Db, session_id: int, order_id: int, old_label: str, new_label: str, now: float
+) -> tuple[int, str | None] | None:
+    """An exchange: sell the free seat ``new_label`` to the order and put ``old_label`` back on
+    sale. Returns the new seat's (zone id, box), or None (nothing written) if it is not free."""
+    taken = (
+        db.connection()
+        .execute(
+            update(SessionSeat)
+            .where(SessionSeat.session_id == session_id, SessionSeat.label == new_label, free_clause(now))
+            .values(status="sold", order_id=order_id, hold_id=None, hold_expires_at=None, changed_at=now)
+            .returning(SessionSeat.zone_id, SessionSeat.box)
+            .execution_options(**_NO_SYNC)
+        )
+        .first()
+    )
+    if taken is None:
+        return None
+    db.connection().execute(
+        update(SessionSeat)
+        .where(
+            SessionSeat.session_id == session_id,
+            SessionSeat.label == old_label,
+            SessionSeat.order_id == order_id,
+            SessionSeat.status == "sold",
+        )
+        .values(status="available", order_id=None, hold_id=None, changed_at=now)
+        .execution_options(**_NO_SYNC)
+    )
+    return int(taken[0]), taken[1]
+
+
 # ------------------------------------------------------------------ organisers' changes
 
 
