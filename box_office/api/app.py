@@ -33,6 +33,7 @@ from box_office.sales.order_watch import OrderWatch
 from box_office.sales.sweeper import run_sweeps
 from box_office.web import live_routes as live_ticket_page
 from box_office.web import routes as seatmap_page
+from box_office.web.aftersales_pages import router as aftersales_pages_router
 from box_office.wiring import default_mailer, default_providers, default_sms
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(live.router)
     app.include_router(feed_routes.router)
     app.include_router(aftersales_router)
+    app.include_router(aftersales_pages_router)
     if settings.sandbox:  # a development tool: no /sandbox route, nor its OpenAPI paths, otherwise
         app.include_router(sandbox_bank.build_router(ctx))
     app.include_router(seatmap_page.router)
