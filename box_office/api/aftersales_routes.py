@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from box_office.aftersales import exchanges, invoices, refund_requests, refund_terms
+from box_office.aftersales import exchanges, invoices, refund_requests, refund_terms, transfers
 from box_office.api import errors
 from box_office.api.deps import BuyerId, Id, OrganiserId, State, TicketId
-from box_office.api.schemas import EMAIL_PATTERN, Cents, Strict
+from box_office.api.schemas import EMAIL_PATTERN, Cents, HolderIn, Strict
 
 router = APIRouter(prefix="/api", tags=["after-sales"])
 
@@ -53,6 +53,22 @@ class InvoiceIn(Strict):
 
 class ExchangeIn(Strict):
     seat: str = Field(min_length=1, max_length=64, description="the new seat's label, e.g. A-3-9")
+
+
+class TransferRulesIn(Strict):
+    allowed: bool = Field(description="may buyers transfer tickets of this event at all")
+    max_per_ticket: int | None = Field(None, ge=0, le=100, description="how often one ticket may move")
+    lock_hours: Hours = Field(0, description="transfers close this many hours before the show")
+
+
+class TransferIn(Strict):
+    to_email: str = Field(
+        min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="the recipient's account"
+    )
+
+
+class AcceptIn(Strict):
+    holder: HolderIn | None = Field(None, description="the recipient as holder (real-name shows)")
 
 
 class DecisionIn(Strict):
@@ -217,3 +233,52 @@ async def exchange(ticket_id: TicketId, body: ExchangeIn, buyer: BuyerId, app: S
     )
     app.order_watch.settled([view["order_id"]])
     return view
+
+
+@router.put(
+    "/events/{event_id}/transfer-rules",
+    summary="Allow, limit or forbid ticket transfers for an event",
+    responses=errors.responses(401, 403, 404, 422),
+)
+def set_transfer_rules(
+    event_id: Id, body: TransferRulesIn, organiser: OrganiserId, app: State
+) -> dict[str, Any]:
+    return transfers.set_rules(app.ctx, organiser, event_id, body.model_dump())
+
+
+@router.post(
+    "/tickets/{ticket_id}/transfers",
+    status_code=status.HTTP_201_CREATED,
+    summary="Offer a ticket to another account (it must accept)",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+def offer_transfer(ticket_id: TicketId, body: TransferIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return transfers.offer(app.ctx, buyer, ticket_id, body.to_email)
+
+
+@router.get(
+    "/transfers/incoming",
+    summary="Tickets offered to this account",
+    responses=errors.responses(401),
+)
+def incoming_transfers(buyer: BuyerId, app: State) -> list[dict[str, Any]]:
+    return transfers.incoming(app.ctx, buyer)
+
+
+@router.post(
+    "/transfers/{transfer_id}/accept",
+    summary="Accept a ticket offered to this account (re-issued to it, old QR revoked)",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+def accept_transfer(transfer_id: Id, body: AcceptIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    holder = body.holder.model_dump() if body.holder is not None else None
+    return transfers.accept(app.ctx, buyer, transfer_id, holder)
+
+
+@router.post(
+    "/transfers/{transfer_id}/decline",
+    summary="Decline an offer (recipient) or take it back (sender)",
+    responses=errors.responses(401, 403, 404, 409),
+)
+def decline_transfer(transfer_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return transfers.decline_or_cancel(app.ctx, buyer, transfer_id)

@@ -295,6 +295,27 @@ def swap_seat(
     return int(taken[0]), taken[1]
 
 
+def move_seat_to_order(
+    db: Db, session_id: int, label: str, old_order: int, new_order: int, now: float
+) -> int:
+    """A transfer: a sold seat now belongs to the recipient's order (so that refunding either
+    order returns only its own seats). Returns how many rows moved (1, or 0 if not sold to
+    ``old_order``)."""
+    return changed(
+        db.connection().execute(
+            update(SessionSeat)
+            .where(
+                SessionSeat.session_id == session_id,
+                SessionSeat.label == label,
+                SessionSeat.order_id == old_order,
+                SessionSeat.status == "sold",
+            )
+            .values(order_id=new_order, changed_at=now)
+            .execution_options(**_NO_SYNC)
+        )
+    )
+
+
 # ------------------------------------------------------------------ organisers' changes
 
 

@@ -554,3 +554,30 @@ class BulkJobOrder(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     done_at: Mapped[float | None] = mapped_column(Float)
+
+
+class EventTransferRules(Base):
+    """A promoter's transfer rules for one event: allowed or not, how many times per ticket, and
+    how long before the show transfers close (large real-name shows often forbid them)."""
+
+    __tablename__ = "event_transfer_rules"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    max_per_ticket: Mapped[int | None] = mapped_column(Integer)
+    lock_hours: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class TicketTransfer(Base):
+    """A ticket offered to another account: offered -> accepted | declined | cancelled."""
+
+    __tablename__ = "ticket_transfers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    from_account: Mapped[int] = mapped_column(Integer, index=True)
+    to_email: Mapped[str] = mapped_column(String(254), index=True)
+    to_account: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    new_order_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+    decided_at: Mapped[float | None] = mapped_column(Float)

@@ -119,10 +119,35 @@ def upgrade() -> None:
         sa.Column("done_at", sa.Float(), nullable=True),
     )
     op.create_index("ix_bulk_job_orders_state", "bulk_job_orders", ["job_id", "state"])
+    op.create_table(
+        "event_transfer_rules",
+        sa.Column("event_id", sa.Integer(), sa.ForeignKey("events.id"), primary_key=True),
+        sa.Column("allowed", sa.Boolean(), nullable=False),
+        sa.Column("max_per_ticket", sa.Integer(), nullable=True),
+        sa.Column("lock_hours", sa.Float(), nullable=False),
+        sa.Column("updated_at", sa.Float(), nullable=False),
+    )
+    op.create_table(
+        "ticket_transfers",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("ticket_id", sa.String(36), sa.ForeignKey("tickets.id"), nullable=False),
+        sa.Column("from_account", sa.Integer(), nullable=False),
+        sa.Column("to_email", sa.String(254), nullable=False),
+        sa.Column("to_account", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("new_order_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("decided_at", sa.Float(), nullable=True),
+    )
+    op.create_index("ix_ticket_transfers_ticket_id", "ticket_transfers", ["ticket_id"])
+    op.create_index("ix_ticket_transfers_from_account", "ticket_transfers", ["from_account"])
+    op.create_index("ix_ticket_transfers_to_email", "ticket_transfers", ["to_email"])
 
 
 def downgrade() -> None:
     for table in (
+        "ticket_transfers",
+        "event_transfer_rules",
         "bulk_job_orders",
         "bulk_jobs",
         "invoices",
