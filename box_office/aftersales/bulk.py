@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from email.header import Header
 from email.message import EmailMessage
 from email.mime.text import MIMEText
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session as Db
@@ -39,12 +39,15 @@ from box_office.context import Context
 from box_office.core.invoice_rules import SERVICE_SUSPENSION
 from box_office.core.orders import REFUNDED, SOLD, TICKETED
 from box_office.core.refund_policy import DEFAULT_POLICY, Quote, TicketLine, quote
+from box_office.errors import Invalid, NotFound
 from box_office.feed import service as feed
 from box_office.notify.mail import Mailer
 from box_office.notify.sms import SmsGateway
 from box_office.payments.provider import ProviderRegistry
 from box_office.sales import ledger, order_state
+from box_office.sales.issuing import sign_ticket
 from box_office.store.models import (
+    Account,
     BulkJob,
     BulkJobOrder,
     Event,
@@ -117,6 +120,92 @@ def start_cancel(ctx: Context, session_id: int, organiser_id: int | None = None)
         )
         job.total = db.scalar(select(func.count()).where(BulkJobOrder.job_id == job.id)) or 0
         return job.id
+
+    return ctx.db.write(work)
+
+
+def start_postpone(
+    ctx: Context,
+    session_id: int,
+    starts_at: float,
+    ends_at: float,
+    refund_days: float,
+    organiser_id: int | None = None,
+) -> int:
+    """Move a session to a new date: every sold ticket is re-issued (same seat: the session and
+    its seat map stay, only the date moves) at a higher version, so the gates refuse the old QR;
+    every buyer is told, and may refund in full for ``refund_days``, whatever the policy says.
+    Running this again for the same session returns the same job."""
+    if ends_at <= starts_at:
+        raise Invalid("the show must end after it starts", "bad_dates")
+
+    def work(db: Db) -> int:
+        if organiser_id is not None:
+            session, _ = owned_session(db, organiser_id, session_id)
+        else:
+            session = load_session(db, session_id)
+        existing = db.scalar(
+            select(BulkJob.id).where(
+                BulkJob.session_id == session_id, BulkJob.kind == "postpone", BulkJob.status == "running"
+            )
+        )
+        if existing is not None:
+            return existing
+        now = ctx.now()
+        session.starts_at, session.ends_at = starts_at, ends_at
+        job = BulkJob(
+            session_id=session_id,
+            kind="postpone",
+            status="running",
+            total=0,
+            created_at=now,
+            refund_until=now + refund_days * 86400,
+            new_starts_at=starts_at,
+        )
+        db.add(job)
+        db.flush()
+        db.execute(
+            insert(BulkJobOrder).from_select(
+                ["job_id", "order_id", "state", "attempts"],
+                select(literal(job.id), Order.id, literal("todo"), literal(0)).where(
+                    Order.session_id == session_id, Order.status.in_(tuple(SOLD))
+                ),
+            )
+        )
+        job.total = db.scalar(select(func.count()).where(BulkJobOrder.job_id == job.id)) or 0
+        return job.id
+
+    return ctx.db.write(work)
+
+
+def _reissue_todo(ctx: Context, job_id: int, batch: int) -> int:
+    """One transaction: a batch of ``todo`` orders of a postponement get their valid tickets
+    signed again (new dates, ``version + 1``; the feed tells the gates) -> ``notifying``."""
+
+    def work(db: Db) -> int:
+        rows = db.scalars(
+            select(BulkJobOrder)
+            .where(BulkJobOrder.job_id == job_id, BulkJobOrder.state == "todo")
+            .order_by(BulkJobOrder.order_id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return 0
+        job = db.get(BulkJob, job_id)
+        assert job is not None
+        session = load_session(db, job.session_id)
+        tickets = db.scalars(
+            select(Ticket).where(Ticket.order_id.in_([r.order_id for r in rows]), Ticket.status == "valid")
+        ).all()
+        for ticket in tickets:
+            ticket.version += 1
+            sign_ticket(ctx, db, ticket, session)
+        for row in rows:
+            row.attempts += 1
+            row.state = "notifying"
+        feed.append(ctx, db, [("changed", t, session.real_name) for t in tickets])
+        return len(rows)
 
     return ctx.db.write(work)
 
@@ -335,8 +424,10 @@ def _notify_batch(ctx: Context, mailer: Mailer, sms: SmsGateway, job_id: int, ba
         event = db.get(Event, session.event_id)
         assert event is not None
         rows = db.execute(
-            select(Order.id, Order.email, Order.phone, Order.currency)
+            # the order's phone, else the account's: everyone with a number gets the SMS
+            select(Order.id, Order.email, func.coalesce(Order.phone, Account.phone), Order.currency)
             .join(BulkJobOrder, BulkJobOrder.order_id == Order.id)
+            .join(Account, Account.id == Order.account_id)
             .where(BulkJobOrder.job_id == job_id, BulkJobOrder.state == "notifying")
             .order_by(Order.id)
             .limit(batch)
@@ -349,6 +440,12 @@ def _notify_batch(ctx: Context, mailer: Mailer, sms: SmsGateway, job_id: int, ba
             ).all()
         )
     for order_id, email, phone, currency in rows:
+        if job.kind == "postpone":
+            when, until = _date(job.new_starts_at or session.starts_at), _date(job.refund_until or 0)
+            mailer.send(postponement_email(ctx.settings.mail_from, email, order_id, event.name, when, until))
+            if phone:
+                sms.send(phone, postponement_sms(order_id, event.name, when, until))
+            continue
         amount = int(refunded.get(order_id) or 0)
         mailer.send(
             cancellation_email(
@@ -373,6 +470,40 @@ def _notify_batch(ctx: Context, mailer: Mailer, sms: SmsGateway, job_id: int, ba
             )
         )
     return len(rows)
+
+
+def _date(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
+
+
+def postponement_email(
+    sender: str, recipient: str, order_id: int, event: str, when: str, refund_until: str
+) -> EmailMessage:
+    """The postponement notice, Chinese first then English: new date, tickets re-issued, and
+    the window in which a full refund is granted whatever the policy."""
+    message = MIMEText(
+        f"您好：{event} 改期至 {when}。订单 {order_id} 的门票已重新出票（原二维码作废，请使用新的门票）。\n"
+        f"如无法出席，{refund_until} 前可申请全额退款。\n\n"
+        f"{event} has been postponed to {when}. The tickets of order {order_id} have been re-issued "
+        "(the old QR codes no longer work: use the new tickets).\n"
+        f"If you cannot come, you may ask for a full refund until {refund_until}.\n",
+        "plain",
+        "utf-8",
+    )
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = f"<postpone-{order_id}-{when[:10]}@encore.invalid>"
+    message["Subject"] = Header(
+        f"演出改期 / Show postponed: {event} - 订单 order {order_id}", "utf-8"
+    ).encode()
+    return cast(EmailMessage, message)
+
+
+def postponement_sms(order_id: int, event: str, when: str, refund_until: str) -> str:
+    return (
+        f"【Encore】{event}改期至{when}，订单{order_id}门票已重新出票，{refund_until}前可全额退款。"
+        f" Encore: {event} postponed to {when}; order {order_id} re-issued; full refund until {refund_until}."
+    )
 
 
 def _yuan(cents: int, currency: str) -> str:
@@ -425,6 +556,26 @@ def job_counts(ctx: Context, job_id: int) -> dict[str, int]:
     return {state: int(counts.get(state, 0)) for state in ("todo", "refunding", "notifying", "done")}
 
 
+def job_view(ctx: Context, organiser_id: int | None, job_id: int) -> dict[str, Any]:
+    """The job and its counts by state (for the promoter of its event only)."""
+    with ctx.db.read() as db:
+        job = db.get(BulkJob, job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        if organiser_id is not None:
+            owned_session(db, organiser_id, job.session_id)
+        view = {
+            "id": job.id,
+            "session_id": job.session_id,
+            "kind": job.kind,
+            "status": job.status,
+            "total": job.total,
+            "refund_until": job.refund_until,
+            "new_starts_at": job.new_starts_at,
+        }
+    return view | {"counts": job_counts(ctx, job_id)}
+
+
 def run_job(
     ctx: Context,
     providers: ProviderRegistry,
@@ -448,10 +599,13 @@ def run_job(
     with ctx.db.read() as db:
         job = db.get(BulkJob, job_id)
         assert job is not None
-        total = job.total
+        total, kind = job.total, job.kind
     while True:
-        took = _take_todo(ctx, job_id, batch)
-        _, moved = _refund_batch(ctx, providers, bucket, job_id, batch, threads)
+        if kind == "postpone":
+            took, moved = _reissue_todo(ctx, job_id, batch), 0
+        else:
+            took = _take_todo(ctx, job_id, batch)
+            _, moved = _refund_batch(ctx, providers, bucket, job_id, batch, threads)
         told = _notify_batch(ctx, mailer, sms, job_id, batch)
         counts = job_counts(ctx, job_id)
         if progress is not None:

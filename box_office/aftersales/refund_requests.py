@@ -38,7 +38,7 @@ from box_office.errors import Conflict, Forbidden, Invalid, NotFound
 from box_office.feed import service as feed
 from box_office.payments.provider import PaymentError, ProviderRegistry, UnknownProvider
 from box_office.sales import ledger, order_state
-from box_office.store.models import Event, Order, Payment, Refund, RefundRequest, Session, Ticket
+from box_office.store.models import BulkJob, Event, Order, Payment, Refund, RefundRequest, Session, Ticket
 
 OPEN_REQUESTS = ("pending_approval", "approved")
 LIVE_REFUNDS = ("pending", "submitting", "succeeded")
@@ -153,6 +153,13 @@ def quote_order(
         )
         for t in tickets
     ]
+    postponed = db.scalar(
+        select(BulkJob.id).where(
+            BulkJob.session_id == order.session_id,
+            BulkJob.kind == "postpone",
+            BulkJob.refund_until > ctx.now(),
+        )
+    )
     return quote(
         policy,
         lines,
@@ -162,7 +169,7 @@ def quote_order(
         now=ctx.now(),
         remaining_cents=remaining_cents(db, payment),
         right_used=_right_used(db, order.account_id, order.session_id),
-        force_majeure=force_majeure,
+        force_majeure=force_majeure or postponed is not None,  # the postponement's refund window
         exception_percent=exception_percent,
     )
 

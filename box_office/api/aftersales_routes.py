@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from box_office.aftersales import exchanges, invoices, refund_requests, refund_terms, transfers
+from box_office.aftersales import bulk, exchanges, invoices, refund_requests, refund_terms, transfers
 from box_office.api import errors
 from box_office.api.deps import BuyerId, Id, OrganiserId, State, TicketId
 from box_office.api.schemas import EMAIL_PATTERN, Cents, HolderIn, Strict
@@ -69,6 +70,12 @@ class TransferIn(Strict):
 
 class AcceptIn(Strict):
     holder: HolderIn | None = Field(None, description="the recipient as holder (real-name shows)")
+
+
+class PostponeIn(Strict):
+    starts_at: float = Field(ge=0, le=32_503_680_000, description="the new start (Unix seconds)")
+    ends_at: float = Field(ge=0, le=32_503_680_000, description="the new end (Unix seconds)")
+    refund_days: float = Field(7, ge=0, le=365, description="days in which buyers may refund in full")
 
 
 class DecisionIn(Strict):
@@ -282,3 +289,55 @@ def accept_transfer(transfer_id: Id, body: AcceptIn, buyer: BuyerId, app: State)
 )
 def decline_transfer(transfer_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     return transfers.decline_or_cancel(app.ctx, buyer, transfer_id)
+
+
+def _run_in_background(app: Any, job_id: int) -> None:
+    """Work the job on the provider threads, not awaited: the console polls its counter. If this
+    process stops, ``box-office sessions cancel|postpone ID`` (or another call here) resumes it."""
+    loop = asyncio.get_running_loop()
+    loop.run_in_executor(
+        app.provider_threads,
+        partial(bulk.run_job, app.ctx, app.providers, app.mailer, app.sms, job_id),
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Cancel a session: every order refunded in full, tickets revoked, buyers told",
+    responses=errors.responses(401, 403, 404),
+)
+async def cancel_session(session_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    job_id = await run_in_threadpool(bulk.start_cancel, app.ctx, session_id, organiser)
+    _run_in_background(app, job_id)
+    return await run_in_threadpool(bulk.job_view, app.ctx, organiser, job_id)
+
+
+@router.post(
+    "/sessions/{session_id}/postpone",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Postpone a session: tickets re-issued for the new date, buyers told, full refunds for a while",
+    responses=errors.responses(401, 403, 404, 422),
+)
+async def postpone_session(
+    session_id: Id, body: PostponeIn, organiser: OrganiserId, app: State
+) -> dict[str, Any]:
+    job_id = await run_in_threadpool(
+        partial(bulk.start_postpone, organiser_id=organiser),
+        app.ctx,
+        session_id,
+        body.starts_at,
+        body.ends_at,
+        body.refund_days,
+    )
+    _run_in_background(app, job_id)
+    return await run_in_threadpool(bulk.job_view, app.ctx, organiser, job_id)
+
+
+@router.get(
+    "/bulk-jobs/{job_id}",
+    summary="How far a cancellation or postponement has got (the console's live counter)",
+    responses=errors.responses(401, 403, 404),
+)
+def bulk_job(job_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    return bulk.job_view(app.ctx, organiser, job_id)

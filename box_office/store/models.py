@@ -541,6 +541,9 @@ class BulkJob(Base):
     total: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[float] = mapped_column(Float)
     finished_at: Mapped[float | None] = mapped_column(Float)
+    refund_until: Mapped[float | None] = mapped_column(Float)
+    """A postponement: until then every buyer of the session may refund in full, whatever the policy."""
+    new_starts_at: Mapped[float | None] = mapped_column(Float)
 
 
 class BulkJobOrder(Base):

@@ -107,6 +107,8 @@ def upgrade() -> None:
         sa.Column("total", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("finished_at", sa.Float(), nullable=True),
+        sa.Column("refund_until", sa.Float(), nullable=True),
+        sa.Column("new_starts_at", sa.Float(), nullable=True),
     )
     op.create_index("ix_bulk_jobs_session_id", "bulk_jobs", ["session_id"])
     op.create_table(
