@@ -30,7 +30,7 @@ PRICE = 15000
 BIN = Path(sys.executable).parent
 
 
-def _insert_orders(url: str, concert: Concert, account_id: int) -> None:
+def _insert_orders(url: str, concert: Concert, account_id: int, base: int = 1_000_000) -> None:
     """5,000 ticketed, paid orders written straight into the store (and the sandbox bank's books)."""
     engine = sa.create_engine(url)
     now = time.time()
@@ -41,7 +41,6 @@ def _insert_orders(url: str, concert: Concert, account_id: int) -> None:
         ga_id = conn.execute(
             sa.select(t["session_ga"].c.id).where(t["session_ga"].c.session_id == concert.session_id)
         ).scalar_one()
-        base = 1_000_000
         ids = range(base, base + ORDERS)
         conn.execute(
             t["holds"].insert(),
