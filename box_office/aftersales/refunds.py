@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
 
+from box_office.aftersales import invoices
 from box_office.catalog.ownership import load_session
 from box_office.context import Context
+from box_office.core.invoice_rules import SALES_RETURN
 from box_office.core.orders import CANCELLED, PENDING_PAYMENT, REFUNDED, SOLD, effective_order_status
 from box_office.errors import Conflict, Forbidden, NotFound
 from box_office.feed import service as feed
@@ -88,6 +90,14 @@ def cancel_order(
             .values(status="refund_due")
             .execution_options(**_NO_SYNC)
         )
+        captured = ("refund_due", "succeeded", "refunded")
+        paid = sum(
+            db.scalars(
+                select(Payment.amount_cents).where(Payment.order_id == order_id, Payment.status.in_(captured))
+            )
+        )
+        # the 红字 credit of a whole refund, if the order was invoiced (after-sales, issue 21)
+        invoices.credit_in(ctx, db, order_id, [t.id for t in tickets], paid, SALES_RETURN)
         feed.append(ctx, db, changes)
         return "refunded"
 

@@ -140,3 +140,16 @@ def test_numbers_are_gap_free_per_promoter_under_concurrency(server: Server) -> 
     mine = sorted(r.json()["sequence"] for r in results[:-1])
     assert mine == list(range(1, 7))  # gap-free, each number once
     assert results[-1].json()["sequence"] == 1  # the other promoter counts on its own
+
+
+def test_whole_order_cancel_issues_the_credit_too(server: Server) -> None:
+    concert = Concert(server)
+    buyer = concert.buyer()
+    done = buy(concert, buyer, seats=["A-3-9"])
+    assert _ask(buyer, done["id"], title_type="individual", title="李四", tax_number=None).status_code == 201
+    assert buyer.post(f"/api/orders/{done['id']}/cancel").json()["status"] == "refunded"
+    listed = buyer.get(f"/api/orders/{done['id']}/invoices").json()
+    assert [(i["kind"], i["amount_cents"], i["reason"]) for i in listed] == [
+        ("blue", 20000, None),
+        ("red", -20000, "sales_return"),
+    ]
