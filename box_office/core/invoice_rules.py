@@ -61,9 +61,7 @@ def check_title(kind: str, name: str, tax_number: str | None, email: str) -> Tit
         try:
             number = uscc.validate(number)
         except ValidationError as exc:
-            raise RuleError(
-                "bad_tax_number", f"not a valid unified social credit code ({exc})"
-            ) from None
+            raise RuleError("bad_tax_number", f"not a valid unified social credit code ({exc})") from None
     if "@" not in email.strip():
         raise RuleError("bad_email", "an e-mail address is required to send the invoice")
     return Title(kind, name, number, email.strip())
