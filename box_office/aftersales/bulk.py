@@ -91,6 +91,21 @@ class TokenBucket:
         self._tokens -= 1
 
 
+class Buckets:
+    """One :class:`TokenBucket` per provider, made on first use (thread-safe)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._lock = threading.Lock()
+        self._by_provider: dict[str, TokenBucket] = {}
+
+    def for_provider(self, name: str) -> TokenBucket:
+        with self._lock:
+            if name not in self._by_provider:
+                self._by_provider[name] = TokenBucket(self.rate, burst=max(1.0, min(self.rate, 20.0)))
+            return self._by_provider[name]
+
+
 def start_cancel(ctx: Context, session_id: int, organiser_id: int | None = None) -> int:
     """Open (or find again) the cancellation job of a session: sales stop, every sold order of
     the session becomes a ``todo`` row. Running this twice returns the same job."""
@@ -369,7 +384,7 @@ def _cancel_orders(ctx: Context, db: Db, rows: Sequence[BulkJobOrder]) -> None:
 
 
 def _refund_batch(
-    ctx: Context, providers: ProviderRegistry, bucket: TokenBucket, job_id: int, batch: int, threads: int
+    ctx: Context, providers: ProviderRegistry, buckets: Buckets, job_id: int, batch: int, threads: int
 ) -> tuple[int, int]:
     """Send the owed refunds of a batch of ``refunding`` orders (claimed in one transaction, sent
     on ``threads`` threads within the rate, recorded in one transaction); orders whose refunds all
@@ -393,7 +408,7 @@ def _refund_batch(
         stuck.update(order_of[r] for r, status in others.items() if status != "succeeded")
 
         def send(claim: refund_requests.Claimed) -> tuple[int, str | None]:
-            bucket.take()
+            buckets.for_provider(claim.provider).take()
             return claim.refund_id, refund_requests.send_refund(providers, claim)
 
         with ThreadPoolExecutor(max(1, threads)) as pool:
@@ -591,11 +606,11 @@ def run_job(
 ) -> dict[str, int]:
     """Work the job until every order is done (this worker and any others together).
 
-    ``rate``: refunds a second (one bucket: the job's orders were paid through one provider in
-    practice; a bucket per provider is the next step). Orders whose refund is held by another live worker
-    (or refused by the provider for now) are retried after ``poll`` seconds.
+    ``rate``: refunds a second per provider (each has its own token bucket). Orders whose
+    refund is held by another live worker (or refused by the provider for now) are retried
+    after ``poll`` seconds.
     """
-    bucket = TokenBucket(rate, burst=max(1.0, min(rate, 20.0)))
+    buckets = Buckets(rate)
     with ctx.db.read() as db:
         job = db.get(BulkJob, job_id)
         assert job is not None
@@ -605,7 +620,7 @@ def run_job(
             took, moved = _reissue_todo(ctx, job_id, batch), 0
         else:
             took = _take_todo(ctx, job_id, batch)
-            _, moved = _refund_batch(ctx, providers, bucket, job_id, batch, threads)
+            _, moved = _refund_batch(ctx, providers, buckets, job_id, batch, threads)
         told = _notify_batch(ctx, mailer, sms, job_id, batch)
         counts = job_counts(ctx, job_id)
         if progress is not None:

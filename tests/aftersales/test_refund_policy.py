@@ -248,3 +248,23 @@ def test_never_more_than_paid_and_more_time_never_pays_less(
         a = percent_at(policy, purchased_at=bought, starts_at=SHOW, now=now)[0]
         b = percent_at(policy, purchased_at=bought, starts_at=SHOW, now=later)[0]
         assert a >= b
+
+
+def test_token_bucket_keeps_to_the_rate() -> None:
+    from box_office.aftersales.bulk import Buckets, TokenBucket
+
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    bucket = TokenBucket(10.0, burst=2.0, clock=lambda: clock[0], sleep=sleep)
+    for _ in range(12):
+        bucket.take()
+    # two at once (the burst), then one every 0.1 s: 12 calls take 1.0 s
+    assert abs(clock[0] - 1.0) < 1e-9 and len(slept) == 10
+    buckets = Buckets(5.0)
+    assert buckets.for_provider("wechatpay") is buckets.for_provider("wechatpay")
+    assert buckets.for_provider("wechatpay") is not buckets.for_provider("alipay")
