@@ -1,4 +1,4 @@
-"""Exchange and transfer reach a real gate within a second (contract 5): the box office, the
+"""Exchange, transfer and postponement reach a real gate within a second (contract 5): the box office, the
 sync server and a gate agent run as real processes on loopback; the gate reads a serial
 scanner (a pty). After an exchange and after a transfer the old QR is refused (``revoked``:
 replaced by a higher version) one second later; the exchanged ticket's new QR is admitted."""
@@ -73,6 +73,24 @@ def test_exchange_and_transfer_revoke_the_old_qr_at_the_gate_within_a_second(tmp
         assert friend.post(f"/api/transfers/{offer.json()['id']}/accept", json={}).status_code == 200
         time.sleep(1.0)
         assert scan(gate, scanner, given.ticket_id, given.token) == "revoked"
+
+        # postponed: every ticket re-issued for the new date; the gate refuses the previous QR
+        organiser = httpx.Client(
+            base_url=venue.box_office,
+            headers={"Authorization": f"Bearer {concert.organiser_token}"},
+            timeout=30,
+        )
+        start = time.time() + 7200
+        moved_on = organiser.post(
+            f"/api/sessions/{session_id}/postpone", json={"starts_at": start, "ends_at": start + 7200}
+        )
+        assert moved_on.status_code == 202, moved_on.text
+        job = moved_on.json()["id"]
+        wait_for(
+            lambda: organiser.get(f"/api/bulk-jobs/{job}").json()["status"] == "done", 60, "the postponement"
+        )
+        time.sleep(1.0)
+        assert scan(gate, scanner, exchanged.ticket_id, new_token) == "revoked"
     finally:
         venue.stop()
         mailbox.stop()
