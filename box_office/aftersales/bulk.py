@@ -38,7 +38,7 @@ from box_office.catalog.ownership import load_session, owned_session
 from box_office.context import Context
 from box_office.core.invoice_rules import SERVICE_SUSPENSION
 from box_office.core.orders import REFUNDED, SOLD, TICKETED
-from box_office.core.refund_policy import DEFAULT_POLICY, Quote, TicketLine, quote
+from box_office.core.refund_policy import ENTERED, Quote, TicketLine
 from box_office.errors import Invalid, NotFound
 from box_office.feed import service as feed
 from box_office.notify.mail import Mailer
@@ -241,14 +241,13 @@ def _take_todo(ctx: Context, job_id: int, batch: int) -> int:
             .limit(batch)
             .with_for_update(skip_locked=True)
         ).all()
-        if rows:
-            _cancel_orders(ctx, db, rows)
-        return len(rows)
+        return _cancel_orders(ctx, db, rows) if rows else 0
 
     return ctx.db.write(work)
 
 
-def _cancel_orders(ctx: Context, db: Db, rows: Sequence[BulkJobOrder]) -> None:
+def _cancel_orders(ctx: Context, db: Db, rows: Sequence[BulkJobOrder]) -> int:
+    """Returns how many rows moved on (the others wait for their order to be ticketed)."""
     now = ctx.now()
     ids = [row.order_id for row in rows]
     orders = {o.id: o for o in db.scalars(select(Order).where(Order.id.in_(ids)).with_for_update()).all()}
@@ -270,12 +269,12 @@ def _cancel_orders(ctx: Context, db: Db, rows: Sequence[BulkJobOrder]) -> None:
     for ticket in db.scalars(select(Ticket).where(Ticket.order_id.in_(ids)).order_by(Ticket.id)).all():
         tickets.setdefault(ticket.order_id, []).append(ticket)
     payments: dict[int, Payment] = {}
-    for payment in db.scalars(
+    for captured in db.scalars(
         select(Payment)
         .where(Payment.order_id.in_(ids), Payment.status.in_(("succeeded", "refunded")))
         .order_by(Payment.id.desc())
     ).all():
-        payments[payment.order_id] = payment
+        payments[captured.order_id] = captured
     taken = dict(
         db.execute(
             select(Refund.payment_id, func.sum(Refund.amount_cents))
@@ -293,18 +292,19 @@ def _cancel_orders(ctx: Context, db: Db, rows: Sequence[BulkJobOrder]) -> None:
             .group_by(Refund.order_id)
         ).all()
     )
-    approved: list[tuple[Order, Payment, Quote]] = []
+    approved: list[tuple[Order, Payment | None, Quote]] = []
+    moved = 0
     for row in rows:
         order = orders[row.order_id]
         row.attempts += 1
         if order.status not in SOLD:  # refunded meanwhile (by its buyer): its refunds still run
-            row.state = "refunding"
+            row.state, moved = "refunding", moved + 1
             continue
-        found = payments.get(order.id)
-        if order.status != TICKETED or found is None:  # left for a later run
-            row.last_error = f"order is {order.status}" if found else "no captured payment"
+        payment = payments.get(order.id)
+        if order.status != TICKETED or (payment is None and order.total_cents > 0):
+            # still being ticketed, or its payment not settled: a later round takes it
+            row.last_error = f"order is {order.status}" if payment else "no captured payment"
             continue
-        payment = found
         lines = [
             TicketLine(
                 t.id,
@@ -314,18 +314,19 @@ def _cancel_orders(ctx: Context, db: Db, rows: Sequence[BulkJobOrder]) -> None:
             )
             for t in tickets.get(order.id, [])
         ]
-        remaining = int(payment.amount_cents) - int(taken.get(payment.id) or 0)
-        q = quote(
-            DEFAULT_POLICY, lines, None, purchased_at=now, starts_at=now, now=now,
-            remaining_cents=remaining, force_majeure=True,
-        )  # fmt: skip
-        row.state = "refunding"
-        if q.reason is not None:  # nothing left, or a ticket already used at the gate
-            row.last_error = q.reason
+        row.state, moved = "refunding", moved + 1
+        if any(line.entered and not line.refunded for line in lines):
+            row.last_error = ENTERED  # someone already went in: left to the promoter, by hand
             continue
-        approved.append((order, payment, q))
+        # Force majeure: everything the order paid and did not get back is returned, tickets
+        # given away (transferred) included; a transfer's own zero-amount order returns nothing.
+        remaining = int(payment.amount_cents) - int(taken.get(payment.id) or 0) if payment is not None else 0
+        open_ids = tuple(line.ticket_id for line in lines if not line.refunded)
+        if not open_ids and remaining <= 0:
+            continue
+        approved.append((order, payment, Quote(max(0, remaining), 100, 0, open_ids, None, "force_majeure")))
     if not approved:
-        return
+        return moved
     made = db.execute(
         insert(RefundRequest).returning(RefundRequest.id, RefundRequest.order_id),
         [
@@ -342,7 +343,7 @@ def _cancel_orders(ctx: Context, db: Db, rows: Sequence[BulkJobOrder]) -> None:
          "order_id": o.id, "payment_id": p.id, "provider": p.provider, "amount_cents": q.amount_cents,
          "status": "pending", "attempts": 0, "created_at": now}
         for o, p, q in approved
-        if q.amount_cents > 0
+        if p is not None and q.amount_cents > 0
     ]  # fmt: skip
     if refunds:
         db.execute(insert(Refund), refunds)
@@ -381,6 +382,7 @@ def _cancel_orders(ctx: Context, db: Db, rows: Sequence[BulkJobOrder]) -> None:
     if areas:
         ledger.return_tickets(db, 0, [], areas, now)
     feed.append(ctx, db, changes)
+    return moved
 
 
 def _refund_batch(

@@ -81,11 +81,18 @@ def test_cancel_button_refunds_every_order_with_a_live_counter(server: Server) -
     orders = [buy(concert, b, seats=[f"A-3-{i + 1}"]) for i, b in enumerate(buyers)]
     queued = buyers[0].post(f"/api/orders/{orders[0]['id']}/refund-requests", json={})
     assert queued.json()["status"] == "pending_approval"  # overtaken by the cancellation
+    # a ticket given away: its payer gets the money back, its new holder's ticket is revoked
+    email = f"gift-{uuid.uuid4().hex[:6]}@example.test"
+    friend = concert.buyer(email=email)
+    gift = orders[1]["tickets"][0]["id"]
+    offer = buyers[1].post(f"/api/tickets/{gift}/transfers", json={"to_email": email}).json()
+    assert friend.post(f"/api/transfers/{offer['id']}/accept", json={}).status_code == 200
     started = concert.org.post(f"/api/sessions/{concert.session_id}/cancel")
     assert started.status_code == 202, started.text
-    assert started.json()["total"] == 3
+    assert started.json()["total"] == 4  # the three orders and the recipient's zero-amount one
     job = wait_job(concert, started.json()["id"])
-    assert job["counts"] == {"todo": 0, "refunding": 0, "notifying": 0, "done": 3}
+    assert job["counts"] == {"todo": 0, "refunding": 0, "notifying": 0, "done": 4}
+    assert [t["status"] for t in friend.get("/api/tickets").json()] == ["revoked"]
     for buyer, made in zip(buyers, orders, strict=True):
         assert buyer.get(f"/api/orders/{made['id']}").json()["status"] == "refunded"
         assert money(server, made["id"]) == (20000, 20000, ["succeeded"])
