@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -390,13 +391,22 @@ def decide(
 # ------------------------------------------------------------------ money back
 
 
+BUSY_WAIT_SECONDS = 5.0
+"""How long a request waits for another refund of the same payment to come back from the
+provider before leaving its own to the sweeper."""
+
+
 def run_refunds(ctx: Context, providers: ProviderRegistry, request_id: int) -> None:
+    """Send the request's refunds now; one that waits behind another refund of the same payment
+    (concurrent requests on one order) is tried again until that one is back."""
     with ctx.db.read() as db:
         ids = db.scalars(
             select(Refund.id).where(Refund.request_id == request_id, Refund.status == "pending")
         ).all()
+    deadline = time.monotonic() + BUSY_WAIT_SECONDS
     for refund_id in ids:
-        execute_refund(ctx, providers, refund_id)
+        while execute_refund(ctx, providers, refund_id) == "busy" and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def retry_refunds(ctx: Context, providers: ProviderRegistry) -> int:
@@ -464,7 +474,8 @@ def claim_refunds(ctx: Context, refund_ids: Sequence[int]) -> tuple[list[Claimed
                 others[refund.id] = "succeeded"
                 continue
             if refund.payment_id in busy:
-                others[refund.id] = refund.status if refund.status == "submitting" else "pending"
+                # "busy": another refund of the same payment is at the provider right now
+                others[refund.id] = "submitting" if refund.status == "submitting" else "busy"
                 continue
             busy.add(refund.payment_id)
             claimed.append(
