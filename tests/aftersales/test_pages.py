@@ -102,3 +102,28 @@ async def test_promoter_staff_approve_from_the_queue(server: Server, browser: Br
     assert errors == []
     await context.close()
     assert money(server, done["id"]) == (20000, 10000, ["succeeded"])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_promoter_cancels_a_session_and_watches_the_counter(
+    server: Server, browser: Browser, lang: str
+) -> None:
+    concert = concert_with(server, CHINA)
+    orders = [buy(concert, concert.buyer(), seats=[f"A-1-{n}"]) for n in (5, 6)]
+    context = await browser.new_context(
+        viewport={"width": 1200, "height": 800}, locale="zh-CN" if lang == "zh" else "en-GB"
+    )
+    stored = json.dumps(json.dumps({"token": concert.organiser_token}))
+    await context.add_init_script(f"localStorage.setItem('encore.organiser', {stored})")
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.goto(f"{server.url}/console/aftersales/")
+    await page.fill("#session", str(concert.session_id))
+    await page.click("#cancel-session")
+    await page.wait_for_selector("body[data-bulk=done]", timeout=30000)
+    progress = await page.text_content("#bulk-progress") or ""
+    assert progress == ("已退款并通知 2 / 2 个订单" if lang == "zh" else "2 of 2 orders refunded and told")
+    await page.screenshot(path=str(ARTIFACTS / f"aftersales_console_cancelled_{lang}.png"), full_page=True)
+    await context.close()
+    for made in orders:
+        assert money(server, made["id"]) == (50000, 50000, ["succeeded"])

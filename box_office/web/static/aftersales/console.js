@@ -71,6 +71,32 @@ async function load() {
   document.body.dataset.state = "loaded";
 }
 
+$("bulk-title").textContent = t("bulkTitle");
+$("session-label").textContent = t("session");
+$("cancel-session").textContent = t("cancelSession");
+
+async function cancelSession() {
+  const sessionId = Number($("session").value);
+  if (!sessionId || !confirm(t("confirmCancel", sessionId))) return;
+  const { status, body } = await api(`/api/sessions/${sessionId}/cancel`, { method: "POST" });
+  if (status !== 202) {
+    $("bulk-progress").textContent = body.detail || String(status);
+    return;
+  }
+  const show = (job) => {
+    $("bulk-progress").textContent = t("progress", job.counts.done, job.total);
+    document.body.dataset.bulk = job.status;
+  };
+  show(body);
+  // the live counter: the job runs on the server; this page only watches it
+  while (document.body.dataset.bulk !== "done") {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const { body: job } = await api(`/api/bulk-jobs/${body.id}`);
+    show(job);
+  }
+}
+
+$("cancel-session").addEventListener("click", cancelSession);
 $("load").addEventListener("click", load);
 const fromQuery = new URLSearchParams(location.search).get("event");
 if (fromQuery) {

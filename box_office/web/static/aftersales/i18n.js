@@ -32,6 +32,11 @@ const T = {
   decidedApproved: ["已批准", "Approved"],
   decidedDenied: ["已拒绝", "Denied"],
   refunded: ["退款", "Refund"],
+  bulkTitle: ["取消场次（全额退款并通知所有购票人）", "Cancel a session (full refunds, every buyer told)"],
+  session: ["场次编号", "Session"],
+  cancelSession: ["取消本场", "Cancel this session"],
+  confirmCancel: (id) => [`确定取消场次 ${id}？所有订单将全额退款。`, `Cancel session ${id}? Every order will be refunded in full.`],
+  progress: (done, total) => [`已退款并通知 ${done} / ${total} 个订单`, `${done} of ${total} orders refunded and told`],
 };
 export const REASONS = {
   past_deadline: ["已过退票截止时间", "past the refund deadline"],
