@@ -273,3 +273,19 @@ def invoice_email(sender: str, view: dict[str, Any]) -> EmailMessage:
         filename=f"invoice-{view['number']}.pdf",
     )
     return message
+
+
+def mail_credits(ctx: Context, mailer: Mailer, order_id: int, since: float) -> int:
+    """E-mail the credit (红字) invoices of the order issued since ``since`` (by a refund or an
+    exchange that just happened) to the address on the invoice; returns how many."""
+    with ctx.db.read() as db:
+        rows = db.scalars(
+            select(Invoice).where(
+                Invoice.order_id == order_id, Invoice.kind == "red", Invoice.issued_at >= since
+            )
+        ).all()
+        views = [invoice_view(db, r) for r in rows]
+    for view in views:
+        LocalIssuer().reverse(view)
+        mailer.send(invoice_email(ctx.settings.mail_from, view))
+    return len(views)

@@ -130,10 +130,12 @@ def refund_preview(
     responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def request_refund(order_id: Id, body: RefundRequestIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    started = app.ctx.now()
     view = await app.with_provider(
         refund_requests.request_refund, app.ctx, app.providers, buyer, order_id, body.ticket_ids
     )
     app.order_watch.settled([order_id])
+    await run_in_threadpool(invoices.mail_credits, app.ctx, app.mailer, order_id, started)
     return view
 
 
@@ -179,8 +181,11 @@ async def queue(
     responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def approve(request_id: Id, body: DecisionIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    started = app.ctx.now()
     work = partial(refund_requests.decide, approve=True, percent=body.percent, note=body.note)
-    return await app.with_provider(work, app.ctx, app.providers, organiser, request_id)
+    view = await app.with_provider(work, app.ctx, app.providers, organiser, request_id)
+    await run_in_threadpool(invoices.mail_credits, app.ctx, app.mailer, view["order_id"], started)
+    return view
 
 
 @router.post(
@@ -251,10 +256,12 @@ def organiser_invoice_pdf(invoice_id: Id, organiser: OrganiserId, app: State) ->
     responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def exchange(ticket_id: TicketId, body: ExchangeIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    started = app.ctx.now()
     view = await app.with_provider(
         exchanges.exchange_seat, app.ctx, app.providers, buyer, ticket_id, body.seat
     )
     app.order_watch.settled([view["order_id"]])
+    await run_in_threadpool(invoices.mail_credits, app.ctx, app.mailer, view["order_id"], started)
     return view
 
 

@@ -123,6 +123,14 @@ def test_invoice_pdf_mail_and_credit_on_refund(server: Server, tmp_path: Path) -
                   "-200.00 CNY", USCC):  # fmt: skip
         assert field in text, (field, text)
     assert "A-3-4" not in text
+    deadline = time.monotonic() + 10
+    credits: list[Any] = []
+    while not credits and time.monotonic() < deadline:
+        credits = [m for m in server.smtp.messages if credit["number"] in str(m["Subject"])]
+        time.sleep(0.05)
+    assert credits, "the credit invoice was not e-mailed"
+    attached = [p for p in credits[0].iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert len(attached) == 1 and "红字发票" in pdf_text(attached[0].get_content(), tmp_path)
 
 
 def test_numbers_are_gap_free_per_promoter_under_concurrency(server: Server) -> None:
