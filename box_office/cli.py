@@ -61,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date and exit")
     migrate.add_argument("--database-url")
     migrate.add_argument("--state-dir")
+    sessions = commands.add_parser("sessions", help="cancel a session: refund and tell every buyer")
+    sessions.add_argument("action", choices=["cancel", "postpone"])
+    sessions.add_argument("session_id", type=int)
+    sessions.add_argument("--rate", type=float, default=100.0, help="refunds/s per provider")
+    sessions.add_argument("--batch", type=int, default=100, help="orders per transaction (default 100)")
+    sessions.add_argument("--to", help="postpone: new start, ISO 8601 (2026-12-31T20:00+08:00)")
+    sessions.add_argument("--hours", type=float, default=3.0, help="postpone: the show's length (default 3)")
+    sessions.add_argument("--refund-days", type=float, default=7.0, help="postpone: refund window, days")
+    sessions.add_argument("--database-url")
+    sessions.add_argument("--state-dir")
     return parser
 
 
@@ -98,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "payments":
         return _payments(settings, args)
+    if args.command == "sessions":
+        from box_office.aftersales import bulk_cli
+
+        return bulk_cli.run(settings, args)
     if args.command == "background":
         from box_office import background
 

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(libzbar0 chromium chromium-driver fonts-noto-cjk)
+DEBIAN_PACKAGES=(libzbar0 chromium chromium-driver fonts-noto-cjk poppler-utils)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as Db
 
+from box_office.aftersales import invoices
 from box_office.catalog.ownership import load_session
 from box_office.context import Context
+from box_office.core.invoice_rules import SALES_RETURN
 from box_office.core.orders import CANCELLED, PENDING_PAYMENT, REFUNDED, SOLD, effective_order_status
 from box_office.errors import Conflict, Forbidden, NotFound
 from box_office.feed import service as feed
@@ -21,6 +23,7 @@ from box_office.store.models import (
     Event,
     Order,
     Payment,
+    RefundRequest,
     Ticket,
 )
 
@@ -59,6 +62,12 @@ def cancel_order(
             return "cancelled"
         if status not in SOLD:
             raise Conflict(f"order {order_id} is {status}: nothing to cancel", "bad_state")
+        if db.scalar(select(RefundRequest.id).where(RefundRequest.order_id == order_id).limit(1)) is not None:
+            # Part of it is refunded or waiting for the promoter: a whole refund here would count
+            # that money twice. The refund requests (aftersales/refund_requests.py) take it from here.
+            raise Conflict(
+                f"order {order_id} has refund requests: refund it through them", "has_refund_requests"
+            )
         tickets = db.scalars(select(Ticket).where(Ticket.order_id == order_id)).all()
         used = [t.seat_label or t.id for t in tickets if t.checked_in_at is not None]
         if used:
@@ -82,6 +91,14 @@ def cancel_order(
             .values(status="refund_due")
             .execution_options(**_NO_SYNC)
         )
+        captured = ("refund_due", "succeeded", "refunded")
+        paid = sum(
+            db.scalars(
+                select(Payment.amount_cents).where(Payment.order_id == order_id, Payment.status.in_(captured))
+            )
+        )
+        # the 红字 credit of a whole refund, if the order was invoiced (after-sales, issue 21)
+        invoices.credit_in(ctx, db, order_id, [t.id for t in tickets], paid, SALES_RETURN)
         feed.append(ctx, db, changes)
         queue_refund(ctx, db, order)
         return "refunded"

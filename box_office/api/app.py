@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from box_office.api import buyer_routes, device_routes, docs, errors, feed_routes, live, organiser_routes
 from box_office.api.admission import AdmissionMiddleware
+from box_office.api.aftersales_routes import router as aftersales_router
 from box_office.api.deps import AppState
 from box_office.api.support_routes import router as support_api
 from box_office.config import Settings, check_safe
@@ -34,6 +35,7 @@ from box_office.sales.sweeper import run_sweeps
 from box_office.support.pages import router as support_pages
 from box_office.web import live_routes as live_ticket_page
 from box_office.web import routes as seatmap_page
+from box_office.web.aftersales_pages import router as aftersales_pages_router
 from box_office.wiring import default_mailer, default_providers, default_sms
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,8 @@ def create_app(
     app.include_router(device_routes.router)
     app.include_router(live.router)
     app.include_router(feed_routes.router)
+    app.include_router(aftersales_router)
+    app.include_router(aftersales_pages_router)
     if settings.sandbox:  # a development tool: no /sandbox route, nor its OpenAPI paths, otherwise
         app.include_router(sandbox_bank.build_router(ctx))
     app.include_router(seatmap_page.router)

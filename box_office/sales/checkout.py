@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as Db
 
+from box_office.aftersales import refund_terms
 from box_office.catalog.cache import SessionFacts
 from box_office.catalog.keys import identity_key
 from box_office.context import Context
@@ -202,7 +203,9 @@ def _create(
     ]
     db.connection().execute(insert(Ticket), [_ticket_row(t) for t in tickets])
     tickets.sort(key=lambda t: (t.seat_label is None, t.seat_label or "", t.id))
-    return render_order(ctx, order, tickets, [], facts), True
+    # The refund terms in force now are the order's for good (shown before paying).
+    terms = refund_terms.snapshot(db, order_id, facts.event_id, now)
+    return render_order(ctx, order, tickets, [], facts) | {"refund_policy": terms}, True
 
 
 _TICKET_COLUMNS = [

@@ -238,6 +238,84 @@ def return_sold(db: Db, order_id: int, ga_places: Mapping[int, int], now: float)
         )
 
 
+def return_tickets(
+    db: Db, order_id: int, seat_labels: Iterable[str], ga_places: Mapping[int, int], now: float
+) -> None:
+    """Put some of a sold order's seats and GA places back on sale (a per-ticket refund)."""
+    labels = list(seat_labels)
+    if labels:
+        db.connection().execute(
+            update(SessionSeat)
+            .where(
+                SessionSeat.order_id == order_id,
+                SessionSeat.status == "sold",
+                SessionSeat.label.in_(labels),
+            )
+            .values(status="available", order_id=None, hold_id=None, changed_at=now)
+            .execution_options(**_NO_SYNC)
+        )
+    for ga_id, count in ga_places.items():
+        db.connection().execute(
+            update(SessionGa)
+            .where(SessionGa.id == ga_id)
+            .values(sold=SessionGa.sold - count, changed_at=now)
+            .execution_options(**_NO_SYNC)
+        )
+
+
+def swap_seat(
+    db: Db, session_id: int, order_id: int, old_label: str, new_label: str, now: float
+) -> tuple[int, str | None] | None:
+    """An exchange: sell the free seat ``new_label`` to the order and put ``old_label`` back on
+    sale. Returns the new seat's (zone id, box), or None (nothing written) if it is not free."""
+    taken = (
+        db.connection()
+        .execute(
+            update(SessionSeat)
+            .where(SessionSeat.session_id == session_id, SessionSeat.label == new_label, free_clause(now))
+            .values(status="sold", order_id=order_id, hold_id=None, hold_expires_at=None, changed_at=now)
+            .returning(SessionSeat.zone_id, SessionSeat.box)
+            .execution_options(**_NO_SYNC)
+        )
+        .first()
+    )
+    if taken is None:
+        return None
+    db.connection().execute(
+        update(SessionSeat)
+        .where(
+            SessionSeat.session_id == session_id,
+            SessionSeat.label == old_label,
+            SessionSeat.order_id == order_id,
+            SessionSeat.status == "sold",
+        )
+        .values(status="available", order_id=None, hold_id=None, changed_at=now)
+        .execution_options(**_NO_SYNC)
+    )
+    return int(taken[0]), taken[1]
+
+
+def move_seat_to_order(
+    db: Db, session_id: int, label: str, old_order: int, new_order: int, now: float
+) -> int:
+    """A transfer: a sold seat now belongs to the recipient's order (so that refunding either
+    order returns only its own seats). Returns how many rows moved (1, or 0 if not sold to
+    ``old_order``)."""
+    return changed(
+        db.connection().execute(
+            update(SessionSeat)
+            .where(
+                SessionSeat.session_id == session_id,
+                SessionSeat.label == label,
+                SessionSeat.order_id == old_order,
+                SessionSeat.status == "sold",
+            )
+            .values(order_id=new_order, changed_at=now)
+            .execution_options(**_NO_SYNC)
+        )
+    )
+
+
 # ------------------------------------------------------------------ organisers' changes
 
 

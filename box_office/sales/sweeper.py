@@ -13,6 +13,7 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 
+from box_office.aftersales import refund_requests
 from box_office.context import Context
 from box_office.payments.provider import ProviderRegistry
 from box_office.sales import issuing, ledger, order_state
@@ -31,6 +32,7 @@ def run_sweeps(ctx: Context, providers: ProviderRegistry) -> None:
         settle_refunds(ctx, provider)
     retry_refunds(ctx, providers)
     query_pending(ctx, providers)
+    refund_requests.retry_refunds(ctx, providers)
     issuing.issue_pending(ctx)
 
 

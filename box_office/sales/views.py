@@ -17,6 +17,7 @@ from box_office.errors import Forbidden, NotFound
 from box_office.feed import service as feed
 from box_office.store.models import (
     Order,
+    OrderRefundTerms,
     Payment,
     SessionGa,
     Ticket,
@@ -31,7 +32,9 @@ def order_view(ctx: Context, db: Db, order: Order) -> dict[str, Any]:
     facts = ctx.catalog.session(db, order.session_id)
     if any(t.ga_id is not None and t.ga_id not in facts.areas for t in tickets):
         facts = ctx.catalog.session(db, order.session_id, fresh=True)
-    return render_order(ctx, order, tickets, payments, facts)
+    terms = db.get(OrderRefundTerms, order.id)
+    view = render_order(ctx, order, tickets, payments, facts)
+    return view | {"refund_policy": terms.policy} if terms is not None else view
 
 
 def render_order(

@@ -495,3 +495,165 @@ class CannedReply(Base):
     body_zh: Mapped[str] = mapped_column(Text)
     body_en: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+# ------------------------------------------------------------------ after-sales (issue 21)
+
+
+class EventRefundPolicy(Base):
+    """A promoter's refund terms for one event (``core.refund_policy`` JSON form)."""
+
+    __tablename__ = "event_refund_policies"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class OrderRefundTerms(Base):
+    """The refund policy an order was bought under: snapshotted at purchase, never changed."""
+
+    __tablename__ = "order_refund_terms"
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    purchased_at: Mapped[float] = mapped_column(Float)
+
+
+class RefundRequest(Base):
+    """A buyer's (or the promoter's, or a bulk job's) request to refund tickets of an order.
+
+    status: pending_approval -> approved | denied; approved -> (refunds) done.
+    ``reason`` is the policy's stable reason code when it needed the promoter.
+    """
+
+    __tablename__ = "refund_requests"
+    __table_args__ = (Index("ix_refund_requests_session_status", "session_id", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    session_id: Mapped[int] = mapped_column(Integer)
+    ticket_ids: Mapped[list[str]] = mapped_column(JSON)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    percent: Mapped[int] = mapped_column(Integer)
+    fee_cents: Mapped[int] = mapped_column(BigInteger)
+    basis: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[float] = mapped_column(Float)
+    decided_at: Mapped[float | None] = mapped_column(Float)
+    decided_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class Refund(Base):
+    """Money going back through the payment's own provider. ``refund_no`` is deterministic
+    (``R<order>-<seq>``) and unique: the same refund is never created twice.
+
+    status: pending -> submitting -> succeeded (or back to pending on a provider error).
+    """
+
+    __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_status", "status", "lease_until"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("refund_requests.id"), index=True)
+    order_id: Mapped[int] = mapped_column(Integer, index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    """``host:pid`` of the process that claimed it: on the same host a dead claimer's lease is
+    not waited for (a bulk job resumed after kill -9)."""
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[float] = mapped_column(Float)
+    done_at: Mapped[float | None] = mapped_column(Float)
+
+
+class InvoiceCounter(Base):
+    """The next invoice number of one promoter: one row, updated in the issuing transaction, so
+    numbers are gap-free (a rolled-back invoice rolls its number back too)."""
+
+    __tablename__ = "invoice_counters"
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"), primary_key=True)
+    next_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class Invoice(Base):
+    """A 发票, immutable once issued. ``kind``: blue (normal) or red (credit, negative amount,
+    ``original_id`` the blue one, ``reason`` the 红字 reason code)."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("organiser_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(Integer, index=True)
+    number: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(4))
+    original_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(40))
+    title_type: Mapped[str] = mapped_column(String(12))
+    title: Mapped[str] = mapped_column(String(200))
+    tax_number: Mapped[str | None] = mapped_column(String(18))
+    email: Mapped[str] = mapped_column(String(254))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    issued_at: Mapped[float] = mapped_column(Float)
+
+
+class BulkJob(Base):
+    """A bulk cancellation (or postponement) of a session: resumable, shared by workers."""
+
+    __tablename__ = "bulk_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float)
+    refund_until: Mapped[float | None] = mapped_column(Float)
+    """A postponement: until then every buyer of the session may refund in full, whatever the policy."""
+    new_starts_at: Mapped[float | None] = mapped_column(Float)
+
+
+class BulkJobOrder(Base):
+    """One order of a bulk job and how far it got: todo -> done (or failed, retried)."""
+
+    __tablename__ = "bulk_job_orders"
+    __table_args__ = (Index("ix_bulk_job_orders_state", "job_id", "state"),)
+    job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    done_at: Mapped[float | None] = mapped_column(Float)
+
+
+class EventTransferRules(Base):
+    """A promoter's transfer rules for one event: allowed or not, how many times per ticket, and
+    how long before the show transfers close (large real-name shows often forbid them)."""
+
+    __tablename__ = "event_transfer_rules"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    max_per_ticket: Mapped[int | None] = mapped_column(Integer)
+    lock_hours: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class TicketTransfer(Base):
+    """A ticket offered to another account: offered -> accepted | declined | cancelled."""
+
+    __tablename__ = "ticket_transfers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    from_account: Mapped[int] = mapped_column(Integer, index=True)
+    to_email: Mapped[str] = mapped_column(String(254), index=True)
+    to_account: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    new_order_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+    decided_at: Mapped[float | None] = mapped_column(Float)

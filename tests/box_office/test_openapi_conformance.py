@@ -36,6 +36,10 @@ RULES_BEYOND_SCHEMA = (
     "POST /api/sessions/{session_id}/holds",
     "POST /api/sessions/{session_id}/seats/reprice",
     "POST /api/demo",  # at most 60,000 seats: sections x rows x seats_per_row
+    # after-sales: a company title needs its tax number; distinct tiers; a show ends after it starts
+    "POST /api/orders/{order_id}/invoice",
+    "PUT /api/events/{event_id}/refund-policy",
+    "POST /api/sessions/{session_id}/postpone",
 )
 ENDLESS = ("/api/sessions/{session_id}/live",)  # an event stream that never ends; tested in test_inventory
 
