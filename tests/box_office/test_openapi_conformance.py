@@ -95,6 +95,7 @@ def schemathesis_config(organiser: str, buyer: str, feed_client: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # the whole API, every operation: grows with the API, not a speed bound
 def test_schemathesis_all_checks_pass(box_office: Server, tmp_path: Path) -> None:
     concert = Concert(box_office)
     buyer = concert.buyer()

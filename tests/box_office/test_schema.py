@@ -24,6 +24,7 @@ EXAMPLES = 10
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # the whole API, every operation: grows with the API, not a speed bound
 def test_generated_requests_never_get_a_server_error(server: Server) -> None:
     concert = Concert(server)
     buyer = concert.buyer()
