@@ -17,9 +17,19 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from box_office.api import buyer_routes, device_routes, docs, errors, feed_routes, live, organiser_routes
+from box_office.api import (
+    account_routes,
+    buyer_routes,
+    device_routes,
+    docs,
+    errors,
+    feed_routes,
+    live,
+    organiser_routes,
+)
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
+from box_office.buyers.otp import Throttled
 from box_office.config import Settings, check_safe
 from box_office.context import Context
 from box_office.notify.delivery import deliver_pending
@@ -113,6 +123,7 @@ def create_app(
     )
     app.include_router(organiser_routes.router)
     app.include_router(buyer_routes.router)
+    app.include_router(account_routes.router)  # issue #13: sign-in by code, step-up
     app.include_router(device_routes.router)
     app.include_router(live.router)
     app.include_router(feed_routes.router)
@@ -122,6 +133,7 @@ def create_app(
     app.include_router(live_ticket_page.router)
 
     errors.install(app)
+    app.add_exception_handler(Throttled, account_routes.throttled)
     docs.install(app)
     if state.providers.names:
         _document_providers(app, state.providers.names)

@@ -65,16 +65,23 @@ def test_account_and_device_limits(server: Server) -> None:
     too_big = hold(buyer, concert.session_id, seats=["A-2-1", "A-2-2", "A-2-3", "A-2-4"])
     assert too_big.status_code == 409 and too_big.json()["code"] == "limit_account"
     buy(concert, buyer, seats=["A-2-1", "A-2-2"])
-    held = hold(buyer, concert.session_id, seats=["A-2-5", "A-2-6"]).json()
-    refused = order(buyer, held["id"])
+    # the account's 2 tickets count when it holds again (issue #13: holds count too)
+    refused = hold(buyer, concert.session_id, seats=["A-2-5", "A-2-6"])
     assert refused.status_code == 409 and refused.json()["code"] == "limit_account"
     assert "at most 3 tickets per account" in refused.json()["detail"]
-    # Another account on the same device: the device limit (4) counts the first account's 2.
+    # Another account on the same (server-issued) device: the device limit (4) counts the first's 2.
     second = concert.buyer()
     second.headers["X-Device-Id"] = buyer.headers["X-Device-Id"]
-    held = hold(second, concert.session_id, seats=["A-3-1", "A-3-2", "A-3-3"]).json()
-    refused = order(second, held["id"])
+    refused = hold(second, concert.session_id, seats=["A-3-1", "A-3-2", "A-3-3"])
     assert refused.status_code == 409 and refused.json()["code"] == "limit_device"
+    # checkout counts again at the order: a hold made before the tickets were bought
+    third = concert.buyer()
+    third.headers["X-Device-Id"] = buyer.headers["X-Device-Id"]
+    early = hold(third, concert.session_id, seats=["A-3-5", "A-3-6"]).json()
+    fourth = concert.buyer()
+    fourth.headers["X-Device-Id"] = buyer.headers["X-Device-Id"]
+    assert hold(fourth, concert.session_id, seats=["A-3-8"]).status_code == 409  # 2 + 2 held + 1 > 4
+    assert order(third, early["id"]).status_code == 201
 
 
 def test_real_name_binding(server: Server) -> None:
