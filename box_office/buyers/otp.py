@@ -84,7 +84,12 @@ def create(
             kind: [
                 float(t)
                 for t in db.scalars(
-                    select(BuyerOtp.created_at).where(column == value, BuyerOtp.created_at > since)
+                    select(BuyerOtp.created_at).where(
+                        column == value,
+                        BuyerOtp.created_at > since,
+                        # a number's gap is per purpose: a step-up right after signing in is fine
+                        BuyerOtp.purpose == purpose if kind == "target" else True,
+                    )
                 )
             ]
             for kind, column, value in (
