@@ -173,6 +173,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             extra={
                 "no_orphan_seats": source.get("BOX_OFFICE_NO_ORPHAN_SEATS", "on"),  # seat_rules.py
                 "otp_per_ip_hour": source.get("BOX_OFFICE_OTP_PER_IP_HOUR", ""),  # buyers/otp.py
+                # notify/sms_aliyun.py, with BOX_OFFICE_SMS=aliyun
+                **{
+                    name.lower()[len("BOX_OFFICE_") :]: source.get(name, "")
+                    for name in (
+                        "BOX_OFFICE_ALIYUN_ACCESS_KEY_ID",
+                        "BOX_OFFICE_ALIYUN_ACCESS_KEY_SECRET",
+                        "BOX_OFFICE_ALIYUN_SIGN_NAME",
+                        "BOX_OFFICE_ALIYUN_TEMPLATES",
+                        "BOX_OFFICE_ALIYUN_ENDPOINT",
+                    )
+                },
             },
         )
     )

@@ -11,8 +11,9 @@ import logging
 from email.message import EmailMessage
 
 from box_office.context import Context
-from box_office.notify.mail import Mailer, send_all, ticket_email, ticket_sms
+from box_office.notify.mail import Mailer, send_all, ticket_email
 from box_office.notify.sms import SmsGateway
+from box_office.notify.sms_templates import send_sms, ticket_sms_params
 from box_office.sales import outbox
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def deliver_pending(ctx: Context, mailer: Mailer, sms: SmsGateway, limit: int = 
                 email["Message-ID"] = f"<outbox-{row.id}-order-{view['id']}@encore.invalid>"
                 emails.append((row.id, email))
                 continue
-            sms.send(row.recipient, ticket_sms(view, event_name, ctx.settings.public_url))
+            lang, params = ticket_sms_params(view, event_name, ctx.settings.public_url, row.recipient)
+            send_sms(sms, row.recipient, "tickets", lang, params)
             sent.append(row.id)
         except Exception as exc:  # any transport failure: record it and retry later
             failed.append((row.id, str(exc)))

@@ -8,7 +8,7 @@ sends the code and the parameters, the log-file gateway writes the text rendered
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 # kind -> language -> text with ${name} parameters (the syntax Aliyun's templates use)
 TEMPLATES: Mapping[str, Mapping[str, str]] = {
@@ -20,8 +20,9 @@ TEMPLATES: Mapping[str, Mapping[str, str]] = {
         "zh": "【Encore】您正在进行${action}，确认码${code}，${minutes}分钟内有效。如非本人操作请忽略。",
         "en": "[Encore] Code ${code} confirms: ${action}. Valid ${minutes} min. Not you? Ignore it.",
     },
+    "notice": {"zh": "【Encore】${content}", "en": "[Encore] ${content}"},
     "tickets": {
-        "zh": "【Encore】您的${count}张门票（${event}）已出票，订单${order}。查看门票：${url}",
+        "zh": "【Encore】您的${count}张门票（${event}）已出票，订单 ${order}。查看门票：${url}",
         "en": "[Encore] ${count} ticket(s) for ${event} are ready, order ${order}. Your tickets: ${url}",
     },
 }
@@ -53,3 +54,20 @@ def send_sms(gateway: object, to: str, kind: str, lang: str, params: Mapping[str
         templated(to, kind, lang, {k: str(v) for k, v in params.items()})
     else:
         gateway.send(to, render(kind, lang, params))  # type: ignore[attr-defined]
+
+
+def ticket_sms_params(
+    order: Mapping[str, Any], event_name: str, base_url: str, recipient: str
+) -> tuple[str, dict[str, str]]:
+    """The tickets SMS: Chinese to a mainland number, English to any other; the link is the
+    buyer's own order page (``/me/orders/{id}``, signed in by code), never an API URL."""
+    count = sum(1 for t in order["tickets"] if t["status"] == "valid")
+    digits = "".join(c for c in recipient if c.isdigit() or c == "+")
+    mainland = digits.startswith("+86") or digits.startswith("86") or (len(digits) == 11 and digits[0] == "1")
+    url = f"{base_url.rstrip('/')}/me/orders/{order['id']}"
+    return ("zh" if mainland else "en"), {
+        "count": str(count),
+        "event": event_name,
+        "order": str(order["id"]),
+        "url": url,
+    }
