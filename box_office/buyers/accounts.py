@@ -137,6 +137,11 @@ def has_passkey(ctx: Context, account_id: int) -> bool:
         )
 
 
+def passkey_count(ctx: Context, account_id: int) -> int:
+    with ctx.db.read() as db:
+        return len(db.scalars(select(Passkey.credential_id).where(Passkey.account_id == account_id)).all())
+
+
 def step_up_applies(ctx: Context, account_id: int) -> bool:
     """Whether sensitive actions of this account need a step-up: always, except for an
     unverified account made by the development shortcut (it has no second factor to show)."""
