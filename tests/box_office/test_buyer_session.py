@@ -8,7 +8,7 @@ import re
 import httpx
 
 from box_office.core.otp import normalise_phone
-from tests.box_office.buyer_fixtures import buyers_server, code_sent_to, new_phone, sign_in
+from tests.box_office.buyer_fixtures import buyers_server, code_sent_to, new_phone, sign_in, skip
 from tests.box_office.conftest import Server
 from tests.box_office.helpers import Concert, buy
 
@@ -69,7 +69,6 @@ def test_forms_refuse_cross_site_and_tokenless_posts(buyers_server: Server) -> N
     assert len([1 for to, _ in buyers_server.sms.sent if to == normalise_phone(data["target"])]) == 0
     assert browser.post("/me/signin", data=data).status_code == 200  # the page's own form works
     # signed in: the sign-out form needs the session's token too
-    client, _ = sign_in(buyers_server)
     signed = buyers_server.client()
     page_sign_in(buyers_server, signed, new_phone())
     assert signed.post("/me/signout", data={"csrf": other_token}).status_code == 403
@@ -90,12 +89,10 @@ def test_pages_show_only_the_buyers_own_orders(buyers_server: Server) -> None:
     assert stranger.get(f"/me/orders/{done['id']}").status_code == 404
     assert stranger.get("/me/orders/999999").status_code == 404
     # the page session of the same number is the same account
-    from tests.box_office.buyer_fixtures import skip
-
     skip(buyers_server, 61)
     page_sign_in(buyers_server, mine, phone)
     page = mine.get(f"/me/orders/{done['id']}", headers={"Accept-Language": "en"})
     assert page.status_code == 200 and "Test Concert" in page.text and "Test Hall" in page.text
     assert "Section A, row 1, seat 1" in page.text and "data:image/png;base64," in page.text
-    assert 'href="/me/orders/%d/refund"' % done["id"] not in page.text  # not built yet: shown as coming
+    assert f'href="/me/orders/{done["id"]}/refund"' not in page.text  # not built yet: shown as coming
     assert "coming soon" in page.text
