@@ -40,7 +40,7 @@ from box_office.payments.sandbox import bank as sandbox_bank
 from box_office.sales import views
 from box_office.sales.order_watch import OrderWatch
 from box_office.sales.sweeper import run_sweeps
-from box_office.web import buyer_pages
+from box_office.web import buyer_pages, passkey_pages
 from box_office.web import live_routes as live_ticket_page
 from box_office.web import routes as seatmap_page
 from box_office.wiring import default_mailer, default_providers, default_sms
@@ -133,6 +133,7 @@ def create_app(
     app.include_router(seatmap_page.router)
     app.include_router(live_ticket_page.router)
     app.include_router(buyer_pages.router)  # issue #13: /me/ pages (cookie session, CSRF forms)
+    app.include_router(passkey_pages.router)
 
     errors.install(app)
     app.add_exception_handler(Throttled, account_routes.throttled)
