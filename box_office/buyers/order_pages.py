@@ -73,3 +73,8 @@ def my_tickets(ctx: Context, account_id: int) -> list[dict[str, Any]]:
     tickets = [t for t in views.list_tickets(ctx, account_id) if t["status"] == "valid" and t["token"]]
     names = _names(ctx, {t["session_id"] for t in tickets})
     return [t | names.get(t["session_id"], {}) for t in tickets]
+
+
+def session_exists(ctx: Context, session_id: int) -> bool:
+    with ctx.db.read() as db:
+        return db.scalar(select(Session.id).where(Session.id == session_id)) is not None

@@ -399,6 +399,35 @@ async def step_up_verify(
     return RedirectResponse(safe_next(next), status_code=303, headers=PRIVATE)
 
 
+@router.post("/me/api-token")
+async def api_token(request: Request, app: State) -> Response:
+    """A bearer token for the seat map page's script, from the signed-in page session. Only the
+    page's own script can ask (a custom header, which a cross-site form cannot send)."""
+    import json
+
+    if request.headers.get("x-encore-page") != "1":
+        return Response(
+            json.dumps({"detail": "not from this site's page", "code": "csrf"}),
+            403,
+            media_type="application/json",
+        )
+    who = await run_in_threadpool(session.signed_in, app.ctx, request)
+    if who is None:
+        return Response(
+            json.dumps({"detail": "sign in first", "code": "signed_out"}), 401, media_type="application/json"
+        )
+    response = Response(media_type="application/json", headers=PRIVATE)
+    device = session.device_cookie(app.ctx.settings, request, response)
+    token = await run_in_threadpool(
+        accounts.issue_token, app.ctx, who.account_id, "api", device.rsplit(".", 1)[0]
+    )
+    known = await run_in_threadpool(accounts.identities, app.ctx, who.account_id)
+    body = json.dumps({"token": token, "device_id": device, "email": known.get("email", "")}).encode()
+    response.body = body
+    response.headers["content-length"] = str(len(body))
+    return response
+
+
 @router.get("/me/manifest.webmanifest")
 def manifest(request: Request) -> Response:
     zh = lang_of(request) == "zh"

@@ -87,8 +87,31 @@ async function api(method, path, body, headers = {}) {
   return data;
 }
 
-function ensureAccount() {
-  if (account()) return Promise.resolve(account());
+/** A bearer token for this page from the buyer's signed-in session (SMS code or passkey on
+ * /me/signin), with the device id the server issued; null when nobody is signed in. */
+async function pageToken() {
+  const answer = await fetch("/me/api-token", { method: "POST", headers: { "X-Encore-Page": "1" }, credentials: "same-origin" });
+  if (!answer.ok) return null;
+  const made = await answer.json();
+  localStorage.setItem("encore.device", made.device_id);
+  localStorage.setItem("encore.buyer", JSON.stringify({ token: made.token, email: made.email || "" }));
+  return account();
+}
+
+async function ensureAccount() {
+  if (account()) return account();
+  const signed = await pageToken();
+  if (signed) return signed;
+  if (document.body.dataset.openAccounts !== "1") {
+    // accounts are verified numbers: sign in, then come back to this map
+    location.assign(`/me/signin?next=${encodeURIComponent(location.pathname)}`);
+    return new Promise(() => {});
+  }
+  return emailShortcut();
+}
+
+/** The development shortcut (an account from an e-mail), only where the box office allows it. */
+function emailShortcut() {
   const dialog = $("signin");
   $("signin-error").hidden = true;
   return new Promise((resolve, reject) => {
@@ -232,8 +255,12 @@ function describe(i) {
   return parts.join(" · ");
 }
 
+// a phone has no arrow keys: its help text speaks of taps and pinches only
+const TOUCH = window.matchMedia("(pointer: coarse)").matches;
+
 function texts() {
   i18n.apply();
+  if (TOUCH) $("map-help").textContent = i18n.t("mapHelpTouch");
   const doc = app.doc;
   document.title = `${doc.event.name} · ${doc.session.name}`;
   $("event-name").textContent = doc.event.name;
@@ -662,6 +689,8 @@ function held(hold) {
   }
   $("choose").hidden = true;
   $("held").hidden = false;
+  document.body.dataset.step = "held";
+  if (window.matchMedia("(max-width: 800px)").matches) $("held").scrollIntoView({ block: "start" });
   $("pay").hidden = true;
   $("tickets").hidden = true;
   $("co-error").hidden = true;
@@ -877,6 +906,7 @@ $("checkout").onsubmit = async (ev) => {
 
 function showPayment(order, payment) {
   $("held").hidden = true;
+  document.body.dataset.step = "pay";
   $("pay").hidden = false;
   $("pay-amount").textContent = money(order.total_cents);
   $("pay-link").href = payment.pay_url;
