@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session as Db
 
 from box_office.buyers.devices import derived_key
@@ -88,7 +88,7 @@ def create(
                         column == value,
                         BuyerOtp.created_at > since,
                         # a number's gap is per purpose: a step-up right after signing in is fine
-                        BuyerOtp.purpose == purpose if kind == "target" else True,
+                        BuyerOtp.purpose == purpose if kind == "target" else true(),
                     )
                 )
             ]
@@ -167,7 +167,7 @@ def check(ctx: Context, challenge: str, code: str, purpose: str) -> Verified:
         used = db.connection().execute(
             update(BuyerOtp).where(BuyerOtp.id == challenge, BuyerOtp.used_at.is_(None)).values(used_at=now)
         )
-        if used.rowcount != 1:  # type: ignore[attr-defined]
+        if used.rowcount != 1:
             return None, RuleError("otp_used", "this code was used already: ask for a new one")
         return Verified(row.channel, row.target, row.account_id), None
 

@@ -85,7 +85,7 @@ def _seat(ticket: dict[str, Any], lang: str) -> str:
         if lang == "zh":
             return f"{section}区 {row}排 {number}号"
         return f"Section {section}, row {row}, seat {number}"
-    return TEXTS[lang]["general_admission"] + (f" · {ticket['area']}" if ticket.get("area") else "")
+    return str(TEXTS[lang]["general_admission"]) + (f" · {ticket['area']}" if ticket.get("area") else "")
 
 
 def _qr(token: str | None) -> str | None:
