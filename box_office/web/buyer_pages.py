@@ -428,6 +428,38 @@ async def api_token(request: Request, app: State) -> Response:
     return response
 
 
+@router.post("/me/step-up-proof")
+async def step_up_proof(request: Request, app: State) -> Response:
+    """A single-use API step-up proof for the seat map's script, if this page session signed in
+    or stepped up (SMS code or passkey) within the last 5 minutes; else 403 and the script sends
+    the buyer to ``/me/step-up``."""
+    import json
+
+    who = await run_in_threadpool(session.signed_in, app.ctx, request)
+    if (
+        request.headers.get("x-encore-page") != "1"
+        or who is None
+        or not accounts.page_stepped_up(app.ctx, who)
+    ):
+        body = {"detail": "confirm it is you first: /me/step-up", "code": "step_up_required"}
+        return Response(json.dumps(body), 403, media_type="application/json")
+    proof = await run_in_threadpool(accounts.issue_step_up, app.ctx, who.account_id, "page")
+    return Response(json.dumps({"step_up": proof}), media_type="application/json", headers=PRIVATE)
+
+
+def step_up_redirect(request: Request, action: str) -> RedirectResponse | None:
+    """For pages of sensitive actions (refund, transfer, holder change: the after-sales pages):
+    None if this session stepped up within 5 minutes, else where to send the buyer first."""
+    from urllib.parse import quote
+
+    app = request.app.state.box_office
+    who = session.signed_in(app.ctx, request)
+    if who is not None and accounts.page_stepped_up(app.ctx, who):
+        return None
+    here = quote(request.url.path, safe="/")
+    return RedirectResponse(f"/me/step-up?action={action}&next={here}", status_code=303, headers=PRIVATE)
+
+
 @router.get("/me/manifest.webmanifest")
 def manifest(request: Request) -> Response:
     zh = lang_of(request) == "zh"

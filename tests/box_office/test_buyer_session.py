@@ -96,3 +96,29 @@ def test_pages_show_only_the_buyers_own_orders(buyers_server: Server) -> None:
     assert "Section A, row 1, seat 1" in page.text and "data:image/png;base64," in page.text
     assert f'href="/me/orders/{done["id"]}/refund"' not in page.text  # not built yet: shown as coming
     assert "coming soon" in page.text
+
+
+def test_the_page_session_gives_the_seat_map_a_token_and_a_fresh_step_up(buyers_server: Server) -> None:
+    concert = Concert(buyers_server)
+    rule = concert.org.put(f"/api/events/{concert.event_id}/step-up", json={"above_cents": 10000})
+    assert rule.status_code == 200
+    browser = buyers_server.client()
+    assert browser.post("/me/api-token", headers={"X-Encore-Page": "1"}).status_code == 401
+    page_sign_in(buyers_server, browser, new_phone())
+    assert browser.post("/me/api-token").status_code == 403  # not the page's own script
+    made = browser.post("/me/api-token", headers={"X-Encore-Page": "1"})
+    assert made.status_code == 200 and made.json()["device_id"].startswith("d1.")
+    api = buyers_server.client(made.json()["token"])
+    api.headers["X-Device-Id"] = made.json()["device_id"]
+    held = api.post(f"/api/sessions/{concert.session_id}/holds", json={"seats": ["A-3-1"]}).json()
+    order = api.post(
+        "/api/orders", json={"hold_id": held["id"], "email": "a@b.test"}, headers={"Idempotency-Key": "k1"}
+    )
+    path = f"/api/orders/{order.json()['id']}/payments"
+    assert api.post(path, json={"provider": "sandbox"}).json()["code"] == "step_up_required"
+    proof = browser.post("/me/step-up-proof", headers={"X-Encore-Page": "1"})  # signed in just now
+    assert proof.status_code == 200
+    paid = api.post(path, json={"provider": "sandbox"}, headers={"X-Step-Up": proof.json()["step_up"]})
+    assert paid.status_code == 201, paid.text
+    skip(buyers_server, 301)  # five minutes later the sign-in is no longer fresh
+    assert browser.post("/me/step-up-proof", headers={"X-Encore-Page": "1"}).status_code == 403

@@ -884,16 +884,20 @@ $("checkout").onsubmit = async (ev) => {
   }
   const body = checkoutBody();
   const text = JSON.stringify(body);
+  const kept = `encore.order.${app.hold.id}`;
+  if (!app.orderKey) [app.orderBody, app.orderKey] = JSON.parse(sessionStorage.getItem(kept) || "[null, null]");
   if (text !== app.orderBody) {
     app.orderBody = text;
     app.orderKey = crypto.randomUUID(); // same request again (a retry) keeps its key: one order
   }
+  // kept for this tab: back from the step-up page, the same order is asked for again
+  sessionStorage.setItem(kept, JSON.stringify([app.orderBody, app.orderKey]));
   $("co-submit").disabled = true;
   try {
     const order = await api("POST", "/api/orders", body, { "Idempotency-Key": app.orderKey });
     app.order = order;
     startCountdown(order.expires_at);
-    const payment = await api("POST", `/api/orders/${order.id}/payments`, { provider: "sandbox" });
+    const payment = await startPayment(order.id);
     showPayment(order, payment);
   } catch (err) {
     error.textContent = err.message;
@@ -903,6 +907,21 @@ $("checkout").onsubmit = async (ev) => {
 };
 
 // ------------------------------------------------------------------ payment and tickets
+
+/** Start paying; an order above the promoter's amount needs a fresh confirmation (SMS code or
+ * passkey): from the page session if it has one, else on the step-up page and back here. */
+async function startPayment(orderId) {
+  const path = `/api/orders/${orderId}/payments`;
+  try {
+    return await api("POST", path, { provider: "sandbox" });
+  } catch (err) {
+    if (err.code !== "step_up_required") throw err;
+    const answer = await fetch("/me/step-up-proof", { method: "POST", headers: { "X-Encore-Page": "1" }, credentials: "same-origin" });
+    if (answer.ok) return api("POST", path, { provider: "sandbox" }, { "X-Step-Up": (await answer.json()).step_up });
+    location.assign(`/me/step-up?action=payment&next=${encodeURIComponent(location.pathname)}`);
+    return new Promise(() => {});
+  }
+}
 
 function showPayment(order, payment) {
   $("held").hidden = true;
