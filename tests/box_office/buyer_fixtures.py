@@ -56,6 +56,7 @@ def buyers_server(
     ctx.clock = lambda: time.time() + offset[0]  # tests move the box office's clock forward
     uv, thread = start_uvicorn(app, port)
     server = Server(f"http://127.0.0.1:{port}", backend, sms, smtp, settings)
+    server.app_ctx = ctx  # type: ignore[attr-defined]
     server.skip = lambda seconds: offset.__setitem__(0, offset[0] + seconds)  # type: ignore[attr-defined]
     yield server
     uv.should_exit = True

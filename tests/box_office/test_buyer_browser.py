@@ -6,6 +6,7 @@ virtual authenticator (add one, sign in with it, step up with it). Screenshots g
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -170,3 +171,49 @@ async def test_passkey_add_sign_in_and_step_up(buyers_server: Server, browser: B
     await page.click("#passkey-step-up")
     await page.wait_for_url("**/me/tickets")
     await ctx.close()
+
+
+@pytest.mark.parametrize("buyers_server", ["sqlite"], indirect=True)
+async def test_seat_map_sends_a_new_buyer_to_sign_in_and_back(
+    buyers_server: Server, browser: Browser
+) -> None:
+    """With accounts only by verified number (no development shortcut), holding on the seat map
+    signs the buyer in by SMS code and comes back to the map, which then holds."""
+    concert = Concert(buyers_server)
+    ctx_ = buyers_server.app_ctx  # type: ignore[attr-defined]
+    settings = ctx_.settings
+    ctx_.settings = dataclasses.replace(settings, open_accounts=False)
+    try:
+        bctx = await context(browser, PHONE, "zh-CN")
+        page = await bctx.new_page()
+        url = local(buyers_server) + f"/seatmap/{concert.session_id}"
+
+        async def hold_a_seat() -> None:
+            await page.goto(url)
+            await page.wait_for_function("window.__seatmapTiming !== undefined")
+            x, y = await page.evaluate(
+                """() => { const a = window.seatmap, r = a.renderer, i = a.labelIndex.get("A-3-1");
+                    const box = r.canvas.getBoundingClientRect();
+                    return [box.left + a.seats.x[i] * r.scale + r.tx,
+                            box.top + a.seats.y[i] * r.scale + r.ty]; }"""
+            )
+            await page.mouse.click(x, y)
+            await page.click("#hold-btn")
+
+        await hold_a_seat()
+        await page.wait_for_url("**/me/signin?next=*")
+        phone = new_phone()
+        before = len(buyers_server.sms.sent)
+        await page.fill("#phone", phone)
+        await page.click("form:has(#phone) button[type=submit]")
+        await page.fill("#code", code_sent_to(buyers_server, normalise_phone(phone), before))
+        await page.click("form:has(#code) button[type=submit]")
+        await page.wait_for_url(f"**/seatmap/{concert.session_id}")
+        await hold_a_seat()
+        await page.locator("#held").wait_for()
+        device = await page.evaluate("localStorage.getItem('encore.device')")
+        assert device.startswith("d1.")
+        await shot(page, "seatmap-after-sign-in-zh-390")
+        await bctx.close()
+    finally:
+        ctx_.settings = settings
