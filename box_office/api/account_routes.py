@@ -32,13 +32,19 @@ DeviceHeader = Annotated[
 
 class SmsIn(Strict):
     phone: Annotated[
-        str, Field(min_length=5, max_length=32, description="Mobile number; +country for abroad")
+        str,
+        Field(
+            min_length=5,
+            max_length=32,
+            pattern=otp_rules.PHONE_PATTERN,
+            description="Mobile number: 11 digits for mainland China, else + and the country code",
+        ),
     ]
     lang: Lang = "zh"
 
 
 class EmailIn(Strict):
-    email: Annotated[str, Field(min_length=3, max_length=254)]
+    email: Annotated[str, Field(min_length=6, max_length=254, pattern=otp_rules.EMAIL_PATTERN)]
     lang: Lang = "en"
 
 
