@@ -186,6 +186,17 @@ def spend_step_up(ctx: Context, account_id: int, proof: str | None, action: str)
     ``step_up_required`` (the caller asks for an SMS code or a passkey, then tries again)."""
     if not step_up_applies(ctx, account_id):
         return
+    if not spend_proof(ctx, account_id, proof):
+        raise Forbidden(
+            f"{action} needs a fresh confirmation: ask for an SMS code (POST /api/me/step-up) or use a "
+            "passkey, then send the proof in the X-Step-Up header",
+            "step_up_required",
+        )
+
+
+def spend_proof(ctx: Context, account_id: int, proof: str | None) -> bool:
+    """Use up a step-up proof of this account if it is fresh and unused (no exception for any
+    kind of account: what a proof is asked for as such, e.g. moving a bound ticket)."""
     now = ctx.now()
     if proof:
         digest = token_hash(proof)
@@ -203,13 +214,8 @@ def spend_step_up(ctx: Context, account_id: int, proof: str | None, action: str)
             )
             return int(done.rowcount)
 
-        if ctx.db.write(work) == 1:
-            return
-    raise Forbidden(
-        f"{action} needs a fresh confirmation: ask for an SMS code (POST /api/me/step-up) or use a "
-        "passkey, then send the proof in the X-Step-Up header",
-        "step_up_required",
-    )
+        return bool(ctx.db.write(work) == 1)
+    return False
 
 
 def require_account_creation_open(settings: Settings) -> None:
