@@ -43,8 +43,9 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PHONE_PATTERN = r"^((\+86|0086)?[ -]?1[3-9]([ -]?[0-9]){9}|(\+|00)(8[0-57-9][0-9]{5,13}|[1-79][0-9]{6,14}))$"
 """What the API accepts as a number: a mainland number (11 digits, spaces or hyphens allowed,
 +86 optional) or + and a country code with the number; exactly what ``normalise_phone`` takes."""
-EMAIL_PATTERN = r"^[^@ \t\n\r\f\v]{1,64}@[^@ \t\n\r\f\v]+\.[^@ \t\n\r\f\v]{2,}$"
-"""An address with a dot in its domain; the same in the API's schema and ``normalise_email``."""
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+'-]{1,64}@([A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,63}$"
+"""A plain ASCII address with a dot in its domain (no control or line-break character can reach
+a mail header); the same in the API's schema and ``normalise_email``."""
 _EMAIL = re.compile(EMAIL_PATTERN)
 
 
@@ -69,7 +70,7 @@ def normalise_phone(text: str) -> str:
 
 def normalise_email(text: str) -> str:
     """An e-mail address as one account knows it: lower case (``A@x.cn`` is ``a@x.cn``)."""
-    if len(text) > 254 or not _EMAIL.match(text):
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
         raise RuleError("email_invalid", "not an e-mail address")
     return text.lower()
 

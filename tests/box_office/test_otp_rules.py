@@ -97,3 +97,11 @@ def test_every_address_the_schema_allows_is_taken(raw: str) -> None:
 def test_masks() -> None:
     assert otp.mask_target("sms", "+8613800138000") == "+86 138****8000"
     assert otp.mask_target("email", "alice@example.com") == "a***@example.com"
+
+
+@pytest.mark.parametrize(
+    "raw", ["a@x.cn\n", "a@b\n.cn", "a\u0085b@x.cn", "a@x.c", "ab@localhost", "张@x.cn", "a@-.cn\r"]
+)
+def test_not_addresses(raw: str) -> None:
+    with pytest.raises(RuleError):
+        otp.normalise_email(raw)
