@@ -103,7 +103,6 @@ async def test_phone_in_chinese_orders_ticket_qr_and_offline(buyers_server: Serv
     # the tickets page: one visit online, then no signal
     await page.goto(local(buyers_server) + "/me/tickets")
     await page.wait_for_selector("body[data-offline-ready='1']")
-    await page.wait_for_function("navigator.serviceWorker.controller !== null || true")
     await ctx.set_offline(True)
     await page.reload()
     await page.locator("section.ticket img.qr").first.wait_for()
