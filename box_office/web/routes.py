@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
@@ -30,13 +31,20 @@ ASSETS = {
 router = APIRouter(tags=["seat map page"])
 
 
+def _html_404() -> dict[int | str, dict[str, Any]]:
+    """404 for an unknown session: documented with the common error body like every refusal,
+    and as what a browser gets, a page in Chinese and English (text/html)."""
+    answers = errors.responses(404)
+    answers[404]["description"] = "No such session: a page in Chinese and English"
+    answers[404]["content"] = {**answers[404]["content"], "text/html": {"schema": {"type": "string"}}}
+    return answers
+
+
 @router.get(
     "/seatmap/{session_id}",
     response_class=HTMLResponse,
     summary="The buyer's seat map page",
-    responses={
-        404: {"description": "No such session: a page in Chinese and English", "content": {"text/html": {}}}
-    },
+    responses=_html_404(),
 )
 async def page(session_id: Id, request: Request, app: State) -> HTMLResponse:
     if not await asyncio.to_thread(session_exists, app.ctx, session_id):
