@@ -14,6 +14,7 @@ from box_office.config import ConfigError, Settings, check_safe
 from box_office.context import Context
 from box_office.notify.mail import FileMailer, Mailer, SmtpMailer
 from box_office.notify.sms import LogSms, SmsGateway
+from box_office.notify.sms_aliyun import DEFAULT_ENDPOINT, AliyunSms, templates_from
 from box_office.payments.alipay import settings as alipay_settings
 from box_office.payments.alipay.provider import AlipayProvider
 from box_office.payments.card import settings as card_settings
@@ -69,4 +70,34 @@ def default_mailer(settings: Settings) -> Mailer:
 
 
 def default_sms(settings: Settings) -> SmsGateway:
+    """The log file by default; Aliyun SMS with ``BOX_OFFICE_SMS=aliyun`` (issue #13)."""
+    if settings.sms_backend == "aliyun":
+        return aliyun_sms(settings)
+    if settings.sms_backend != "log":
+        raise ConfigError(f"BOX_OFFICE_SMS must be log or aliyun, not {settings.sms_backend!r}")
     return LogSms(settings.state_dir / "sms.log")
+
+
+def aliyun_sms(settings: Settings) -> AliyunSms:
+    extra = settings.extra
+    missing = [
+        name
+        for name in (
+            "aliyun_access_key_id",
+            "aliyun_access_key_secret",
+            "aliyun_sign_name",
+            "aliyun_templates",
+        )
+        if not extra.get(name)
+    ]
+    if missing:
+        raise ConfigError(
+            "BOX_OFFICE_SMS=aliyun needs " + ", ".join("BOX_OFFICE_" + m.upper() for m in missing)
+        )
+    return AliyunSms(
+        extra["aliyun_access_key_id"],
+        extra["aliyun_access_key_secret"],
+        extra["aliyun_sign_name"],
+        templates_from(extra["aliyun_templates"]),
+        endpoint=extra.get("aliyun_endpoint") or DEFAULT_ENDPOINT,
+    )

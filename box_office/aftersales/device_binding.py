@@ -39,13 +39,19 @@ from box_office.store.models import DeviceBinding, DeviceStepUp, Order, Ticket
 
 
 def bind_device(
-    ctx: Context, account_id: int, ticket_id: str, device_key: str, step_up_code: str | None = None
+    ctx: Context,
+    account_id: int,
+    ticket_id: str,
+    device_key: str,
+    step_up_code: str | None = None,
+    stepped_up: bool = False,
 ) -> dict[str, object]:
     """Bind the buyer's ticket to the device key (base64url); returns the (re-)issued token.
 
     ``step_up_code`` (the code e-mailed by :func:`request_step_up`) is needed only to move a
     bound ticket to another key. A wrong code counts against the code's tries even though the
-    request is refused, so the count is committed before the refusal is raised.
+    request is refused, so the count is committed before the refusal is raised. ``stepped_up``:
+    the buyer showed a fresh SMS code or passkey instead (a spent ``X-Step-Up`` proof, issue #13).
     """
     try:
         key = parse_device_key(device_key)
@@ -55,12 +61,14 @@ def bind_device(
     def work(db: Db) -> dict[str, object] | RuleError:
         ticket = _owned_ticket(db, account_id, ticket_id)
         try:
-            decision = decide_binding(ticket.device_key, key, confirmed=step_up_code is not None)
+            decision = decide_binding(
+                ticket.device_key, key, confirmed=step_up_code is not None or stepped_up
+            )
         except RuleError as exc:
             raise Conflict(str(exc), exc.code) from None
         if decision is Binding.UNCHANGED:
             return _view(ticket)
-        if decision is Binding.MOVE:
+        if decision is Binding.MOVE and not stepped_up:
             assert step_up_code is not None
             refused = _use_step_up(ctx, db, ticket.id, account_id, step_up_code)
             if refused is not None:

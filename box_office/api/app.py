@@ -17,11 +17,21 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from box_office.api import buyer_routes, device_routes, docs, errors, feed_routes, live, organiser_routes
+from box_office.api import (
+    account_routes,
+    buyer_routes,
+    device_routes,
+    docs,
+    errors,
+    feed_routes,
+    live,
+    organiser_routes,
+)
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.aftersales_routes import router as aftersales_router
 from box_office.api.deps import AppState
 from box_office.api.support_routes import router as support_api
+from box_office.buyers.otp import Throttled
 from box_office.config import Settings, check_safe
 from box_office.context import Context
 from box_office.notify.delivery import deliver_pending
@@ -33,6 +43,7 @@ from box_office.sales import views
 from box_office.sales.order_watch import OrderWatch
 from box_office.sales.sweeper import run_sweeps
 from box_office.support.pages import router as support_pages
+from box_office.web import buyer_pages, passkey_pages
 from box_office.web import live_routes as live_ticket_page
 from box_office.web import routes as seatmap_page
 from box_office.web.aftersales_pages import router as aftersales_pages_router
@@ -118,6 +129,7 @@ def create_app(
     )
     app.include_router(organiser_routes.router)
     app.include_router(buyer_routes.router)
+    app.include_router(account_routes.router)  # issue #13: sign-in by code, step-up
     app.include_router(device_routes.router)
     app.include_router(live.router)
     app.include_router(feed_routes.router)
@@ -129,9 +141,12 @@ def create_app(
     app.include_router(live_ticket_page.router)
     app.include_router(support_api)
     app.include_router(support_pages)
+    app.include_router(buyer_pages.router)  # issue #13: /me/ pages (cookie session, CSRF forms)
+    app.include_router(passkey_pages.router)
 
     _install_console(app)
     errors.install(app)
+    app.add_exception_handler(Throttled, account_routes.throttled)
     docs.install(app)
     if state.providers.names:
         _document_providers(app, state.providers.names)

@@ -11,6 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from box_office.aftersales import holders, refunds
 from box_office.api import errors, schemas
 from box_office.api.deps import BuyerId, Id, ProviderName, State, TicketId
+from box_office.buyers import devices, step_up_rules
+from box_office.buyers.accounts import require_account_creation_open, spend_step_up
 from box_office.catalog import events, principals, seat_map
 from box_office.core.orders import PENDING_PAYMENT, UNSETTLED
 from box_office.core.payment_rules import choose_channel
@@ -20,7 +22,22 @@ from ticket_format.qr import qr_png
 
 router = APIRouter(prefix="/api", tags=["buyers"])
 DeviceId = Annotated[
-    str | None, Header(min_length=1, max_length=100, description="The buyer's device id (limits)")
+    str | None,
+    Header(
+        min_length=1,
+        max_length=100,
+        description="The device id this server issued at sign-in (per-device limits count it; "
+        "a made-up value counts as no device, and the account stands for its device)",
+    ),
+]
+StepUp = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=100,
+        description="Proof of a fresh SMS code or passkey (POST /api/me/step-up/verify): "
+        "refunds, holder changes and payments above the event's step-up amount need it",
+    ),
 ]
 IdempotencyKey = Annotated[str, Header(min_length=1, max_length=100, description="Unique per order attempt")]
 
@@ -29,9 +46,12 @@ IdempotencyKey = Annotated[str, Header(min_length=1, max_length=100, description
     "/accounts",
     status_code=status.HTTP_201_CREATED,
     summary="Create a buyer account and its token",
-    responses=errors.responses(409, 422),
+    description="A development shortcut (on with the sandbox, never in production): buyers sign in "
+    "with a code (`POST /api/auth/sms`), else 403 `verification_required`.",
+    responses=errors.responses(403, 409, 422),
 )
 def create_account(body: schemas.AccountIn, app: State) -> dict[str, Any]:
+    require_account_creation_open(app.ctx.settings)
     account_id, token = principals.create_account(app.ctx, body.email, body.name, body.phone)
     return {"id": account_id, "email": body.email, "token": token}
 
@@ -63,16 +83,22 @@ def get_seat_map(session_id: Id, app: State) -> dict[str, Any]:
     responses=errors.responses(401, 403, 404, 409, 422, 429),
 )
 def create_hold(
-    session_id: Id, body: schemas.HoldIn, buyer: BuyerId, app: State, x_device_id: DeviceId = None
+    session_id: Id,
+    body: schemas.HoldIn,
+    buyer: BuyerId,
+    app: State,
+    request: Request,
+    x_device_id: DeviceId = None,
 ) -> dict[str, Any]:
-    request = holds.HoldRequest(
+    hold = holds.HoldRequest(
         seats=tuple(body.seats),
         best_zone=body.best_available.zone if body.best_available else None,
         best_quantity=body.best_available.quantity if body.best_available else 0,
         best_accessible=body.best_available.accessible if body.best_available else False,
         ga=tuple((g.area, g.quantity) for g in body.ga),
     )
-    return holds.create_hold(app.ctx, buyer, x_device_id, session_id, request)
+    device = devices.counted(app.ctx.settings, x_device_id, request.cookies.get(devices.COOKIE), buyer)
+    return holds.create_hold(app.ctx, buyer, device, session_id, hold)
 
 
 @router.get(
@@ -108,12 +134,14 @@ async def create_order(
     app: State,
     response: Response,
     idempotency_key: IdempotencyKey,
+    request: Request,
     x_device_id: DeviceId = None,
+    x_step_up: StepUp = None,
 ) -> dict[str, Any]:
     provider = (
         None if body.pay_with is None else settle.provider_named(app.providers, body.pay_with, "pay_with")
     )
-    request = checkout.OrderRequest(
+    wanted = checkout.OrderRequest(
         hold_id=body.hold_id,
         email=body.email,
         phone=body.phone,
@@ -129,12 +157,14 @@ async def create_order(
             for t in body.tickets
         ),
     )
+    device = devices.counted(app.ctx.settings, x_device_id, request.cookies.get(devices.COOKIE), buyer)
     view, created = await run_in_threadpool(
-        checkout.create_order, app.ctx, buyer, x_device_id, idempotency_key, request
+        checkout.create_order, app.ctx, buyer, device, idempotency_key, wanted
     )
     if not created:
         response.status_code = status.HTTP_200_OK
     if provider is not None and view["status"] == PENDING_PAYMENT:
+        await run_in_threadpool(step_up_rules.check_payment, app.ctx, buyer, view["id"], x_step_up)
         view["payment"] = await app.with_provider(
             settle.start_payment,
             app.ctx,
@@ -184,8 +214,14 @@ async def get_order(
     responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def start_payment(
-    order_id: Id, body: schemas.PaymentIn, buyer: BuyerId, app: State, request: Request
+    order_id: Id,
+    body: schemas.PaymentIn,
+    buyer: BuyerId,
+    app: State,
+    request: Request,
+    x_step_up: StepUp = None,
 ) -> dict[str, Any]:
+    await run_in_threadpool(step_up_rules.check_payment, app.ctx, buyer, order_id, x_step_up)
     provider = settle.provider_named(app.providers, body.provider, "provider")
     offered = tuple(getattr(provider, "channels", ("default",)))
     if not body.openid:  # JSAPI needs the payer's openid (from WeChat's OAuth): without it, a QR
@@ -231,7 +267,8 @@ async def reconcile(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
     summary="Cancel an unpaid order, or refund a paid one before entry",
     responses=errors.responses(401, 403, 404, 409),
 )
-async def cancel(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+async def cancel(order_id: Id, buyer: BuyerId, app: State, x_step_up: StepUp = None) -> dict[str, Any]:
+    await run_in_threadpool(step_up_rules.check_cancel, app.ctx, buyer, order_id, x_step_up)
     view = await app.with_provider(
         partial(refunds.cancel_order, account_id=buyer, organiser_id=None), app.ctx, app.providers, order_id
     )
@@ -273,8 +310,9 @@ def ticket_qr(ticket_id: TicketId, buyer: BuyerId, app: State) -> Response:
     responses=errors.responses(401, 403, 404, 409, 422),
 )
 def change_holder(
-    ticket_id: TicketId, body: schemas.HolderIn, buyer: BuyerId, app: State
+    ticket_id: TicketId, body: schemas.HolderIn, buyer: BuyerId, app: State, x_step_up: StepUp = None
 ) -> dict[str, object]:
+    spend_step_up(app.ctx, buyer, x_step_up, "a change of ticket holder")
     return holders.change_holder(app.ctx, buyer, ticket_id, body.name, body.id_type, body.id_number)
 
 

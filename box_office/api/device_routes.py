@@ -6,7 +6,7 @@ import logging
 import smtplib
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Header, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -14,8 +14,9 @@ from box_office.aftersales import device_binding
 from box_office.api import errors
 from box_office.api.deps import BuyerId, State, TicketId
 from box_office.api.schemas import Strict
+from box_office.buyers.accounts import spend_proof
 from box_office.core.device_binding import STEP_UP_SECONDS
-from box_office.errors import Unavailable
+from box_office.errors import Forbidden, Unavailable
 from box_office.notify.step_up import step_up_email
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,27 @@ class DeviceKeyIn(Strict):
     responses=errors.responses(401, 403, 404, 409, 422),
 )
 async def bind_device_key(
-    ticket_id: TicketId, body: DeviceKeyIn, buyer: BuyerId, app: State
+    ticket_id: TicketId,
+    body: DeviceKeyIn,
+    buyer: BuyerId,
+    app: State,
+    x_step_up: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=100,
+            description="Instead of `step_up_code`: a proof of a fresh SMS code or passkey "
+            "(`POST /api/me/step-up/verify`), used up by this request",
+        ),
+    ] = None,
 ) -> dict[str, object]:
+    stepped_up = False
+    if x_step_up is not None:
+        if not await run_in_threadpool(spend_proof, app.ctx, buyer, x_step_up):
+            raise Forbidden("the step-up proof is unknown, used or older than 5 minutes", "step_up_wrong")
+        stepped_up = True
     return await run_in_threadpool(
-        device_binding.bind_device, app.ctx, buyer, ticket_id, body.public_key, body.step_up_code
+        device_binding.bind_device, app.ctx, buyer, ticket_id, body.public_key, body.step_up_code, stepped_up
     )
 
 

@@ -113,7 +113,8 @@ def set_ga_quota(
             select(GaArea.capacity).where(GaArea.venue_id == event.venue_id, GaArea.code == code)
         )
         if venue_capacity is not None and capacity > venue_capacity:
-            raise Invalid(f"the area holds at most {venue_capacity}")
+            # the venue's state refuses it, not the request's form: a 409 (as for below sold)
+            raise Conflict(f"the area holds at most {venue_capacity}", "over_capacity")
         reclaim_expired_ga(ctx, db, area.id, ctx.now())
         done = ledger.set_ga_capacity(db, area.id, capacity, ctx.now())
         db.refresh(area)

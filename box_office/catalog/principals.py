@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as Db
 
+from box_office.buyers.accounts import token_owner
 from box_office.catalog.ownership import owned_event
 from box_office.config import new_token
 from box_office.context import Context
@@ -48,7 +49,23 @@ def organiser_for(ctx: Context, token: str | None) -> int:
 
 
 def account_for(ctx: Context, token: str | None) -> int:
-    return _principal(ctx, Account.id, Account.token_hash, token, "buyer")
+    """A buyer: a token of a signed-in buyer (``buyer_tokens``, issue #13) or an account's own."""
+    try:
+        return _principal(ctx, Account.id, Account.token_hash, token, "buyer")
+    except Unauthorized:
+        signed_in = _signed_in_buyer(ctx, token)
+        if signed_in is None:
+            raise
+        return signed_in
+
+
+def _signed_in_buyer(ctx: Context, token: str | None) -> int | None:
+    owner = token_owner(ctx, token, "api")
+    if owner is None or token is None:
+        return None
+    if len(ctx.known_tokens) < _MAX_KNOWN_TOKENS:
+        ctx.known_tokens[("buyer", token_hash(token))] = owner.account_id
+    return owner.account_id
 
 
 def feed_client_for(ctx: Context, token: str | None) -> int:

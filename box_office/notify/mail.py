@@ -134,5 +134,5 @@ def ticket_sms(order: dict[str, Any], event_name: str, base_url: str) -> str:
     count = sum(1 for t in order["tickets"] if t["status"] == "valid")
     return (
         f"Encore: {count} ticket(s) for {event_name}, order {order['id']}."
-        f" Your tickets: {base_url}/api/orders/{order['id']}"
+        f" Your tickets: {base_url}/me/orders/{order['id']}"
     )

@@ -19,10 +19,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from box_office.catalog.cache import AreaFacts, SessionFacts
 from box_office.context import Context
 from box_office.core.errors import RuleError
-from box_office.core.limits import check_sale_window
+from box_office.core.limits import Limits, check_limits, check_sale_window
 from box_office.core.seating import BoxRuleError, FreeSeat, best_available, check_boxes
 from box_office.errors import Conflict, Forbidden, Invalid, NotFound
 from box_office.sales import ledger
+from box_office.sales.limits import held_counts, live_counts
 from box_office.sales.seat_rules import check_orphan_rule
 from box_office.store.models import Hold, HoldGa, Order, SessionGa, SessionSeat, Zone
 
@@ -78,6 +79,7 @@ def _hold(
         raise Conflict(
             f"at most {facts.limit_per_account} tickets per account for this session", "limit_account"
         )
+    _check_holding_limits(ctx, db, facts, account_id, device_id, size, now)
     expires = now + facts.hold_seconds
     hold_id = ledger.open_hold(
         db, session_id, account_id, device_id, len(req.seats) + req.best_quantity, expires, now
@@ -347,3 +349,26 @@ def extend_hold_once(ctx: Context, account_id: int, hold_id: int) -> dict[str, A
         return hold_view(db, hold, now)
 
     return ctx.db.write(work)
+
+
+def _check_holding_limits(
+    ctx: Context, db: Db, facts: SessionFacts, account_id: int, device_id: str | None, size: int, now: float
+) -> None:
+    """A new hold counts with the buyer's live tickets and other open holds against the
+    per-account and per-device limits (issue #13), under the same subject locks as checkout."""
+    if facts.limit_per_account is None and facts.limit_per_device is None:
+        return
+    subjects = [f"acct:{facts.id}:{account_id}"] + ([f"dev:{facts.id}:{device_id}"] if device_id else [])
+    ctx.db.lock_subjects(db, subjects)
+    account_tickets, device_tickets, _ = live_counts(db, facts.id, account_id, device_id, [], now)
+    account_held, device_held = held_counts(db, facts.id, account_id, device_id, now)
+    try:
+        check_limits(
+            Limits(facts.limit_per_account, facts.limit_per_device, None),
+            quantity=size,
+            account_count=account_tickets + account_held,
+            device_count=None if device_id is None else (device_tickets or 0) + device_held,
+            id_counts={},
+        )
+    except RuleError as exc:
+        raise Conflict(str(exc), exc.code) from None

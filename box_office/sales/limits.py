@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session as Db
 
 from box_office.core.orders import PENDING_PAYMENT, SOLD
-from box_office.store.models import Order, Ticket
+from box_office.store.models import Hold, HoldGa, Order, Ticket
 
 
 def live_order(now: float) -> Any:
@@ -46,3 +46,34 @@ def live_counts(
     account_count = values.pop(0)
     device_count = values.pop(0) if device_id else None
     return account_count, device_count, dict(zip(digests, values, strict=True))
+
+
+def held_counts(
+    db: Db, session_id: int, account_id: int, device_id: str | None, now: float
+) -> tuple[int, int]:
+    """Seats and GA places in this session's active, unexpired holds that have no order yet, of
+    the account and of the device (issue #13: holds count towards limits, so one account
+    cannot sit on more seats than it may buy by opening hold after hold)."""
+    unordered = (
+        (Hold.session_id == session_id)
+        & (Hold.status == "active")
+        & (Hold.expires_at >= now)
+        & ~exists().where(Order.hold_id == Hold.id)
+    )
+
+    def held(who: Any) -> Any:
+        seats = select(func.coalesce(func.sum(Hold.seat_count), 0)).where(unordered, who).scalar_subquery()
+        places = (
+            select(func.coalesce(func.sum(HoldGa.quantity), 0))
+            .join(Hold, Hold.id == HoldGa.hold_id)
+            .where(unordered, who)
+            .scalar_subquery()
+        )
+        return seats + places
+
+    row = (
+        db.connection()
+        .execute(select(held(Hold.account_id == account_id), held(Hold.device_id == (device_id or ""))))
+        .one()
+    )
+    return int(row[0] or 0), int(row[1] or 0)

@@ -657,3 +657,98 @@ class TicketTransfer(Base):
     new_order_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[float] = mapped_column(Float)
     decided_at: Mapped[float | None] = mapped_column(Float)
+
+
+# --- buyers (issue #13): verified numbers and addresses, one-time codes, sessions, passkeys ---
+
+
+class BuyerIdentity(Base):
+    """A verified mobile number or e-mail address: each belongs to exactly one account."""
+
+    __tablename__ = "buyer_identities"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_buyer_identities_kind_value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(5))  # phone | email
+    value: Mapped[str] = mapped_column(String(254))
+    verified_at: Mapped[float] = mapped_column(Float)
+
+
+class BuyerOtp(Base):
+    """One code sent by SMS or e-mail: its keyed digest, never the code."""
+
+    __tablename__ = "buyer_otps"
+    __table_args__ = (
+        Index("ix_buyer_otps_target", "target", "created_at"),
+        Index("ix_buyer_otps_ip", "ip", "created_at"),
+        Index("ix_buyer_otps_device", "device", "created_at"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(5))  # sms | email
+    target: Mapped[str] = mapped_column(String(254))
+    purpose: Mapped[str] = mapped_column(String(10))  # sign_in | step_up
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[float] = mapped_column(Float)
+    tries: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[float | None] = mapped_column(Float)
+    ip: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class BuyerToken(Base):
+    """A signed-in buyer: an API bearer token or a page session (cookie), stored hashed."""
+
+    __tablename__ = "buyer_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(4))  # api | page
+    device: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    stepped_up_at: Mapped[float | None] = mapped_column(Float)
+
+
+class BuyerStepUp(Base):
+    """Proof of a fresh second factor for one sensitive action (API): single use, short-lived."""
+
+    __tablename__ = "buyer_step_ups"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    method: Mapped[str] = mapped_column(String(8))  # sms | email | passkey
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    used_at: Mapped[float | None] = mapped_column(Float)
+
+
+class Passkey(Base):
+    """A WebAuthn credential (a phone's fingerprint or face unlock) of one account."""
+
+    __tablename__ = "passkeys"
+    credential_id: Mapped[str] = mapped_column(String(512), primary_key=True)  # base64url
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float)
+
+
+class WebauthnChallenge(Base):
+    """A WebAuthn challenge, consumed once."""
+
+    __tablename__ = "webauthn_challenges"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(10))  # register | sign_in | step_up
+    challenge: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[float] = mapped_column(Float)
+    used_at: Mapped[float | None] = mapped_column(Float)
+
+
+class StepUpRule(Base):
+    """The promoter's amount above which paying for an order of the event needs a step-up."""
+
+    __tablename__ = "step_up_rules"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    above_cents: Mapped[int] = mapped_column(Integer)

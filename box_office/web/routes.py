@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from box_office.api import errors
 from box_office.api.deps import Id, State
+from box_office.buyers.order_pages import session_exists
 from box_office.catalog.seatmap_document import seatmap_json
 from box_office.errors import NotFound
+from box_office.web import buyer_pages, buyer_session
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {
@@ -28,10 +31,30 @@ ASSETS = {
 router = APIRouter(tags=["seat map page"])
 
 
-@router.get("/seatmap/{session_id}", response_class=HTMLResponse, summary="The buyer's seat map page")
-def page(session_id: Id) -> HTMLResponse:
+def _html_404() -> dict[int | str, dict[str, Any]]:
+    """404 for an unknown session: documented with the common error body like every refusal,
+    and as what a browser gets, a page in Chinese and English (text/html)."""
+    answers = errors.responses(404)
+    answers[404]["description"] = "No such session: a page in Chinese and English"
+    answers[404]["content"] = {**answers[404]["content"], "text/html": {"schema": {"type": "string"}}}
+    return answers
+
+
+@router.get(
+    "/seatmap/{session_id}",
+    response_class=HTMLResponse,
+    summary="The buyer's seat map page",
+    responses=_html_404(),
+)
+async def page(session_id: Id, request: Request, app: State) -> HTMLResponse:
+    if not await asyncio.to_thread(session_exists, app.ctx, session_id):
+        return buyer_pages.not_found(request)  # a page for a person, in their language (issue #13)
     html = (STATIC / "index.html").read_text(encoding="utf-8")
-    return HTMLResponse(html.replace("__SESSION_ID__", str(session_id)))
+    html = html.replace("__SESSION_ID__", str(session_id))
+    html = html.replace("__OPEN_ACCOUNTS__", "1" if app.ctx.settings.accounts_open else "0")
+    answer = HTMLResponse(html)
+    buyer_session.device_cookie(app.ctx.settings, request, answer)  # per-device limits count it
+    return answer
 
 
 @router.get(

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from box_office.buyers import devices
 from tests.box_office.conftest import Server
 
 
@@ -106,7 +107,7 @@ class Concert:
         made = self.server.client().post("/api/accounts", json=body)
         assert made.status_code == 201, made.text
         client = self.server.client(made.json()["token"])
-        client.headers["X-Device-Id"] = "device-" + uuid.uuid4().hex[:8]
+        client.headers["X-Device-Id"] = devices.issue(self.server.settings)  # as sign-in gives
         return client
 
     def feed_client(self) -> httpx.Client:

@@ -59,7 +59,7 @@ def test_safe_changes_after_on_sale(server: Server) -> None:
     lowered = concert.org.put(f"{base}/ga/FLOOR", json={"capacity": 7})
     assert lowered.status_code == 409 and "5 sold and 3 held" in lowered.json()["detail"]
     assert concert.org.put(f"{base}/ga/FLOOR", json={"capacity": 8}).json()["capacity"] == 8
-    assert concert.org.put(f"{base}/ga/FLOOR", json={"capacity": 21}).status_code == 422  # the area holds 20
+    assert concert.org.put(f"{base}/ga/FLOOR", json={"capacity": 21}).status_code == 409  # the area holds 20
     assert concert.org.put(f"{base}/ga/NOPE", json={"capacity": 1}).status_code == 404
 
 

@@ -66,16 +66,23 @@ def test_account_and_device_limits(server: Server) -> None:
     too_big = hold(buyer, concert.session_id, seats=["A-2-1", "A-2-2", "A-2-3", "A-2-4"])
     assert too_big.status_code == 409 and too_big.json()["code"] == "limit_account"
     buy(concert, buyer, seats=["A-2-1", "A-2-2"])
-    held = hold(buyer, concert.session_id, seats=["A-2-5", "A-2-6"]).json()
-    refused = order(buyer, held["id"])
+    # the account's 2 tickets count when it holds again (issue #13: holds count too)
+    refused = hold(buyer, concert.session_id, seats=["A-2-5", "A-2-6"])
     assert refused.status_code == 409 and refused.json()["code"] == "limit_account"
     assert "at most 3 tickets per account" in refused.json()["detail"]
-    # Another account on the same device: the device limit (4) counts the first account's 2.
+    # Another account on the same (server-issued) device: the device limit (4) counts the first's 2.
     second = concert.buyer()
     second.headers["X-Device-Id"] = buyer.headers["X-Device-Id"]
-    held = hold(second, concert.session_id, seats=["A-3-1", "A-3-2", "A-3-3"]).json()
-    refused = order(second, held["id"])
+    refused = hold(second, concert.session_id, seats=["A-3-1", "A-3-2", "A-3-3"])
     assert refused.status_code == 409 and refused.json()["code"] == "limit_device"
+    # checkout counts again at the order: a hold made before the tickets were bought
+    third = concert.buyer()
+    third.headers["X-Device-Id"] = buyer.headers["X-Device-Id"]
+    early = hold(third, concert.session_id, seats=["A-3-5", "A-3-6"]).json()
+    fourth = concert.buyer()
+    fourth.headers["X-Device-Id"] = buyer.headers["X-Device-Id"]
+    assert hold(fourth, concert.session_id, seats=["A-3-8"]).status_code == 409  # 2 + 2 held + 1 > 4
+    assert order(third, early["id"]).status_code == 201
 
 
 def test_real_name_binding(server: Server) -> None:
@@ -281,10 +288,10 @@ def test_tickets_delivered_by_email_and_sms(server: Server) -> None:
     images = [part for part in mail.walk() if part.get_content_type() == "image/png"]  # inline (CID)
     assert len(images) == 1 and images[0].get_content().startswith(b"\x89PNG")
     deadline = time.monotonic() + 10
-    page = f"/me/orders/{made['id']}"  # the buyer's order page, not an API URL
-    while time.monotonic() < deadline and not any(page in t for _, t in server.sms.sent):
+    said = (f"order {made['id']}", f"订单 {made['id']}")  # a mainland number gets the Chinese SMS
+    while time.monotonic() < deadline and not any(w in t for _, t in server.sms.sent for w in said):
         time.sleep(0.1)
-    assert any(to == "+86 138 0000 0001" and page in t for to, t in server.sms.sent)
+    assert any(to == "+86 138 0000 0001" and said[1] in t and "/me/orders/" in t for to, t in server.sms.sent)
     listed = buyer.get("/api/tickets").json()
     assert [t["id"] for t in listed] == [ticket["id"]] and listed[0]["status"] == "valid"
     qr = buyer.get(f"/api/tickets/{ticket['id']}/qr.png")

@@ -10,6 +10,7 @@ const TEXTS = {
     fit: "Fit",
     mapHelp:
       "Tap or click a seat to choose it. Drag to move, pinch or scroll to zoom. Keyboard: arrow keys move between seats, Enter or Space chooses, + and − zoom.",
+    mapHelpTouch: "Tap a seat to choose it. Drag to move, pinch to zoom.",
     yourSeats: "Your seats",
     pickSeats: "Choose seats on the map, ask for the best available, or pick standing places.",
     total: "Total",
@@ -92,6 +93,7 @@ const TEXTS = {
     zoomOut: "缩小",
     fit: "全图",
     mapHelp: "点击座位即可选座；拖动可移动，双指或滚轮可缩放。键盘：方向键在座位间移动，回车或空格选座，+ 和 − 缩放。",
+    mapHelpTouch: "轻点座位即可选座；拖动可移动，双指可缩放。",
     yourSeats: "已选座位",
     pickSeats: "请在座位图上选座，或使用“最佳座位”，或选择站票数量。",
     total: "合计",

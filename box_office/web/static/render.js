@@ -114,12 +114,14 @@ export class SeatRenderer {
     for (let i = 0; i < n; i++) {
       const name = this.seats.rowSection[row[i]];
       let s = sums.get(name);
-      if (!s) sums.set(name, (s = { x: 0, y: 0, n: 0 }));
+      if (!s) sums.set(name, (s = { x: 0, y: 0, n: 0, top: Infinity }));
       s.x += x[i];
       s.y += y[i];
+      s.top = Math.min(s.top, y[i]);
       s.n++;
     }
-    this.sectionLabels = [...sums].map(([name, s]) => ({ name, x: s.x / s.n, y: s.y / s.n }));
+    // above the section's first row, not on its seats (the fit leaves two seat pitches there)
+    this.sectionLabels = [...sums].map(([name, s]) => ({ name, x: s.x / s.n, y: s.top - this.spacing * 1.3 }));
   }
 
   /** Seats whose cell overlaps the world rectangle, visited once each. */
@@ -154,6 +156,16 @@ export class SeatRenderer {
     this.scale = Math.min(this.width / w, this.height / h);
     this.fitScale = this.scale;
     this.minScale = this.scale * 0.5;
+    // On a phone a whole large hall makes seats too small to tap: start close enough for a
+    // seat pitch of 9 px (at most 3x the overview), centred; "Fit" and pinching zoom out.
+    const readable = this.width < 500 ? Math.min(9 / this.spacing, this.scale * 3) : 0;
+    if (readable > this.scale) {
+      this.scale = readable;
+      this.tx = (this.width - (maxX + minX) * this.scale) / 2;
+      this.ty = (this.height - (maxY + minY) * this.scale) / 2;
+      this.requestDraw();
+      return;
+    }
     this.maxScale = Math.max(this.scale * 4, 60 / this.spacing);
     this.tx = (this.width - (maxX + minX) * this.scale) / 2;
     this.ty = (this.height - (maxY + minY) * this.scale) / 2;
@@ -386,7 +398,12 @@ export class SeatRenderer {
     ctx.font = `bold ${14 / this.scale}px system-ui, sans-serif`;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
-    for (const s of this.sectionLabels) ctx.fillText(s.name, s.x, s.y);
+    ctx.lineWidth = 3 / this.scale;
+    ctx.strokeStyle = "rgba(255,255,255,0.9)";
+    for (const s of this.sectionLabels) {
+      ctx.strokeText(s.name, s.x, s.y);
+      ctx.fillText(s.name, s.x, s.y);
+    }
   }
 
   /** The seat next to i in a direction: left/right along the row, up/down to the nearest row. */

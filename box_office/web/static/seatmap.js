@@ -87,8 +87,31 @@ async function api(method, path, body, headers = {}) {
   return data;
 }
 
-function ensureAccount() {
-  if (account()) return Promise.resolve(account());
+/** A bearer token for this page from the buyer's signed-in session (SMS code or passkey on
+ * /me/signin), with the device id the server issued; null when nobody is signed in. */
+async function pageToken() {
+  const answer = await fetch("/me/api-token", { method: "POST", headers: { "X-Encore-Page": "1" }, credentials: "same-origin" });
+  if (!answer.ok) return null;
+  const made = await answer.json();
+  localStorage.setItem("encore.device", made.device_id);
+  localStorage.setItem("encore.buyer", JSON.stringify({ token: made.token, email: made.email || "" }));
+  return account();
+}
+
+async function ensureAccount() {
+  if (account()) return account();
+  const signed = await pageToken();
+  if (signed) return signed;
+  if (document.body.dataset.openAccounts !== "1") {
+    // accounts are verified numbers: sign in, then come back to this map
+    location.assign(`/me/signin?next=${encodeURIComponent(location.pathname)}`);
+    return new Promise(() => {});
+  }
+  return emailShortcut();
+}
+
+/** The development shortcut (an account from an e-mail), only where the box office allows it. */
+function emailShortcut() {
   const dialog = $("signin");
   $("signin-error").hidden = true;
   return new Promise((resolve, reject) => {
@@ -233,8 +256,12 @@ function describe(i) {
   return parts.join(" · ");
 }
 
+// a phone has no arrow keys: its help text speaks of taps and pinches only
+const TOUCH = window.matchMedia("(pointer: coarse)").matches;
+
 function texts() {
   i18n.apply();
+  if (TOUCH) $("map-help").textContent = i18n.t("mapHelpTouch");
   const doc = app.doc;
   document.title = `${doc.event.name} · ${doc.session.name}`;
   $("event-name").textContent = doc.event.name;
@@ -663,6 +690,8 @@ function held(hold) {
   }
   $("choose").hidden = true;
   $("held").hidden = false;
+  document.body.dataset.step = "held";
+  if (window.matchMedia("(max-width: 800px)").matches) $("held").scrollIntoView({ block: "start" });
   $("pay").hidden = true;
   $("tickets").hidden = true;
   $("co-error").hidden = true;
@@ -856,10 +885,14 @@ $("checkout").onsubmit = async (ev) => {
   }
   const body = checkoutBody();
   const text = JSON.stringify(body);
+  const kept = `encore.order.${app.hold.id}`;
+  if (!app.orderKey) [app.orderBody, app.orderKey] = JSON.parse(sessionStorage.getItem(kept) || "[null, null]");
   if (text !== app.orderBody) {
     app.orderBody = text;
     app.orderKey = crypto.randomUUID(); // same request again (a retry) keeps its key: one order
   }
+  // kept for this tab: back from the step-up page, the same order is asked for again
+  sessionStorage.setItem(kept, JSON.stringify([app.orderBody, app.orderKey]));
   $("co-submit").disabled = true;
   try {
     const order = await api("POST", "/api/orders", body, { "Idempotency-Key": app.orderKey });
@@ -872,7 +905,7 @@ $("checkout").onsubmit = async (ev) => {
     // payer's openid: JSAPI pays with it; without one the server falls back to a QR.
     const openid = new URLSearchParams(location.search).get("openid");
     if (provider === "wechat" && openid) payBody.openid = openid;
-    const payment = await api("POST", `/api/orders/${order.id}/payments`, payBody);
+    const payment = await startPayment(order.id, payBody);
     showPayment(order, payment);
   } catch (err) {
     error.textContent = err.message;
@@ -920,8 +953,24 @@ function chosenProvider() {
   return $("co-provider-list").querySelector("input:checked")?.value || app.providers?.[0]?.name || "sandbox";
 }
 
+/** Start paying; an order above the promoter's amount needs a fresh confirmation (SMS code or
+ * passkey): from the page session if it has one, else on the step-up page and back here. */
+async function startPayment(orderId, body) {
+  const path = `/api/orders/${orderId}/payments`;
+  try {
+    return await api("POST", path, body);
+  } catch (err) {
+    if (err.code !== "step_up_required") throw err;
+    const answer = await fetch("/me/step-up-proof", { method: "POST", headers: { "X-Encore-Page": "1" }, credentials: "same-origin" });
+    if (answer.ok) return api("POST", path, body, { "X-Step-Up": (await answer.json()).step_up });
+    location.assign(`/me/step-up?action=payment&next=${encodeURIComponent(location.pathname)}`);
+    return new Promise(() => {});
+  }
+}
+
 function showPayment(order, payment) {
   $("held").hidden = true;
+  document.body.dataset.step = "pay";
   $("pay").hidden = false;
   $("pay-amount").textContent = money(order.total_cents);
   $("pay-link").href = payment.pay_url;
