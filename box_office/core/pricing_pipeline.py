@@ -481,7 +481,8 @@ def _coupon(work: list[_Line], coupon: CouponTerms) -> int:
     if subtotal < coupon.threshold_cents:
         raise PricingError(
             "coupon_threshold",
-            f"coupon {coupon.name} needs {coupon.threshold_cents} fen of eligible tickets, these are {subtotal}",
+            f"coupon {coupon.name} needs {coupon.threshold_cents} fen of eligible tickets, "
+            f"these are {subtotal}",
         )
     before = sum(w.price for w in eligible)
     if coupon.kind == FIXED_PRICE:

@@ -111,7 +111,7 @@ def test_coupon_threshold_and_fixed_price() -> None:
     priced = price_order(lines(20000, 10001), NO_CAMPAIGNS, PricingContext(at=0, coupon=manjian))
     assert priced.total_cents == 30001 - 5000 and priced.coupon_cents == 5000
     fixed = CouponTerms("fx", "All at 99", FIXED_PRICE, 9900, scope=Scope(zones=frozenset({"A"})))
-    mixed = lines(20000) + [LineIn("vip", 1, "VIP", "adult", 50000), LineIn("cheap", 1, "A", "adult", 5000)]
+    mixed = [*lines(20000), LineIn("vip", 1, "VIP", "adult", 50000), LineIn("cheap", 1, "A", "adult", 5000)]
     priced = price_order(mixed, NO_CAMPAIGNS, PricingContext(at=0, coupon=fixed))
     assert [p.price_cents for p in priced.lines] == [9900, 50000, 5000]  # never raises a price
 
