@@ -127,6 +127,7 @@ async def create_order(
             )
             for t in body.tickets
         ),
+        coupon=body.coupon,
     )
     view, created = await run_in_threadpool(
         checkout.create_order, app.ctx, buyer, x_device_id, idempotency_key, request

@@ -22,6 +22,7 @@ from box_office.core.limits import Limits, check_limits
 from box_office.core.orders import OPENED
 from box_office.core.pricing import TicketTypeRule, price_of
 from box_office.errors import Conflict, Invalid
+from box_office.promotions import pricing as promotion_pricing
 from box_office.sales.holds import extend_hold, own_hold
 from box_office.sales.limits import live_counts
 from box_office.sales.views import order_view, render_order
@@ -55,6 +56,7 @@ class OrderRequest:
     email: str
     phone: str | None = None
     tickets: tuple[TicketRequest, ...] = ()
+    coupon: str | None = None
 
 
 def _digest(request: OrderRequest) -> str:
@@ -119,6 +121,12 @@ def _create(
         raise Conflict("the hold has expired or was released: hold the seats again", "hold_expired")
     facts = ctx.catalog.session(db, hold.session_id)
     lines = _order_lines(db, facts, hold, request.tickets)
+    # The pricing pipeline, as of the hold's creation: the price seen is the price paid.
+    quote = promotion_pricing.quote(
+        ctx, db, facts, account_id, lines, priced_at=hold.created_at, coupon_code=request.coupon, lock=True
+    )
+    for line, priced in zip(lines, quote.priced.lines, strict=True):
+        line["price"] = priced.price_cents
     id_key = identity_key(ctx, db, facts.event_id) if facts.real_name else b""
     holders: list[tuple[bytes | None, str | None, str | None, str | None]] = []
     id_counts: dict[str, list[int]] = {}
@@ -201,6 +209,9 @@ def _create(
         for line, (sealed_holder, masked_holder, digest_id, digest_name) in zip(lines, holders, strict=True)
     ]
     db.connection().execute(insert(Ticket), [_ticket_row(t) for t in tickets])
+    promotion_pricing.freeze(
+        ctx, db, order_id=order_id, account_id=account_id, ticket_ids=[t.id for t in tickets], quote=quote
+    )
     tickets.sort(key=lambda t: (t.seat_label is None, t.seat_label or "", t.id))
     return render_order(ctx, order, tickets, [], facts), True
 
