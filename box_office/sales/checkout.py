@@ -241,7 +241,7 @@ def _ticket_row(ticket: Ticket) -> dict[str, Any]:
 
 
 def _order_lines(
-    db: Db, facts: SessionFacts, hold: Hold, requested: Sequence[TicketRequest]
+    db: Db, facts: SessionFacts, hold: Hold, requested: Sequence[TicketRequest], *, need_holders: bool = True
 ) -> list[dict[str, Any]]:
     """One priced line per held seat or GA place, matched with the buyer's ticket requests."""
     types = facts.types
@@ -303,7 +303,7 @@ def _order_lines(
         except RuleError as exc:
             raise Invalid(f"{what}: {exc}", exc.code) from None
         holder = item.holder if item else None
-        if facts.real_name and holder is None:
+        if need_holders and facts.real_name and holder is None:
             raise Invalid(
                 f"{what}: this is a real-name session: give the holder's name and ID", "holder_required"
             )
@@ -322,3 +322,40 @@ def _order_lines(
                 | {"seat": None, "ga_id": area.id}
             )
     return lines
+
+
+def quote_hold(
+    ctx: Context, account_id: int, hold_id: int, requested: Sequence[TicketRequest], coupon: str | None
+) -> dict[str, Any]:
+    """What an order from this hold would cost, line by line with its breakdown; writes nothing.
+
+    The same pricing as :func:`create_order` (as of the hold's creation), so the price the buyer
+    is shown at checkout is the price the order will have (unless a coupon's last use goes first).
+    """
+    with ctx.db.read() as db:
+        hold = own_hold(db, account_id, hold_id)
+        if hold.status != "active" or hold.expires_at < ctx.now():
+            raise Conflict("the hold has expired or was released: hold the seats again", "hold_expired")
+        facts = ctx.catalog.session(db, hold.session_id)
+        lines = _order_lines(db, facts, hold, requested, need_holders=False)
+        quote = promotion_pricing.quote(
+            ctx, db, facts, account_id, lines, priced_at=hold.created_at, coupon_code=coupon
+        )
+    return {
+        "hold_id": hold_id,
+        "currency": facts.currency,
+        "total_cents": quote.priced.total_cents,
+        "list_total_cents": sum(p.list_cents for p in quote.priced.lines),
+        "coupon_cents": quote.priced.coupon_cents,
+        "lines": [
+            {
+                "what": line["what"],
+                "zone": line["zone"],
+                "ticket_type": line["type"],
+                "list_cents": priced.list_cents,
+                "price_cents": priced.price_cents,
+                "steps": priced.breakdown(),
+            }
+            for line, priced in zip(lines, quote.priced.lines, strict=True)
+        ],
+    }

@@ -1,0 +1,266 @@
+"""Routes for promotions: price changes, campaigns, coupons (promoter side); quotes, claims and
+price breakdowns (buyer side). Every route declares its errors (api/errors.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from box_office.api import errors
+from box_office.api.deps import BuyerId, Id, OrganiserId, State
+from box_office.api.schemas import TicketIn
+from box_office.catalog.ownership import owned_event
+from box_office.context import Context
+from box_office.errors import Forbidden, NotFound
+from box_office.promotions import campaigns, coupons
+from box_office.promotions import pricing as promotion_pricing
+from box_office.sales import checkout
+from box_office.store.models import Order, Session
+
+router = APIRouter(prefix="/api", tags=["promotions"])
+
+Fen = Annotated[int, Field(ge=0, le=10**10)]
+Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+When = Annotated[float, Field(ge=0, le=10**11)]
+Layer = Literal["member", "auto", "coupon"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScopeIn(Strict):
+    """Which tickets: empty lists mean all."""
+
+    sessions: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=100)
+    zones: list[Code] = Field(default_factory=list, max_length=100)
+    ticket_types: list[Code] = Field(default_factory=list, max_length=100)
+
+
+class PriceChangeIn(Strict):
+    zone: Code
+    price_cents: Fen
+    ticket_type: Code | None = Field(default=None, description="Only this ticket type (default: all)")
+    session_id: Annotated[int, Field(ge=1)] | None = Field(default=None, description="Only this session")
+    valid_from: When | None = Field(default=None, description="In force from (Unix seconds); default now")
+    valid_until: When | None = Field(default=None, description="In force until (exclusive); default open")
+
+
+class AdjustIn(Strict):
+    mode: Literal["set", "amount_off", "percent_off"]
+    value: Fen = 0
+    prices: dict[str, Fen] = Field(default_factory=dict, description="For `set`: a price per zone code")
+
+
+class CampaignIn(Strict):
+    kind: Literal["early_bird", "flash", "group", "member", "n_for_m", "threshold"]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    priority: Annotated[int, Field(ge=0, le=1000)] = 0
+    adjust: AdjustIn | None = Field(default=None, description="The price change (all kinds but n_for_m)")
+    scope: ScopeIn = Field(default_factory=ScopeIn)
+    starts_at: When | None = None
+    ends_at: When | None = None
+    quantity_limit: Annotated[int, Field(ge=1, le=10**7)] | None = Field(
+        default=None, description="early_bird: the first N tickets; flash: its own stock"
+    )
+    stacks_with: list[Layer] = Field(
+        default_factory=list, description="Later layers allowed on the lines this campaign prices"
+    )
+    tier: Code | None = Field(default=None, description="member: the tier whose holders get the price")
+    n: Annotated[int, Field(ge=2, le=100)] | None = None
+    m: Annotated[int, Field(ge=0, le=99)] | None = None
+    min_cents: Fen | None = Field(default=None, description="threshold: the order value that triggers it")
+
+
+class ActiveIn(Strict):
+    active: bool
+
+
+class CouponIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["amount_off", "percent_off", "fixed_price"]
+    value: Fen = Field(description="fen off / basis points off (1000 = 10 %) / the fixed price in fen")
+    threshold_cents: Fen = Field(default=0, description="满减: eligible tickets must be worth this much")
+    cap_cents: Fen | None = Field(default=None, description="percent_off: the most it takes off")
+    scope: ScopeIn = Field(default_factory=ScopeIn)
+    valid_from: When | None = None
+    valid_until: When | None = None
+    valid_days: Annotated[int, Field(ge=1, le=3650)] | None = Field(
+        default=None, description="Valid N days from claiming (personal codes)"
+    )
+    max_issued: Annotated[int, Field(ge=1, le=10**7)] | None = None
+    max_uses: Annotated[int, Field(ge=1, le=10**7)] | None = None
+    per_buyer: Annotated[int, Field(ge=1, le=1000)] | None = None
+    budget_cents: Fen | None = Field(default=None, description="The most the coupon may take off in all")
+    return_on_refund: bool = Field(default=False, description="A refunded order gives its use back")
+    code: Annotated[str, Field(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9-]+$")] | None = Field(
+        default=None, description="A shared code anyone may type (omit for personal codes only)"
+    )
+
+
+class CodesIn(Strict):
+    count: Annotated[int, Field(ge=1, le=coupons.MAX_BULK)]
+
+
+class QuoteIn(Strict):
+    tickets: list[TicketIn] = Field(default_factory=list, max_length=50)
+    coupon: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 -]+$")] | None = None
+
+
+# --- promoter ---------------------------------------------------------------------------
+
+
+@router.post(
+    "/events/{event_id}/prices",
+    status_code=status.HTTP_201_CREATED,
+    summary="Change a price by zone, ticket type, session and period (new holds at once, not orders)",
+    responses=errors.responses(401, 403, 404, 422),
+)
+async def change_price(
+    event_id: Id, body: PriceChangeIn, organiser: OrganiserId, app: State
+) -> dict[str, Any]:
+    return await run_in_threadpool(campaigns.change_price, app.ctx, organiser, event_id, body.model_dump())
+
+
+@router.get(
+    "/events/{event_id}/prices",
+    summary="Every price change of the event, oldest first",
+    responses=errors.responses(401, 403, 404),
+)
+async def list_prices(event_id: Id, organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
+    return await run_in_threadpool(campaigns.list_prices, app.ctx, organiser, event_id)
+
+
+@router.post(
+    "/events/{event_id}/campaigns",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a price campaign (early-bird, flash, group, member, N for M, threshold)",
+    responses=errors.responses(401, 403, 404, 422),
+)
+async def create_campaign(
+    event_id: Id, body: CampaignIn, organiser: OrganiserId, app: State
+) -> dict[str, Any]:
+    spec = body.model_dump()
+    return await run_in_threadpool(campaigns.create_campaign, app.ctx, organiser, event_id, spec)
+
+
+@router.get(
+    "/events/{event_id}/campaigns",
+    summary="The event's campaigns",
+    responses=errors.responses(401, 403, 404),
+)
+async def list_campaigns(event_id: Id, organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
+    return await run_in_threadpool(campaigns.list_campaigns, app.ctx, organiser, event_id)
+
+
+@router.put(
+    "/campaigns/{campaign_id}/active",
+    summary="Switch a campaign on or off (new holds at once)",
+    responses=errors.responses(401, 403, 404, 422),
+)
+async def set_campaign_active(
+    campaign_id: Id, body: ActiveIn, organiser: OrganiserId, app: State
+) -> dict[str, Any]:
+    return await run_in_threadpool(campaigns.set_active, app.ctx, organiser, campaign_id, body.active)
+
+
+@router.post(
+    "/events/{event_id}/coupons",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a coupon (满减, percent off with a cap, fixed price) with its limits",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+async def create_coupon(event_id: Id, body: CouponIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    spec = body.model_dump()
+    spec["scope"] = body.scope.model_dump()
+    return await run_in_threadpool(coupons.create_coupon, app.ctx, organiser, event_id, spec)
+
+
+@router.get(
+    "/coupons/{coupon_id}",
+    summary="A coupon, its counters (issued, uses, budget spent) and its redemptions",
+    responses=errors.responses(401, 403, 404),
+)
+async def coupon_report(coupon_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    return await run_in_threadpool(coupons.coupon_report, app.ctx, organiser, coupon_id)
+
+
+@router.post(
+    "/coupons/{coupon_id}/codes",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue unguessable single-use codes in bulk (counted against max_issued)",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+async def issue_codes(coupon_id: Id, body: CodesIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    codes = await run_in_threadpool(coupons.issue_codes, app.ctx, organiser, coupon_id, body.count)
+    return {"coupon_id": coupon_id, "codes": codes}
+
+
+def _organiser_breakdown(ctx: Context, organiser_id: int, order_id: int) -> dict[str, Any]:
+    with ctx.db.read() as db:
+        order = db.get(Order, order_id)
+        session = None if order is None else db.get(Session, order.session_id)
+        if order is None or session is None:
+            raise NotFound(f"no order {order_id}")
+        owned_event(db, organiser_id, session.event_id)
+        return promotion_pricing.breakdown_of(db, order_id)
+
+
+@router.get(
+    "/organiser/orders/{order_id}/prices",
+    summary="An order's frozen prices, line by line with every step (for the promoter)",
+    responses=errors.responses(401, 403, 404),
+)
+async def organiser_order_prices(order_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    return await run_in_threadpool(_organiser_breakdown, app.ctx, organiser, order_id)
+
+
+# --- buyer ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/holds/{hold_id}/quote",
+    summary="What an order from this hold costs, with each line's breakdown (nothing is written)",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+async def quote(hold_id: Id, body: QuoteIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    requested = tuple(
+        checkout.TicketRequest(seat=t.seat, area=t.area, ticket_type=t.ticket_type) for t in body.tickets
+    )
+    return await run_in_threadpool(checkout.quote_hold, app.ctx, buyer, hold_id, requested, body.coupon)
+
+
+@router.post(
+    "/coupons/claim/{claim_token}",
+    summary="Claim a coupon from its link: a personal code (once per buyer)",
+    responses=errors.responses(401, 404, 409, 422),
+)
+async def claim_coupon(
+    claim_token: Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    buyer: BuyerId,
+    app: State,
+) -> dict[str, Any]:
+    return await run_in_threadpool(coupons.claim, app.ctx, buyer, claim_token)
+
+
+def _buyer_breakdown(ctx: Context, account_id: int, order_id: int) -> dict[str, Any]:
+    with ctx.db.read() as db:
+        account = db.scalar(select(Order.account_id).where(Order.id == order_id))
+        if account is None:
+            raise NotFound(f"no order {order_id}")
+        if account != account_id:
+            raise Forbidden(f"order {order_id} belongs to another buyer")
+        return promotion_pricing.breakdown_of(db, order_id)
+
+
+@router.get(
+    "/orders/{order_id}/prices",
+    summary="My order's frozen prices, line by line with every step",
+    responses=errors.responses(401, 403, 404),
+)
+async def order_prices(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return await run_in_threadpool(_buyer_breakdown, app.ctx, buyer, order_id)
