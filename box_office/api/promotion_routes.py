@@ -15,8 +15,8 @@ from box_office.api.deps import BuyerId, Id, OrganiserId, State
 from box_office.api.schemas import TicketIn
 from box_office.catalog.ownership import owned_event
 from box_office.context import Context
-from box_office.errors import Forbidden, NotFound
-from box_office.promotions import campaigns, coupons
+from box_office.errors import Forbidden, Invalid, NotFound
+from box_office.promotions import campaigns, coupons, members
 from box_office.promotions import pricing as promotion_pricing
 from box_office.sales import checkout
 from box_office.store.models import Order, Session
@@ -57,7 +57,7 @@ class AdjustIn(Strict):
 
 
 class CampaignIn(Strict):
-    kind: Literal["early_bird", "flash", "group", "member", "n_for_m", "threshold"]
+    kind: Literal["early_bird", "flash", "group", "member", "n_for_m", "threshold", "member_access"]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     priority: Annotated[int, Field(ge=0, le=1000)] = 0
     adjust: AdjustIn | None = Field(default=None, description="The price change (all kinds but n_for_m)")
@@ -74,6 +74,26 @@ class CampaignIn(Strict):
     n: Annotated[int, Field(ge=2, le=100)] | None = None
     m: Annotated[int, Field(ge=0, le=99)] | None = None
     min_cents: Fen | None = Field(default=None, description="threshold: the order value that triggers it")
+    early_seconds: Annotated[int, Field(ge=0, le=90 * 86400)] | None = Field(
+        default=None, description="member_access: the tier may hold this long before the public sale"
+    )
+    limit_per_account: Annotated[int, Field(ge=1, le=1000)] | None = Field(
+        default=None, description="member_access: the tier's (higher) per-account limit"
+    )
+    only_zones: list[Code] = Field(
+        default_factory=list, max_length=100, description="member_access: members-only zones"
+    )
+    only_sessions: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=list, max_length=100, description="member_access: members-only sessions"
+    )
+
+
+class MemberIn(Strict):
+    tier: Code
+    account_id: Annotated[int, Field(ge=1)] | None = None
+    email: Annotated[str, Field(min_length=3, max_length=254)] | None = None
+    valid_from: When | None = None
+    valid_until: When
 
 
 class ActiveIn(Strict):
@@ -217,6 +237,23 @@ def _organiser_breakdown(ctx: Context, organiser_id: int, order_id: int) -> dict
 )
 async def organiser_order_prices(order_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
     return await run_in_threadpool(_organiser_breakdown, app.ctx, organiser, order_id)
+
+
+@router.post(
+    "/organiser/members",
+    status_code=status.HTTP_201_CREATED,
+    summary="Grant a buyer (by account id or e-mail) a membership tier for a period",
+    responses=errors.responses(401, 404, 422),
+)
+async def grant_member(body: MemberIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    if body.account_id is None and body.email is None:
+        raise Invalid("name the buyer by account_id or email")
+    return await run_in_threadpool(members.grant, app.ctx, organiser, body.model_dump())
+
+
+@router.get("/organiser/members", summary="The organiser's members", responses=errors.responses(401))
+async def list_members(organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
+    return await run_in_threadpool(members.list_members, app.ctx, organiser)
 
 
 # --- buyer ------------------------------------------------------------------------------

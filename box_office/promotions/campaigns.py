@@ -27,7 +27,11 @@ def _check_targets(db: Db, event_id: int, spec: dict[str, Any]) -> None:
     types = set(db.scalars(select(TicketType.code).where(TicketType.event_id == event_id)))
     sessions = set(db.scalars(select(Session.id).where(Session.event_id == event_id)))
     scope = spec.get("scope") or {}
-    named_zones = set(scope.get("zones", ())) | ({spec["zone"]} if spec.get("zone") else set())
+    named_zones = (
+        set(scope.get("zones", ()))
+        | set(spec.get("only_zones") or ())
+        | ({spec["zone"]} if spec.get("zone") else set())
+    )
     named_types = set(scope.get("ticket_types", ())) | (
         {spec["ticket_type"]} if spec.get("ticket_type") else set()
     )
@@ -137,6 +141,8 @@ def create_campaign(ctx: Context, organiser_id: int, event_id: int, spec: dict[s
             "created_at": ctx.now(),
         }
         try:
+            if kind == "member_access" and not config.get("tier"):
+                raise ValueError("member_access needs a tier")
             campaign_rules([CampaignRow(id=0, **values)])
         except (pp.PricingError, KeyError, TypeError, ValueError) as exc:
             raise Invalid(f"campaign: {exc}", "bad_campaign") from None

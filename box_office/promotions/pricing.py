@@ -31,7 +31,7 @@ from box_office.store.db import changed
 from box_office.store.models import Event
 
 REPLACEMENT_KINDS = frozenset({"early_bird", "flash", "group"})
-CAMPAIGN_KINDS = REPLACEMENT_KINDS | {"member", "n_for_m", "threshold"}
+CAMPAIGN_KINDS = REPLACEMENT_KINDS | {"member", "n_for_m", "threshold", "member_access"}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from box_office.core.limits import Limits, check_limits
 from box_office.core.orders import OPENED
 from box_office.core.pricing import TicketTypeRule, price_of
 from box_office.errors import Conflict, Invalid
+from box_office.promotions import access as member_access
 from box_office.promotions import pricing as promotion_pricing
 from box_office.sales.holds import extend_hold, own_hold
 from box_office.sales.limits import live_counts
@@ -143,7 +144,10 @@ def _create(
         holders.append((ctx.vault.seal_json(who.sealed), who.masked, who.id_digest, who.name_digest))
         id_counts.setdefault(who.id_digest, [0, 0])[1] += 1
         masked_by_digest[who.id_digest] = who.masked_id
-    limits = Limits(facts.limit_per_account, facts.limit_per_device, facts.limit_per_id)
+    perks = member_access.benefits(db, facts, account_id, hold.created_at)
+    for line in lines:
+        perks.check_zone(line["zone"], facts.id, line["what"])
+    limits = Limits(perks.limit_per_account, facts.limit_per_device, facts.limit_per_id)
     if limits != Limits(None, None, None):
         subjects = [f"acct:{facts.id}:{account_id}"]
         if device_id:
