@@ -128,6 +128,8 @@ async def create_order(
             for t in body.tickets
         ),
         coupon=body.coupon,
+        group_open=body.group_open,
+        group_join=body.group_join,
     )
     view, created = await run_in_threadpool(
         checkout.create_order, app.ctx, buyer, x_device_id, idempotency_key, request

@@ -16,7 +16,7 @@ from box_office.api.schemas import TicketIn
 from box_office.catalog.ownership import owned_event
 from box_office.context import Context
 from box_office.errors import Forbidden, Invalid, NotFound
-from box_office.promotions import campaigns, coupons, members
+from box_office.promotions import campaigns, coupons, group_buy, members
 from box_office.promotions import pricing as promotion_pricing
 from box_office.sales import checkout
 from box_office.store.models import Order, Session
@@ -79,6 +79,18 @@ class CampaignIn(Strict):
     )
     limit_per_account: Annotated[int, Field(ge=1, le=1000)] | None = Field(
         default=None, description="member_access: the tier's (higher) per-account limit"
+    )
+    size: Annotated[int, Field(ge=2, le=100)] | None = Field(
+        default=None, description="group: members needed"
+    )
+    time_limit_seconds: Annotated[int, Field(ge=1, le=30 * 86400)] | None = Field(
+        default=None, description="group: time from the leader's payment to fill the group"
+    )
+    per_buyer: Annotated[int, Field(ge=1, le=50)] | None = Field(
+        default=None, description="group: tickets per member at most"
+    )
+    simulate_min_real: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        default=None, description="group: at expiry, complete a group with at least this many paying members"
     )
     only_zones: list[Code] = Field(
         default_factory=list, max_length=100, description="member_access: members-only zones"
@@ -254,6 +266,22 @@ async def grant_member(body: MemberIn, organiser: OrganiserId, app: State) -> di
 @router.get("/organiser/members", summary="The organiser's members", responses=errors.responses(401))
 async def list_members(organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
     return await run_in_threadpool(members.list_members, app.ctx, organiser)
+
+
+@router.get(
+    "/sessions/{session_id}/groups",
+    summary="Open group-buys of a session to join (counts only, no members' names)",
+    responses=errors.responses(404),
+)
+async def open_groups(session_id: Id, app: State) -> list[dict[str, Any]]:
+    return await run_in_threadpool(group_buy.open_groups, app.ctx, session_id)
+
+
+@router.get(
+    "/groups/{group_id}", summary="A group-buy and how many it still needs", responses=errors.responses(404)
+)
+async def get_group(group_id: Id, app: State) -> dict[str, Any]:
+    return await run_in_threadpool(group_buy.get_group, app.ctx, group_id)
 
 
 # --- buyer ------------------------------------------------------------------------------

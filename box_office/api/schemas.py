@@ -157,6 +157,13 @@ class OrderIn(Strict):
         description="A coupon code: its discount is applied by the pricing pipeline and one use is "
         "taken atomically (409 coupon_used_up / coupon_budget / coupon_limit_buyer / coupon_expired ...)",
     )
+    group_open: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
+        default=None,
+        description="Open a group of this group-buy campaign (group price; tickets when it fills)",
+    )
+    group_join: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
+        default=None, description="Join this open group (GET /api/sessions/{id}/groups lists them)"
+    )
     pay_with: str | None = Field(
         default=None,
         min_length=1,

@@ -143,6 +143,8 @@ def create_campaign(ctx: Context, organiser_id: int, event_id: int, spec: dict[s
         try:
             if kind == "member_access" and not config.get("tier"):
                 raise ValueError("member_access needs a tier")
+            if kind == "group" and (not config.get("size") or not config.get("time_limit_seconds")):
+                raise ValueError("a group-buy needs size and time_limit_seconds")
             campaign_rules([CampaignRow(id=0, **values)])
         except (pp.PricingError, KeyError, TypeError, ValueError) as exc:
             raise Invalid(f"campaign: {exc}", "bad_campaign") from None

@@ -127,3 +127,33 @@ class MembershipRow(Base):
     valid_from: Mapped[float] = mapped_column(Float)
     valid_until: Mapped[float] = mapped_column(Float)
     granted_at: Mapped[float] = mapped_column(Float)
+
+
+class GroupRow(Base):
+    """A group-buy (拼团): ``opening`` until its leader pays, then ``forming`` until ``size`` members
+    have paid (``formed``) or ``expires_at`` passes (``failed``: everyone refunded)."""
+
+    __tablename__ = "promo_groups"
+    __table_args__ = (Index("ix_promo_groups_session_status", "session_id", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("promo_campaigns.id"))
+    session_id: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    paid_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(10))
+    leader_account_id: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    closed_at: Mapped[float | None] = mapped_column(Float)
+
+
+class GroupMemberRow(Base):
+    """One order in a group: ``joined`` → ``paid`` → ``issued`` | ``lost`` (paid after the group
+    filled: refunded) | ``refunded`` (the group failed)."""
+
+    __tablename__ = "promo_group_members"
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("promo_groups.id"), index=True)
+    account_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    paid_at: Mapped[float | None] = mapped_column(Float)

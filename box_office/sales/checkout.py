@@ -23,6 +23,7 @@ from box_office.core.orders import OPENED
 from box_office.core.pricing import TicketTypeRule, price_of
 from box_office.errors import Conflict, Invalid
 from box_office.promotions import access as member_access
+from box_office.promotions import group_buy
 from box_office.promotions import pricing as promotion_pricing
 from box_office.sales.holds import extend_hold, own_hold
 from box_office.sales.limits import live_counts
@@ -58,6 +59,8 @@ class OrderRequest:
     phone: str | None = None
     tickets: tuple[TicketRequest, ...] = ()
     coupon: str | None = None
+    group_open: int | None = None  # a group-buy campaign: this order opens a group
+    group_join: int | None = None  # a group: this order joins it
 
 
 def _digest(request: OrderRequest) -> str:
@@ -123,8 +126,24 @@ def _create(
     facts = ctx.catalog.session(db, hold.session_id)
     lines = _order_lines(db, facts, hold, request.tickets)
     # The pricing pipeline, as of the hold's creation: the price seen is the price paid.
+    grouped = group_buy.prepare(
+        db,
+        facts,
+        open_campaign=request.group_open,
+        join_group=request.group_join,
+        quantity=len(lines),
+        now=now,
+    )
     quote = promotion_pricing.quote(
-        ctx, db, facts, account_id, lines, priced_at=hold.created_at, coupon_code=request.coupon, lock=True
+        ctx,
+        db,
+        facts,
+        account_id,
+        lines,
+        priced_at=hold.created_at,
+        coupon_code=request.coupon,
+        group_campaign=None if grouped is None else grouped.rule_id,
+        lock=True,
     )
     for line, priced in zip(lines, quote.priced.lines, strict=True):
         line["price"] = priced.price_cents
@@ -216,6 +235,8 @@ def _create(
     promotion_pricing.freeze(
         ctx, db, order_id=order_id, account_id=account_id, ticket_ids=[t.id for t in tickets], quote=quote
     )
+    if grouped is not None:
+        group_buy.attach(db, grouped, order_id=order_id, account_id=account_id, now=now)
     tickets.sort(key=lambda t: (t.seat_label is None, t.seat_label or "", t.id))
     return render_order(ctx, order, tickets, [], facts), True
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session as Db
 
 from box_office.context import Context
 from box_office.payments.provider import ProviderRegistry
-from box_office.promotions import coupons
+from box_office.promotions import coupons, group_buy
 from box_office.sales import issuing, ledger, order_state
 from box_office.sales.settle import settle_refunds
 from box_office.store.models import Hold
@@ -26,6 +26,7 @@ def run_sweeps(ctx: Context, providers: ProviderRegistry) -> None:
     sweep_holds(ctx)
     sweep_orders(ctx)
     coupons.sweep_returns(ctx)
+    group_buy.sweep(ctx, providers)
     for provider in providers:
         settle_refunds(ctx, provider)
     issuing.issue_pending(ctx)

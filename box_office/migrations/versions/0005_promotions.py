@@ -121,10 +121,35 @@ def upgrade() -> None:
     )
     op.create_index("ix_promo_memberships_organiser_id", "promo_memberships", ["organiser_id"])
     op.create_index("ix_promo_memberships_account_id", "promo_memberships", ["account_id"])
+    op.create_table(
+        "promo_groups",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("campaign_id", sa.Integer(), sa.ForeignKey("promo_campaigns.id"), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("paid_count", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("leader_account_id", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=True),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("closed_at", sa.Float(), nullable=True),
+    )
+    op.create_index("ix_promo_groups_session_status", "promo_groups", ["session_id", "status"])
+    op.create_table(
+        "promo_group_members",
+        sa.Column("order_id", sa.Integer(), sa.ForeignKey("orders.id"), primary_key=True),
+        sa.Column("group_id", sa.Integer(), sa.ForeignKey("promo_groups.id"), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("paid_at", sa.Float(), nullable=True),
+    )
+    op.create_index("ix_promo_group_members_group_id", "promo_group_members", ["group_id"])
 
 
 def downgrade() -> None:
     for table in (
+        "promo_group_members",
+        "promo_groups",
         "promo_memberships",
         "promo_line_prices",
         "promo_redemptions",
