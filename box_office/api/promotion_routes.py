@@ -6,20 +6,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, status
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from box_office.api import errors
 from box_office.api.deps import BuyerId, Id, OrganiserId, State
 from box_office.api.schemas import TicketIn
-from box_office.catalog.ownership import owned_event
-from box_office.context import Context
-from box_office.errors import Forbidden, Invalid, NotFound
+from box_office.errors import Invalid
 from box_office.promotions import campaigns, coupons, group_buy, members
 from box_office.promotions import pricing as promotion_pricing
 from box_office.sales import checkout
-from box_office.store.models import Order, Session
 
 router = APIRouter(prefix="/api", tags=["promotions"])
 
@@ -232,14 +229,29 @@ async def issue_codes(coupon_id: Id, body: CodesIn, organiser: OrganiserId, app:
     return {"coupon_id": coupon_id, "codes": codes}
 
 
-def _organiser_breakdown(ctx: Context, organiser_id: int, order_id: int) -> dict[str, Any]:
-    with ctx.db.read() as db:
-        order = db.get(Order, order_id)
-        session = None if order is None else db.get(Session, order.session_id)
-        if order is None or session is None:
-            raise NotFound(f"no order {order_id}")
-        owned_event(db, organiser_id, session.event_id)
-        return promotion_pricing.breakdown_of(db, order_id)
+_CSV = {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}
+
+
+@router.get(
+    "/coupons/{coupon_id}/redemptions.csv",
+    summary="Report: the coupon's redemptions and its budget spent, as CSV",
+    response_class=PlainTextResponse,
+    responses=errors.responses(401, 403, 404, ok=_CSV),
+)
+async def redemptions_csv(coupon_id: Id, organiser: OrganiserId, app: State) -> PlainTextResponse:
+    text = await run_in_threadpool(coupons.redemptions_csv, app.ctx, organiser, coupon_id)
+    return PlainTextResponse(text, media_type="text/csv")
+
+
+@router.get(
+    "/events/{event_id}/groups.csv",
+    summary="Report: the event's group-buys (formed, forming, failed) as CSV",
+    response_class=PlainTextResponse,
+    responses=errors.responses(401, 403, 404, ok=_CSV),
+)
+async def groups_csv(event_id: Id, organiser: OrganiserId, app: State) -> PlainTextResponse:
+    text = await run_in_threadpool(group_buy.groups_csv, app.ctx, organiser, event_id)
+    return PlainTextResponse(text, media_type="text/csv")
 
 
 @router.get(
@@ -248,7 +260,7 @@ def _organiser_breakdown(ctx: Context, organiser_id: int, order_id: int) -> dict
     responses=errors.responses(401, 403, 404),
 )
 async def organiser_order_prices(order_id: Id, organiser: OrganiserId, app: State) -> dict[str, Any]:
-    return await run_in_threadpool(_organiser_breakdown, app.ctx, organiser, order_id)
+    return await run_in_threadpool(promotion_pricing.organiser_breakdown, app.ctx, organiser, order_id)
 
 
 @router.post(
@@ -312,20 +324,10 @@ async def claim_coupon(
     return await run_in_threadpool(coupons.claim, app.ctx, buyer, claim_token)
 
 
-def _buyer_breakdown(ctx: Context, account_id: int, order_id: int) -> dict[str, Any]:
-    with ctx.db.read() as db:
-        account = db.scalar(select(Order.account_id).where(Order.id == order_id))
-        if account is None:
-            raise NotFound(f"no order {order_id}")
-        if account != account_id:
-            raise Forbidden(f"order {order_id} belongs to another buyer")
-        return promotion_pricing.breakdown_of(db, order_id)
-
-
 @router.get(
     "/orders/{order_id}/prices",
     summary="My order's frozen prices, line by line with every step",
     responses=errors.responses(401, 403, 404),
 )
 async def order_prices(order_id: Id, buyer: BuyerId, app: State) -> dict[str, Any]:
-    return await run_in_threadpool(_buyer_breakdown, app.ctx, buyer, order_id)
+    return await run_in_threadpool(promotion_pricing.buyer_breakdown, app.ctx, buyer, order_id)

@@ -484,3 +484,29 @@ def sweep_returns(ctx: Context) -> int:
     """The sweeper's step: coupons of expired, cancelled (and refunded, if so set) orders come back."""
     now = ctx.now()
     return ctx.db.write(lambda db: return_stale(db, None, now))
+
+
+def redemptions_csv(ctx: Context, organiser_id: int, coupon_id: int) -> str:
+    """The coupon's redemptions as CSV (a report: discount spent against the budget, per order)."""
+    import csv
+    import io
+
+    with ctx.db.read() as db:
+        coupon = owned_coupon(db, organiser_id, coupon_id)
+        rows = db.scalars(
+            select(RedemptionRow).where(RedemptionRow.coupon_id == coupon_id).order_by(RedemptionRow.id)
+        ).all()
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            ["redemption", "order", "buyer", "discount_cents", "status", "created_at", "returned_at"]
+        )
+        for r in rows:
+            writer.writerow(
+                [r.id, r.order_id, r.account_id, r.discount_cents, r.status, r.created_at, r.returned_at]
+            )
+        writer.writerow([])
+        writer.writerow(
+            ["uses", coupon.uses, "spent_cents", coupon.spent_cents, "budget_cents", coupon.budget_cents]
+        )
+        return out.getvalue()

@@ -321,3 +321,39 @@ def get_group(ctx: Context, group_id: int) -> dict[str, Any]:
         if group is None or campaign is None:
             raise NotFound(f"no group {group_id}")
         return group_view(group, campaign.name)
+
+
+def groups_csv(ctx: Context, organiser_id: int, event_id: int) -> str:
+    """Groups formed / forming / failed of the organiser's event, as CSV."""
+    import csv
+    import io
+
+    from box_office.catalog.ownership import owned_event
+
+    with ctx.db.read() as db:
+        owned_event(db, organiser_id, event_id)
+        rows = db.execute(
+            select(GroupRow, CampaignRow.name)
+            .join(CampaignRow, CampaignRow.id == GroupRow.campaign_id)
+            .where(CampaignRow.event_id == event_id)
+            .order_by(GroupRow.id)
+        ).all()
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            ["group", "campaign", "session", "size", "paid", "status", "created_at", "expires_at"]
+        )
+        for group, name in rows:
+            writer.writerow(
+                [
+                    group.id,
+                    name,
+                    group.session_id,
+                    group.size,
+                    group.paid_count,
+                    group.status,
+                    group.created_at,
+                    group.expires_at,
+                ]
+            )
+        return out.getvalue()

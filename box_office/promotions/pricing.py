@@ -22,13 +22,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session as Db
 
 from box_office.catalog.cache import SessionFacts
+from box_office.catalog.ownership import owned_event
 from box_office.context import Context
 from box_office.core import pricing_pipeline as pp
-from box_office.errors import Conflict
+from box_office.errors import Conflict, Forbidden, NotFound
 from box_office.promotions import coupons
 from box_office.promotions.tables import CampaignRow, LinePriceRow, MembershipRow, PriceChangeRow
 from box_office.store.db import changed
-from box_office.store.models import Event
+from box_office.store.models import Event, Order, Session
 
 REPLACEMENT_KINDS = frozenset({"early_bird", "flash", "group"})
 CAMPAIGN_KINDS = REPLACEMENT_KINDS | {"member", "n_for_m", "threshold", "member_access"}
@@ -271,3 +272,25 @@ def breakdown_of(db: Db, order_id: int) -> dict[str, Any]:
         "list_total_cents": sum(line["list_cents"] for line in lines),
         "lines": lines,
     }
+
+
+def organiser_breakdown(ctx: Context, organiser_id: int, order_id: int) -> dict[str, Any]:
+    """An order's frozen prices, for the organiser of its event only."""
+    with ctx.db.read() as db:
+        order = db.get(Order, order_id)
+        session = None if order is None else db.get(Session, order.session_id)
+        if order is None or session is None:
+            raise NotFound(f"no order {order_id}")
+        owned_event(db, organiser_id, session.event_id)
+        return breakdown_of(db, order_id)
+
+
+def buyer_breakdown(ctx: Context, account_id: int, order_id: int) -> dict[str, Any]:
+    """An order's frozen prices, for its buyer only."""
+    with ctx.db.read() as db:
+        account = db.scalar(select(Order.account_id).where(Order.id == order_id))
+        if account is None:
+            raise NotFound(f"no order {order_id}")
+        if account != account_id:
+            raise Forbidden(f"order {order_id} belongs to another buyer")
+        return breakdown_of(db, order_id)

@@ -177,3 +177,8 @@ def test_codes_claims_and_per_buyer_limits(server: Server) -> None:
     assert reused.status_code in (403, 409) and reused.json()["code"] in ("coupon_used", "coupon_not_yours")
     stranger = Concert(server)
     assert stranger.org.get(f"/api/coupons/{personal['id']}").status_code == 403
+    report = concert.org.get(f"/api/coupons/{personal['id']}/redemptions.csv")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
+    lines = report.text.strip().splitlines()
+    assert lines[0].startswith("redemption,order,buyer,discount_cents") and len(lines) == 1 + 2 + 2
+    assert stranger.org.get(f"/api/coupons/{personal['id']}/redemptions.csv").status_code == 403

@@ -67,6 +67,13 @@ def test_group_fills_and_everyone_gets_tickets(server: Server) -> None:
     assert too_many.status_code == 201  # a new group can always be opened
     closed = held_order(concert, concert.buyer(), group_join=groups[0]["id"])
     assert closed.status_code == 409 and closed.json()["code"] == "group_closed"
+    report = concert.org.get(f"/api/events/{concert.event_id}/groups.csv").text.strip().splitlines()
+    assert (
+        report[0].startswith("group,campaign")
+        and report[1].endswith(tuple("0123456789"))
+        and len(report) == 3
+    )
+    assert ",2,2,formed," in report[1] and ",opening," in report[2]
 
 
 def test_race_for_the_last_place_and_an_unfilled_group_refunded(server: Server) -> None:
