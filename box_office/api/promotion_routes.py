@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +14,7 @@ from box_office.api import errors
 from box_office.api.deps import BuyerId, Id, OrganiserId, State
 from box_office.api.schemas import TicketIn
 from box_office.errors import Invalid
-from box_office.promotions import campaigns, coupons, group_buy, members
+from box_office.promotions import campaigns, coupons, group_buy, members, posters, referrals
 from box_office.promotions import pricing as promotion_pricing
 from box_office.sales import checkout
 
@@ -133,6 +133,22 @@ class CouponIn(Strict):
 
 class CodesIn(Strict):
     count: Annotated[int, Field(ge=1, le=coupons.MAX_BULK)]
+
+
+class ReferrerIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    mode: Literal["percent", "fixed"] = Field(
+        description="percent: basis points of what the buyer pays; fixed: fen a ticket"
+    )
+    value: Annotated[int, Field(ge=0, le=10**8)]
+    include_group: bool = Field(default=False, description="Commission on group-buy orders too")
+    window_seconds: Annotated[int, Field(ge=60, le=365 * 86400)] = Field(
+        default=7 * 86400, description="How long after a click an order is still attributed"
+    )
+
+
+class SeenIn(Strict):
+    code: Annotated[str, Field(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
 
 
 class QuoteIn(Strict):
@@ -296,6 +312,53 @@ async def get_group(group_id: Id, app: State) -> dict[str, Any]:
     return await run_in_threadpool(group_buy.get_group, app.ctx, group_id)
 
 
+@router.post(
+    "/events/{event_id}/referrers",
+    status_code=status.HTTP_201_CREATED,
+    summary="Enroll a referrer (推广员) with a commission rule; answers its code and stats token (once)",
+    responses=errors.responses(401, 403, 404, 422),
+)
+async def enroll_referrer(
+    event_id: Id, body: ReferrerIn, organiser: OrganiserId, app: State
+) -> dict[str, Any]:
+    return await run_in_threadpool(referrals.enroll, app.ctx, organiser, event_id, body.model_dump())
+
+
+@router.get(
+    "/events/{event_id}/referrers",
+    summary="Every referrer's clicks, orders, sales and commission (pending, settled, reversed)",
+    responses=errors.responses(401, 403, 404),
+)
+async def referrer_report(event_id: Id, organiser: OrganiserId, app: State) -> list[dict[str, Any]]:
+    return await run_in_threadpool(referrals.organiser_stats, app.ctx, organiser, event_id)
+
+
+@router.get(
+    "/referrer/stats",
+    summary="A referrer's own figures (header X-Referrer-Token: the token given at enrollment)",
+    responses=errors.responses(401, 422),
+)
+async def referrer_stats(
+    app: State, x_referrer_token: Annotated[str, Header(min_length=8, max_length=64)]
+) -> dict[str, Any]:
+    return await run_in_threadpool(referrals.stats, app.ctx, x_referrer_token)
+
+
+@router.get(
+    "/sessions/{session_id}/poster.png",
+    summary="A share poster (zh/en) with a QR to the buying page, optionally with a referrer's code",
+    response_class=Response,
+    responses=errors.responses(404, 422, ok={"description": "PNG", "content": {"image/png": {}}}),
+)
+async def poster(
+    session_id: Id,
+    app: State,
+    ref: Annotated[str | None, Query(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9]+$")] = None,
+) -> Response:
+    png = await run_in_threadpool(posters.poster_for, app.ctx, session_id, ref)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=300"})
+
+
 # --- buyer ------------------------------------------------------------------------------
 
 
@@ -322,6 +385,15 @@ async def claim_coupon(
     app: State,
 ) -> dict[str, Any]:
     return await run_in_threadpool(coupons.claim, app.ctx, buyer, claim_token)
+
+
+@router.post(
+    "/referrals/seen",
+    summary="The buyer arrived through a referrer's link or poster (last code within its window wins)",
+    responses=errors.responses(401, 404, 422),
+)
+async def referral_seen(body: SeenIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return await run_in_threadpool(referrals.seen, app.ctx, buyer, body.code)
 
 
 @router.get(

@@ -157,3 +157,41 @@ class GroupMemberRow(Base):
     account_id: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10))
     paid_at: Mapped[float | None] = mapped_column(Float)
+
+
+class ReferrerRow(Base):
+    """A referrer (推广员) of an event, enrolled by its organiser with a commission rule."""
+
+    __tablename__ = "promo_referrers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    stats_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mode: Mapped[str] = mapped_column(String(10))
+    value: Mapped[int] = mapped_column(Integer)
+    include_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    window_seconds: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ReferralViewRow(Base):
+    """A buyer arrived through a referrer's link or poster (a click)."""
+
+    __tablename__ = "promo_referral_views"
+    __table_args__ = (Index("ix_promo_referral_views_account", "account_id", "seen_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("promo_referrers.id"), index=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int] = mapped_column(Integer)
+    seen_at: Mapped[float] = mapped_column(Float)
+
+
+class ReferralRow(Base):
+    """An order attributed to a referrer (kept for good) with its commission."""
+
+    __tablename__ = "promo_referrals"
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("promo_referrers.id"), index=True)
+    commission_cents: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)

@@ -23,7 +23,7 @@ from box_office.core.orders import OPENED
 from box_office.core.pricing import TicketTypeRule, price_of
 from box_office.errors import Conflict, Invalid
 from box_office.promotions import access as member_access
-from box_office.promotions import group_buy
+from box_office.promotions import group_buy, referrals
 from box_office.promotions import pricing as promotion_pricing
 from box_office.sales.holds import extend_hold, own_hold
 from box_office.sales.limits import live_counts
@@ -237,6 +237,15 @@ def _create(
     )
     if grouped is not None:
         group_buy.attach(db, grouped, order_id=order_id, account_id=account_id, now=now)
+    referrals.attribute(
+        db,
+        event_id=facts.event_id,
+        account_id=account_id,
+        order_id=order_id,
+        prices=[line.price_cents for line in quote.priced.lines],
+        group_order=grouped is not None,
+        now=now,
+    )
     tickets.sort(key=lambda t: (t.seat_label is None, t.seat_label or "", t.id))
     return render_order(ctx, order, tickets, [], facts), True
 

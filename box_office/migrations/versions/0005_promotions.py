@@ -144,10 +144,45 @@ def upgrade() -> None:
         sa.Column("paid_at", sa.Float(), nullable=True),
     )
     op.create_index("ix_promo_group_members_group_id", "promo_group_members", ["group_id"])
+    op.create_table(
+        "promo_referrers",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("event_id", sa.Integer(), sa.ForeignKey("events.id"), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("code", sa.String(16), nullable=False, unique=True),
+        sa.Column("stats_token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("mode", sa.String(10), nullable=False),
+        sa.Column("value", sa.Integer(), nullable=False),
+        sa.Column("include_group", sa.Boolean(), nullable=False),
+        sa.Column("window_seconds", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+    )
+    op.create_index("ix_promo_referrers_event_id", "promo_referrers", ["event_id"])
+    op.create_table(
+        "promo_referral_views",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("referrer_id", sa.Integer(), sa.ForeignKey("promo_referrers.id"), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("seen_at", sa.Float(), nullable=False),
+    )
+    op.create_index("ix_promo_referral_views_referrer_id", "promo_referral_views", ["referrer_id"])
+    op.create_index("ix_promo_referral_views_account", "promo_referral_views", ["account_id", "seen_at"])
+    op.create_table(
+        "promo_referrals",
+        sa.Column("order_id", sa.Integer(), sa.ForeignKey("orders.id"), primary_key=True),
+        sa.Column("referrer_id", sa.Integer(), sa.ForeignKey("promo_referrers.id"), nullable=False),
+        sa.Column("commission_cents", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+    )
+    op.create_index("ix_promo_referrals_referrer_id", "promo_referrals", ["referrer_id"])
 
 
 def downgrade() -> None:
     for table in (
+        "promo_referrals",
+        "promo_referral_views",
+        "promo_referrers",
         "promo_group_members",
         "promo_groups",
         "promo_memberships",
