@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -14,7 +14,7 @@ from box_office.api import errors
 from box_office.api.deps import BuyerId, Id, OrganiserId, State
 from box_office.api.schemas import TicketIn
 from box_office.errors import Invalid
-from box_office.promotions import campaigns, coupons, group_buy, members, posters, referrals
+from box_office.promotions import campaigns, coupons, group_buy, members, posters, referrals, segments
 from box_office.promotions import pricing as promotion_pricing
 from box_office.sales import checkout
 
@@ -149,6 +149,37 @@ class ReferrerIn(Strict):
 
 class SeenIn(Strict):
     code: Annotated[str, Field(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
+
+
+class SegmentIn(Strict):
+    kind: Literal["past_buyers", "tier", "referred", "abandoned"]
+    event_ids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=100)
+    artist: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="Words in the event's name"
+    )
+    city: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="Words in the venue's name"
+    )
+    zone: Code | None = None
+    tier: Code | None = None
+    referrer_id: Annotated[int, Field(ge=1)] | None = None
+
+
+class MessageIn(Strict):
+    zh: Annotated[str, Field(min_length=1, max_length=500)]
+    en: Annotated[str, Field(min_length=1, max_length=500)]
+    subject_zh: Annotated[str, Field(min_length=1, max_length=100)] = "优惠券"
+    subject_en: Annotated[str, Field(min_length=1, max_length=100)] = "A coupon for you"
+    sms: bool = False
+
+
+class GrantIn(Strict):
+    segment: SegmentIn
+    message: MessageIn
+
+
+class ConsentIn(Strict):
+    consent: bool
 
 
 class QuoteIn(Strict):
@@ -359,6 +390,49 @@ async def poster(
     return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=300"})
 
 
+@router.post(
+    "/organiser/segments/preview",
+    summary="How many of the organiser's buyers a segment holds, and how many consented to marketing",
+    responses=errors.responses(401, 422),
+)
+async def preview_segment(body: SegmentIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    return await run_in_threadpool(segments.preview, app.ctx, organiser, body.model_dump())
+
+
+@router.post(
+    "/coupons/{coupon_id}/grant",
+    summary="Grant the coupon to a segment; tell (zh/en, opt-out link) only those who consented",
+    responses=errors.responses(401, 403, 404, 409, 422),
+)
+async def grant_segment(coupon_id: Id, body: GrantIn, organiser: OrganiserId, app: State) -> dict[str, Any]:
+    return await run_in_threadpool(
+        segments.grant_to_segment,
+        app.ctx,
+        app.mailer,
+        app.sms,
+        organiser,
+        coupon_id,
+        body.segment.model_dump(),
+        body.message.model_dump(),
+    )
+
+
+@router.get(
+    "/marketing/opt-out/{token}",
+    summary="The opt-out link in every marketing message: no more marketing (no login needed)",
+    response_class=HTMLResponse,
+    responses=errors.responses(404, 422, ok={"description": "A page (zh/en)", "content": {"text/html": {}}}),
+)
+async def opt_out(
+    token: Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")], app: State
+) -> HTMLResponse:
+    await run_in_threadpool(segments.opt_out, app.ctx, token)
+    return HTMLResponse(
+        "<!doctype html><meta charset=utf-8><title>退订 Unsubscribed</title>"
+        "<p lang=zh>您已退订营销消息。</p><p lang=en>You will receive no more marketing messages.</p>"
+    )
+
+
 # --- buyer ------------------------------------------------------------------------------
 
 
@@ -394,6 +468,15 @@ async def claim_coupon(
 )
 async def referral_seen(body: SeenIn, buyer: BuyerId, app: State) -> dict[str, Any]:
     return await run_in_threadpool(referrals.seen, app.ctx, buyer, body.code)
+
+
+@router.put(
+    "/me/marketing",
+    summary="The buyer's marketing consent (opt-in; every message also carries an opt-out link)",
+    responses=errors.responses(401, 422),
+)
+async def marketing_consent(body: ConsentIn, buyer: BuyerId, app: State) -> dict[str, Any]:
+    return await run_in_threadpool(segments.set_consent, app.ctx, buyer, body.consent)
 
 
 @router.get(

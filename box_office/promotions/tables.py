@@ -195,3 +195,13 @@ class ReferralRow(Base):
     referrer_id: Mapped[int] = mapped_column(ForeignKey("promo_referrers.id"), index=True)
     commission_cents: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class ConsentRow(Base):
+    """A buyer's marketing consent (opt-in) and the token of the opt-out link in every message."""
+
+    __tablename__ = "promo_consents"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    marketing: Mapped[bool] = mapped_column(Boolean)
+    opt_out_token: Mapped[str] = mapped_column(String(64), unique=True)
+    updated_at: Mapped[float] = mapped_column(Float)

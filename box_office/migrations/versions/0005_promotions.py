@@ -176,10 +176,18 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float(), nullable=False),
     )
     op.create_index("ix_promo_referrals_referrer_id", "promo_referrals", ["referrer_id"])
+    op.create_table(
+        "promo_consents",
+        sa.Column("account_id", sa.Integer(), sa.ForeignKey("accounts.id"), primary_key=True),
+        sa.Column("marketing", sa.Boolean(), nullable=False),
+        sa.Column("opt_out_token", sa.String(64), nullable=False, unique=True),
+        sa.Column("updated_at", sa.Float(), nullable=False),
+    )
 
 
 def downgrade() -> None:
     for table in (
+        "promo_consents",
         "promo_referrals",
         "promo_referral_views",
         "promo_referrers",
