@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from box_office.api import buyer_routes, device_routes, docs, errors, feed_routes, live, organiser_routes
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.deps import AppState
+from box_office.api.promotion_routes import pages as promotion_pages
 from box_office.api.promotion_routes import router as promotion_router
 from box_office.config import Settings, check_safe
 from box_office.context import Context
@@ -117,6 +118,7 @@ def create_app(
     app.include_router(device_routes.router)
     app.include_router(live.router)
     app.include_router(promotion_router)
+    app.include_router(promotion_pages)
     app.include_router(feed_routes.router)
     if settings.sandbox:  # a development tool: no /sandbox route, nor its OpenAPI paths, otherwise
         app.include_router(sandbox_bank.build_router(ctx))

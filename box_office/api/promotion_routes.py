@@ -3,6 +3,7 @@ price breakdowns (buyer side). Every route declares its errors (api/errors.py)."
 
 from __future__ import annotations
 
+from pathlib import Path as Path_
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
@@ -19,6 +20,19 @@ from box_office.promotions import pricing as promotion_pricing
 from box_office.sales import checkout
 
 router = APIRouter(prefix="/api", tags=["promotions"])
+pages = APIRouter(tags=["promotions"])
+BUY_PAGE = Path_(__file__).resolve().parent.parent / "promotions" / "buy.html"
+
+
+@pages.get(
+    "/promotions/buy/{session_id}",
+    response_class=HTMLResponse,
+    summary="The buyer's phone page: hold, apply a coupon, join a group, see the breakdown (zh/en)",
+    responses=errors.responses(422, ok={"description": "The page", "content": {"text/html": {}}}),
+)
+async def buy_page(session_id: Id) -> HTMLResponse:
+    return HTMLResponse(BUY_PAGE.read_text(encoding="utf-8"))
+
 
 Fen = Annotated[int, Field(ge=0, le=10**10)]
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -184,6 +198,8 @@ class ConsentIn(Strict):
 
 class QuoteIn(Strict):
     tickets: list[TicketIn] = Field(default_factory=list, max_length=50)
+    group_open: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    group_join: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     coupon: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 -]+$")] | None = None
 
 
@@ -445,7 +461,9 @@ async def quote(hold_id: Id, body: QuoteIn, buyer: BuyerId, app: State) -> dict[
     requested = tuple(
         checkout.TicketRequest(seat=t.seat, area=t.area, ticket_type=t.ticket_type) for t in body.tickets
     )
-    return await run_in_threadpool(checkout.quote_hold, app.ctx, buyer, hold_id, requested, body.coupon)
+    return await run_in_threadpool(
+        checkout.quote_hold, app.ctx, buyer, hold_id, requested, body.coupon, body.group_open, body.group_join
+    )
 
 
 @router.post(

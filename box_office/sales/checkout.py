@@ -359,7 +359,13 @@ def _order_lines(
 
 
 def quote_hold(
-    ctx: Context, account_id: int, hold_id: int, requested: Sequence[TicketRequest], coupon: str | None
+    ctx: Context,
+    account_id: int,
+    hold_id: int,
+    requested: Sequence[TicketRequest],
+    coupon: str | None,
+    group_open: int | None = None,
+    group_join: int | None = None,
 ) -> dict[str, Any]:
     """What an order from this hold would cost, line by line with its breakdown; writes nothing.
 
@@ -372,8 +378,18 @@ def quote_hold(
             raise Conflict("the hold has expired or was released: hold the seats again", "hold_expired")
         facts = ctx.catalog.session(db, hold.session_id)
         lines = _order_lines(db, facts, hold, requested, need_holders=False)
+        grouped = group_buy.prepare(
+            db, facts, open_campaign=group_open, join_group=group_join, quantity=len(lines), now=ctx.now()
+        )
         quote = promotion_pricing.quote(
-            ctx, db, facts, account_id, lines, priced_at=hold.created_at, coupon_code=coupon
+            ctx,
+            db,
+            facts,
+            account_id,
+            lines,
+            priced_at=hold.created_at,
+            coupon_code=coupon,
+            group_campaign=None if grouped is None else grouped.rule_id,
         )
     return {
         "hold_id": hold_id,
