@@ -22,6 +22,7 @@ from box_office.sales import checkout
 router = APIRouter(prefix="/api", tags=["promotions"])
 pages = APIRouter(tags=["promotions"])
 BUY_PAGE = Path_(__file__).resolve().parent.parent / "promotions" / "buy.html"
+CONSOLE_PAGE = BUY_PAGE.with_name("console.html")
 
 
 @pages.get(
@@ -32,6 +33,16 @@ BUY_PAGE = Path_(__file__).resolve().parent.parent / "promotions" / "buy.html"
 )
 async def buy_page(session_id: Id) -> HTMLResponse:
     return HTMLResponse(BUY_PAGE.read_text(encoding="utf-8"))
+
+
+@pages.get(
+    "/console/promotions/",
+    response_class=HTMLResponse,
+    summary="The promoter's promotions page: price changes, coupons, campaigns, CSV reports (zh/en)",
+    responses={200: {"description": "The page", "content": {"text/html": {}}}},
+)
+async def console_page() -> HTMLResponse:
+    return HTMLResponse(CONSOLE_PAGE.read_text(encoding="utf-8"))
 
 
 Fen = Annotated[int, Field(ge=0, le=10**10)]

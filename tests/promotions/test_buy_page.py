@@ -93,3 +93,36 @@ def test_buyer_applies_a_coupon_and_joins_a_group_on_a_phone(server: Server, lan
     assert prices["total_cents"] == 15000 and prices["lines"][0]["steps"][0]["layer"] == "coupon"
     grouped = concert.org.get(f"/api/organiser/orders/{group_order}/prices").json()
     assert grouped["total_cents"] == 9900 and grouped["lines"][0]["steps"][0]["layer"] == "replace"
+
+
+def test_promoter_changes_a_price_and_creates_a_coupon_in_the_console(server: Server) -> None:
+    concert = Concert(server)
+    code = "CONSOLE" + uuid.uuid4().hex[:6].upper()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+            page.goto(f"{server.url}/console/promotions/")
+            assert page.inner_text("header h1") == "促销管理"
+            page.fill("#token", concert.organiser_token)
+            page.fill("#event", str(concert.event_id))
+            page.click("#login button")
+            page.wait_for_selector("#price-list tr")
+            page.fill("#price [name=zone]", "A")
+            page.fill("#price [name=yuan]", "180")
+            page.click("#price button")
+            page.wait_for_selector("#price-list tr:nth-child(2)")
+            assert "180.00" in page.inner_text("#price-list")
+            page.fill("#coupon [name=name]", "早鸟券")
+            page.fill("#coupon [name=value]", "3000")
+            page.fill("#coupon [name=code]", code)
+            page.click("#coupon button")
+            page.wait_for_selector("#coupon-list tr:nth-child(2)")
+            assert code in page.inner_text("#coupon-list")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"console-zh-{server.backend}.png"), full_page=True)
+        finally:
+            browser.close()
+    buyer = concert.buyer()
+    made = held_order(concert, buyer, coupon=code)
+    assert made.status_code == 201 and made.json()["total_cents"] == 18000 - 3000
