@@ -29,6 +29,7 @@ from box_office.notify.mail import Mailer
 from box_office.notify.sms import SmsGateway
 from box_office.payments.provider import ProviderRegistry
 from box_office.payments.sandbox import bank as sandbox_bank
+from box_office.promotions import group_notices
 from box_office.sales import views
 from box_office.sales.order_watch import OrderWatch
 from box_office.sales.sweeper import run_sweeps
@@ -90,6 +91,9 @@ def create_app(
                 asyncio.create_task(_loop(settings.sweep_interval, run_sweeps, ctx, state.providers)),
                 asyncio.create_task(
                     _loop(settings.delivery_interval, deliver_pending, ctx, state.mailer, state.sms)
+                ),
+                asyncio.create_task(
+                    _loop(settings.delivery_interval, group_notices.deliver, ctx, state.mailer, state.sms)
                 ),
             ]
         try:

@@ -31,6 +31,7 @@ from box_office.catalog.cache import SessionFacts
 from box_office.context import Context
 from box_office.errors import Conflict, Invalid, NotFound
 from box_office.payments.provider import ProviderRegistry
+from box_office.promotions import group_notices
 from box_office.promotions.tables import CampaignRow, GroupMemberRow, GroupRow
 from box_office.store.db import changed
 
@@ -177,10 +178,13 @@ def on_paid(db: Db, order_id: int, now: float) -> Paid:
     )
     if not won:
         _member(db, order_id, LOST, now)
+        group_notices.queue(db, group.id, group_notices.LOST, [order_id], now)
         return Paid(issue_now=False, lost=True)
     _member(db, order_id, PAID, now)
     db.refresh(group)
     if group.paid_count < group.size:
+        kind = group_notices.OPENED if group.paid_count == 1 else group_notices.JOINED
+        group_notices.queue(db, group.id, kind, [order_id], now)
         return Paid(issue_now=False)
     db.connection().execute(
         update(GroupRow)
@@ -189,6 +193,7 @@ def on_paid(db: Db, order_id: int, now: float) -> Paid:
         .execution_options(synchronize_session=False)
     )
     others = _issue_members(db, group.id, now)
+    group_notices.queue(db, group.id, group_notices.FORMED, others, now)
     return Paid(issue_now=True, also_issue=[o for o in others if o != order_id])
 
 
@@ -254,8 +259,16 @@ def sweep(ctx: Context, providers: ProviderRegistry) -> int:
             ):
                 continue
             if complete:
-                issue += _issue_members(db, group.id, now)
+                members = _issue_members(db, group.id, now)
+                group_notices.queue(db, group.id, group_notices.FORMED, members, now)
+                issue += members
             else:
+                told = db.scalars(
+                    select(GroupMemberRow.order_id).where(
+                        GroupMemberRow.group_id == group.id, GroupMemberRow.status == PAID
+                    )
+                ).all()
+                group_notices.queue(db, group.id, group_notices.FAILED, told, now)
                 db.connection().execute(
                     update(GroupMemberRow)
                     .where(GroupMemberRow.group_id == group.id, GroupMemberRow.status.in_((JOINED, PAID)))

@@ -205,3 +205,17 @@ class ConsentRow(Base):
     marketing: Mapped[bool] = mapped_column(Boolean)
     opt_out_token: Mapped[str] = mapped_column(String(64), unique=True)
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+class GroupNoticeRow(Base):
+    """A group-buy step to tell a member by e-mail (zh/en), written in the step's transaction."""
+
+    __tablename__ = "promo_group_notices"
+    __table_args__ = (Index("ix_promo_group_notices_status", "status", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[float] = mapped_column(Float)
+    sent_at: Mapped[float | None] = mapped_column(Float)

@@ -5,6 +5,7 @@ the other is refunded; a group that runs out of time refunds every member and th
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -42,11 +43,23 @@ def sweep(server: Server) -> int:
 
 
 def paid_order(concert: Concert, buyer: httpx.Client, **body: Any) -> dict[str, Any]:
+    body.setdefault("email", f"{uuid.uuid4().hex[:10]}@group.test")
     made = held_order(concert, buyer, **body)
     assert made.status_code == 201, made.text
     assert made.json()["total_cents"] == 9900
     pay(buyer, made.json()["id"])
     return dict(made.json())
+
+
+def told(server: Server, email: str, subject: str, timeout: float = 15.0) -> str:
+    """The body of the group notice ``subject`` (zh part) e-mailed to ``email``, waiting for delivery."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for message in server.smtp.messages:
+            if message["To"] == email and str(message["Subject"]).startswith(subject):
+                return str(message.get_content())
+        assert time.monotonic() < deadline, f"{email} was never told {subject}"
+        time.sleep(0.1)
 
 
 def test_group_fills_and_everyone_gets_tickets(server: Server) -> None:
@@ -62,6 +75,11 @@ def test_group_fills_and_everyone_gets_tickets(server: Server) -> None:
     assert wait_status(joiner, joined["id"], "ticketed")["status"] == "ticketed"
     assert wait_status(leader, opened["id"], "ticketed")["status"] == "ticketed"
     assert server.client().get(f"/api/groups/{groups[0]['id']}").json()["status"] == "formed"
+    assert "还差 1 人" in told(server, opened["email"], "拼团已开") and "1 more needed" in told(
+        server, opened["email"], "拼团已开"
+    )
+    assert "Your tickets are issued" in told(server, opened["email"], "拼团成功")
+    assert "拼团成功" in told(server, joined["email"], "拼团成功")
     assert server.client().get(f"/api/sessions/{concert.session_id}/groups").json() == []
     too_many = held_order(concert, concert.buyer(), group_open=campaign["id"])
     assert too_many.status_code == 201  # a new group can always be opened
@@ -78,25 +96,27 @@ def test_group_fills_and_everyone_gets_tickets(server: Server) -> None:
 
 def test_race_for_the_last_place_and_an_unfilled_group_refunded(server: Server) -> None:
     concert = Concert(server)
-    campaign = group_campaign(concert, size=2, seconds=3)
+    campaign = group_campaign(concert, size=2, seconds=600)
+    short = group_campaign(concert, size=2, seconds=2)
     leader = concert.buyer()
     opened = paid_order(concert, leader, group_open=campaign["id"])
     assert wait_status(leader, opened["id"], "paid")["status"] == "paid"
     group_id = server.client().get(f"/api/sessions/{concert.session_id}/groups").json()[0]["id"]
     first, second = concert.buyer(), concert.buyer()
-    a = held_order(concert, first, group_join=group_id).json()
-    b = held_order(concert, second, group_join=group_id).json()
+    a = held_order(concert, first, group_join=group_id, email=f"{uuid.uuid4().hex[:10]}@group.test").json()
+    b = held_order(concert, second, group_join=group_id, email=f"{uuid.uuid4().hex[:10]}@group.test").json()
     pay(first, a["id"])
     assert wait_status(first, a["id"], "ticketed")["status"] == "ticketed"
     pay(second, b["id"])  # the group is full: this payment lost the race
     assert wait_status(second, b["id"], "paid")["status"] == "paid"
     assert sweep(server) == 1
     assert wait_status(second, b["id"], "refunded")["status"] == "refunded"
+    assert "refunded" in told(server, b["email"], "拼团已满")
     assert wait_status(leader, opened["id"], "ticketed")["status"] == "ticketed"
 
     # a second group runs out of time with one paying member: refunded, seat back on sale
     lonely = concert.buyer()
-    alone = paid_order(concert, lonely, group_open=campaign["id"])
+    alone = paid_order(concert, lonely, group_open=short["id"])
     assert wait_status(lonely, alone["id"], "paid")["status"] == "paid"
     seat = alone["tickets"][0]["seat"]
     group = server.client().get(f"/api/sessions/{concert.session_id}/groups").json()[0]
@@ -109,5 +129,6 @@ def test_race_for_the_last_place_and_an_unfilled_group_refunded(server: Server) 
     assert refunded["status"] == "refunded"
     assert [p["status"] for p in refunded["payments"]] == ["refunded"]  # through the sandbox provider
     assert server.client().get(f"/api/groups/{group['id']}").json()["status"] == "failed"
+    assert "已原路退回" in told(server, alone["email"], "拼团未成功")
     seats = server.client().get(f"/api/sessions/{concert.session_id}").json()["seats"]
     assert {s["label"]: s["status"] for s in seats}[seat] == "available"

@@ -177,6 +177,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_promo_referrals_referrer_id", "promo_referrals", ["referrer_id"])
     op.create_table(
+        "promo_group_notices",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(10), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("sent_at", sa.Float(), nullable=True),
+    )
+    op.create_index("ix_promo_group_notices_status", "promo_group_notices", ["status", "id"])
+    op.create_table(
         "promo_consents",
         sa.Column("account_id", sa.Integer(), sa.ForeignKey("accounts.id"), primary_key=True),
         sa.Column("marketing", sa.Boolean(), nullable=False),
@@ -187,6 +198,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
+        "promo_group_notices",
         "promo_consents",
         "promo_referrals",
         "promo_referral_views",
