@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 
+from box_office.context import Context
+from box_office.promotions.coupons import sweep_returns
 from tests.box_office.conftest import Server
-from tests.box_office.helpers import Concert, grid, hold, order
+from tests.box_office.helpers import Concert, grid, hold, order, pay, wait_status
 from tests.promotions.helpers import coupon
 
 BUYERS = 200
@@ -61,7 +63,9 @@ async def _race(
 ) -> tuple[list[httpx.Response], list[httpx.Response]]:
     """Round one: each buyer its own single-use code of one coupon (so only the coupon's counters
     are shared); round two: the losers all type one shared code."""
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)  # 64 requests in flight at once
+    # 64 requests in flight at once; no keep-alive: a pooled connection the server closed while idle
+    # (uvicorn drops them after 5 s) would fail the next request with a ReadError
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
         buyers = await asyncio.gather(*(_buyer_with_hold(client, session_id) for _ in range(BUYERS)))
         start = asyncio.Event()
@@ -182,3 +186,32 @@ def test_codes_claims_and_per_buyer_limits(server: Server) -> None:
     lines = report.text.strip().splitlines()
     assert lines[0].startswith("redemption,order,buyer,discount_cents") and len(lines) == 1 + 2 + 2
     assert stranger.org.get(f"/api/coupons/{personal['id']}/redemptions.csv").status_code == 403
+
+
+def test_a_refund_gives_the_coupon_back_only_when_the_campaign_says_so(server: Server) -> None:
+    concert = Concert(server)
+    back = coupon(
+        concert,
+        kind="amount_off",
+        value=1000,
+        max_uses=5,
+        return_on_refund=True,
+        code="BACK" + uuid.uuid4().hex[:6],
+    )
+    kept = coupon(concert, kind="amount_off", value=1000, max_uses=5, code="KEPT" + uuid.uuid4().hex[:6])
+    for made in (back, kept):
+        buyer = concert.buyer()
+        held = hold(buyer, concert.session_id, best_available={"zone": "A", "quantity": 1})
+        ordered = order(buyer, held.json()["id"], coupon=made["code"])
+        assert ordered.status_code == 201 and ordered.json()["total_cents"] == 19000
+        pay(buyer, ordered.json()["id"])
+        assert wait_status(buyer, ordered.json()["id"], "ticketed")["status"] == "ticketed"
+        refunded = buyer.post(f"/api/orders/{ordered.json()['id']}/cancel")
+        assert refunded.status_code == 200 and refunded.json()["status"] == "refunded"
+    ctx = Context.from_settings(server.settings)
+    try:
+        assert sweep_returns(ctx) >= 1
+    finally:
+        ctx.db.dispose()
+    assert concert.org.get(f"/api/coupons/{back['id']}").json()["uses"] == 0
+    assert concert.org.get(f"/api/coupons/{kept['id']}").json()["uses"] == 1
