@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from box_office.api import errors
 from box_office.api.deps import BuyerId, Id, OrganiserId, State
-from box_office.api.schemas import TicketIn
+from box_office.api.schemas import Strict, TicketIn
 from box_office.errors import Invalid
 from box_office.promotions import campaigns, coupons, group_buy, members, posters, referrals, segments
 from box_office.promotions import pricing as promotion_pricing
@@ -49,10 +49,6 @@ Fen = Annotated[int, Field(ge=0, le=10**10)]
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 When = Annotated[float, Field(ge=0, le=10**11)]
 Layer = Literal["member", "auto", "coupon"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ScopeIn(Strict):
