@@ -21,6 +21,7 @@ from box_office.config import Settings
 from box_office.context import Context
 from box_office.notify.delivery import deliver_pending
 from box_office.payments.provider import ProviderRegistry
+from box_office.promotions import group_notices
 from box_office.sales.sweeper import run_sweeps
 from box_office.wiring import default_mailer, default_providers, default_sms
 
@@ -40,6 +41,7 @@ def run(settings: Settings, stop: threading.Event, parent: int | None = None) ->
                 log.warning("box-office serve is gone: background work stops")
                 return
             busy = _guarded(lambda: deliver_pending(ctx, mailer, sms)) > 0
+            _guarded(lambda: group_notices.deliver(ctx, mailer, sms))  # group-buy steps (promotions)
             if time.monotonic() >= next_sweep:
                 _guarded(lambda: _sweep(ctx, providers))
                 next_sweep = time.monotonic() + settings.sweep_interval

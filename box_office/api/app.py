@@ -30,6 +30,8 @@ from box_office.api import (
 from box_office.api.admission import AdmissionMiddleware
 from box_office.api.aftersales_routes import router as aftersales_router
 from box_office.api.deps import AppState
+from box_office.api.promotion_routes import pages as promotion_pages
+from box_office.api.promotion_routes import router as promotion_router
 from box_office.api.support_routes import router as support_api
 from box_office.buyers.otp import Throttled
 from box_office.config import Settings, check_safe
@@ -39,6 +41,7 @@ from box_office.notify.mail import Mailer
 from box_office.notify.sms import SmsGateway
 from box_office.payments.provider import ProviderRegistry
 from box_office.payments.sandbox import bank as sandbox_bank
+from box_office.promotions import group_notices
 from box_office.sales import views
 from box_office.sales.order_watch import OrderWatch
 from box_office.sales.sweeper import run_sweeps
@@ -105,6 +108,9 @@ def create_app(
                     _loop(settings.delivery_interval, deliver_pending, ctx, state.mailer, state.sms)
                 ),
                 asyncio.create_task(_loop(5.0, _app.state.console_flush, ctx)),
+                asyncio.create_task(
+                    _loop(settings.delivery_interval, group_notices.deliver, ctx, state.mailer, state.sms)
+                ),
             ]
         try:
             yield
@@ -132,6 +138,8 @@ def create_app(
     app.include_router(account_routes.router)  # issue #13: sign-in by code, step-up
     app.include_router(device_routes.router)
     app.include_router(live.router)
+    app.include_router(promotion_router)
+    app.include_router(promotion_pages)
     app.include_router(feed_routes.router)
     app.include_router(aftersales_router)
     app.include_router(aftersales_pages_router)

@@ -156,6 +156,9 @@ async def create_order(
             )
             for t in body.tickets
         ),
+        coupon=body.coupon,
+        group_open=body.group_open,
+        group_join=body.group_join,
     )
     device = devices.counted(app.ctx.settings, x_device_id, request.cookies.get(devices.COOKIE), buyer)
     view, created = await run_in_threadpool(

@@ -149,6 +149,21 @@ class OrderIn(Strict):
     email: Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
     phone: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9 -]+$")] | None = None
     tickets: list[TicketIn] = Field(default_factory=list, max_length=50)
+    coupon: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9 -]+$",
+        description="A coupon code: its discount is applied by the pricing pipeline and one use is "
+        "taken atomically (409 coupon_used_up / coupon_budget / coupon_limit_buyer / coupon_expired ...)",
+    )
+    group_open: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
+        default=None,
+        description="Open a group of this group-buy campaign (group price; tickets when it fills)",
+    )
+    group_join: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
+        default=None, description="Join this open group (GET /api/sessions/{id}/groups lists them)"
+    )
     pay_with: str | None = Field(
         default=None,
         min_length=1,

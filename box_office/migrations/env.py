@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 from box_office.payments import refund_table as _refund_table  # noqa: F401  (its table is in the metadata)
 from box_office.payments.sandbox import table as _sandbox_table  # noqa: F401  (its table is in the metadata)
+from box_office.promotions import tables as _promotion_tables  # noqa: F401  (their tables are in the metadata)
 from box_office.store.models import Base
 
 config = context.config

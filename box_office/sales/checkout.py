@@ -23,6 +23,9 @@ from box_office.core.limits import Limits, check_limits
 from box_office.core.orders import OPENED
 from box_office.core.pricing import TicketTypeRule, price_of
 from box_office.errors import Conflict, Invalid
+from box_office.promotions import access as member_access
+from box_office.promotions import group_buy, referrals
+from box_office.promotions import pricing as promotion_pricing
 from box_office.sales.holds import extend_hold, own_hold
 from box_office.sales.limits import live_counts
 from box_office.sales.views import order_view, render_order
@@ -56,6 +59,9 @@ class OrderRequest:
     email: str
     phone: str | None = None
     tickets: tuple[TicketRequest, ...] = ()
+    coupon: str | None = None
+    group_open: int | None = None  # a group-buy campaign: this order opens a group
+    group_join: int | None = None  # a group: this order joins it
 
 
 def _digest(request: OrderRequest) -> str:
@@ -120,6 +126,28 @@ def _create(
         raise Conflict("the hold has expired or was released: hold the seats again", "hold_expired")
     facts = ctx.catalog.session(db, hold.session_id)
     lines = _order_lines(db, facts, hold, request.tickets)
+    # The pricing pipeline, as of the hold's creation: the price seen is the price paid.
+    grouped = group_buy.prepare(
+        db,
+        facts,
+        open_campaign=request.group_open,
+        join_group=request.group_join,
+        quantity=len(lines),
+        now=now,
+    )
+    quote = promotion_pricing.quote(
+        ctx,
+        db,
+        facts,
+        account_id,
+        lines,
+        priced_at=hold.created_at,
+        coupon_code=request.coupon,
+        group_campaign=None if grouped is None else grouped.rule_id,
+        lock=True,
+    )
+    for line, priced in zip(lines, quote.priced.lines, strict=True):
+        line["price"] = priced.price_cents
     id_key = identity_key(ctx, db, facts.event_id) if facts.real_name else b""
     holders: list[tuple[bytes | None, str | None, str | None, str | None]] = []
     id_counts: dict[str, list[int]] = {}
@@ -136,7 +164,10 @@ def _create(
         holders.append((ctx.vault.seal_json(who.sealed), who.masked, who.id_digest, who.name_digest))
         id_counts.setdefault(who.id_digest, [0, 0])[1] += 1
         masked_by_digest[who.id_digest] = who.masked_id
-    limits = Limits(facts.limit_per_account, facts.limit_per_device, facts.limit_per_id)
+    perks = member_access.benefits(db, facts, account_id, hold.created_at)
+    for line in lines:
+        perks.check_zone(line["zone"], facts.id, line["what"])
+    limits = Limits(perks.limit_per_account, facts.limit_per_device, facts.limit_per_id)
     if limits != Limits(None, None, None):
         subjects = [f"acct:{facts.id}:{account_id}"]
         if device_id:
@@ -202,6 +233,20 @@ def _create(
         for line, (sealed_holder, masked_holder, digest_id, digest_name) in zip(lines, holders, strict=True)
     ]
     db.connection().execute(insert(Ticket), [_ticket_row(t) for t in tickets])
+    promotion_pricing.freeze(
+        ctx, db, order_id=order_id, account_id=account_id, ticket_ids=[t.id for t in tickets], quote=quote
+    )
+    if grouped is not None:
+        group_buy.attach(db, grouped, order_id=order_id, account_id=account_id, now=now)
+    referrals.attribute(
+        db,
+        event_id=facts.event_id,
+        account_id=account_id,
+        order_id=order_id,
+        prices=[line.price_cents for line in quote.priced.lines],
+        group_order=grouped is not None,
+        now=now,
+    )
     tickets.sort(key=lambda t: (t.seat_label is None, t.seat_label or "", t.id))
     # The refund terms in force now are the order's for good (shown before paying).
     terms = refund_terms.snapshot(db, order_id, facts.event_id, now)
@@ -233,7 +278,7 @@ def _ticket_row(ticket: Ticket) -> dict[str, Any]:
 
 
 def _order_lines(
-    db: Db, facts: SessionFacts, hold: Hold, requested: Sequence[TicketRequest]
+    db: Db, facts: SessionFacts, hold: Hold, requested: Sequence[TicketRequest], *, need_holders: bool = True
 ) -> list[dict[str, Any]]:
     """One priced line per held seat or GA place, matched with the buyer's ticket requests."""
     types = facts.types
@@ -295,7 +340,7 @@ def _order_lines(
         except RuleError as exc:
             raise Invalid(f"{what}: {exc}", exc.code) from None
         holder = item.holder if item else None
-        if facts.real_name and holder is None:
+        if need_holders and facts.real_name and holder is None:
             raise Invalid(
                 f"{what}: this is a real-name session: give the holder's name and ID", "holder_required"
             )
@@ -314,3 +359,56 @@ def _order_lines(
                 | {"seat": None, "ga_id": area.id}
             )
     return lines
+
+
+def quote_hold(
+    ctx: Context,
+    account_id: int,
+    hold_id: int,
+    requested: Sequence[TicketRequest],
+    coupon: str | None,
+    group_open: int | None = None,
+    group_join: int | None = None,
+) -> dict[str, Any]:
+    """What an order from this hold would cost, line by line with its breakdown; writes nothing.
+
+    The same pricing as :func:`create_order` (as of the hold's creation), so the price the buyer
+    is shown at checkout is the price the order will have (unless a coupon's last use goes first).
+    """
+    with ctx.db.read() as db:
+        hold = own_hold(db, account_id, hold_id)
+        if hold.status != "active" or hold.expires_at < ctx.now():
+            raise Conflict("the hold has expired or was released: hold the seats again", "hold_expired")
+        facts = ctx.catalog.session(db, hold.session_id)
+        lines = _order_lines(db, facts, hold, requested, need_holders=False)
+        grouped = group_buy.prepare(
+            db, facts, open_campaign=group_open, join_group=group_join, quantity=len(lines), now=ctx.now()
+        )
+        quote = promotion_pricing.quote(
+            ctx,
+            db,
+            facts,
+            account_id,
+            lines,
+            priced_at=hold.created_at,
+            coupon_code=coupon,
+            group_campaign=None if grouped is None else grouped.rule_id,
+        )
+    return {
+        "hold_id": hold_id,
+        "currency": facts.currency,
+        "total_cents": quote.priced.total_cents,
+        "list_total_cents": sum(p.list_cents for p in quote.priced.lines),
+        "coupon_cents": quote.priced.coupon_cents,
+        "lines": [
+            {
+                "what": line["what"],
+                "zone": line["zone"],
+                "ticket_type": line["type"],
+                "list_cents": priced.list_cents,
+                "price_cents": priced.price_cents,
+                "steps": priced.breakdown(),
+            }
+            for line, priced in zip(lines, quote.priced.lines, strict=True)
+        ],
+    }

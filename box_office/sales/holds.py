@@ -22,6 +22,7 @@ from box_office.core.errors import RuleError
 from box_office.core.limits import Limits, check_limits, check_sale_window
 from box_office.core.seating import BoxRuleError, FreeSeat, best_available, check_boxes
 from box_office.errors import Conflict, Forbidden, Invalid, NotFound
+from box_office.promotions import access as member_access
 from box_office.sales import ledger
 from box_office.sales.limits import held_counts, live_counts
 from box_office.sales.seat_rules import check_orphan_rule
@@ -70,14 +71,15 @@ def _hold(
 ) -> dict[str, Any]:
     now = ctx.now()
     facts = ctx.catalog.session(db, session_id)
+    perks = member_access.benefits(db, facts, account_id, now)  # early access, higher limits
     try:
-        check_sale_window(facts.sale_starts_at, facts.sale_ends_at, now)
+        check_sale_window(perks.sale_starts_at, facts.sale_ends_at, now)
     except RuleError as exc:
         raise Conflict(str(exc), exc.code) from None
     size = len(req.seats) + req.best_quantity + sum(q for _, q in req.ga)
-    if facts.limit_per_account is not None and size > facts.limit_per_account:
+    if perks.limit_per_account is not None and size > perks.limit_per_account:
         raise Conflict(
-            f"at most {facts.limit_per_account} tickets per account for this session", "limit_account"
+            f"at most {perks.limit_per_account} tickets per account for this session", "limit_account"
         )
     _check_holding_limits(ctx, db, facts, account_id, device_id, size, now)
     expires = now + facts.hold_seconds

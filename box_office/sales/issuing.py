@@ -22,6 +22,7 @@ from box_office.core.orders import PAID, TICKETED
 from box_office.core.tickets import ticket_window
 from box_office.errors import Conflict, NotFound
 from box_office.feed import service as feed
+from box_office.promotions import group_buy
 from box_office.sales import order_state
 from box_office.sales.outbox import queue_delivery
 from box_office.store.models import Order, Session, Ticket
@@ -130,7 +131,11 @@ def issue_tickets(
 def issue_pending(ctx: Context) -> int:
     """Finish issuing for orders left paid but not ticketed (a crash between the two steps)."""
     with ctx.db.read() as db:
-        ids = db.scalars(select(Order.id).where(Order.status == PAID).limit(200)).all()
+        ids = db.scalars(
+            select(Order.id)
+            .where(Order.status == PAID, Order.id.not_in(group_buy.waiting_orders()))
+            .limit(200)
+        ).all()
     return sum(issue_order(ctx, order_id) for order_id in ids)
 
 

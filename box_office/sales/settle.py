@@ -34,6 +34,7 @@ from box_office.payments.provider import (
     UnknownProvider,
     is_full,
 )
+from box_office.promotions import group_buy
 from box_office.sales import issuing, ledger, order_state
 from box_office.sales.views import get_order, own_order, payment_view
 from box_office.store.models import Event, Order, Payment, PaymentNotification, Ticket
@@ -229,8 +230,11 @@ def settle(ctx: Context, provider: PaymentProvider, capture: Capture) -> dict[st
         )
         set_committed_value(payment, "status", "succeeded")
         set_committed_value(payment, "settled_at", now)
-        if signed is not None:  # else the order stays paid and the sweeper issues it later
+        grouped = group_buy.on_paid(db, order.id, now)  # a group-buy order waits for its group
+        if signed is not None and grouped.issue_now:  # else the order stays paid (sweeper issues it)
             issuing.issue_tickets(ctx, db, order, tickets, facts, signed)
+        for other in grouped.also_issue:  # this payment filled the group: everyone's tickets
+            issuing.issue_in(ctx, db, other)
         return "paid", order.id
 
     def lost(db: Db) -> tuple[str, int]:

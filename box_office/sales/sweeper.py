@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session as Db
 from box_office.aftersales import refund_requests
 from box_office.context import Context
 from box_office.payments.provider import ProviderRegistry
+from box_office.promotions import coupons, group_buy
 from box_office.sales import issuing, ledger, order_state
 from box_office.sales.notices import queue_expiry
 from box_office.sales.refunding import retry_refunds
@@ -28,6 +29,8 @@ def run_sweeps(ctx: Context, providers: ProviderRegistry) -> None:
     ones), ask providers about payments left open, finish issuing."""
     sweep_holds(ctx)
     sweep_orders(ctx)
+    coupons.sweep_returns(ctx)
+    group_buy.sweep(ctx, providers)
     for provider in providers:
         settle_refunds(ctx, provider)
     retry_refunds(ctx, providers)
