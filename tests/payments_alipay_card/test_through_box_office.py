@@ -45,7 +45,9 @@ def office(
     url = database_url(backend, tmp, "alipay_card")
     upgrade(url)
     port = free_port()
-    settings = settings_for(url, tmp, port, sandbox=False)
+    settings = settings_for(
+        url, tmp, port, sandbox=False, open_accounts=True
+    )  # accounts by the dev shortcut: payments are under test here
     providers = ProviderRegistry([alipay_world.provider(), card_world.provider()])
     app = create_app(settings, providers=providers)
     server, thread = start_uvicorn(app, port)
