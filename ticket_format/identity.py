@@ -91,10 +91,13 @@ class IdDocument:
 
     @property
     def masked(self) -> str:
-        """The number with all but the first 3 and last 4 characters hidden, for display."""
+        """The number for display: a resident ID keeps its first 4 characters (province and city,
+        as Chinese ticketing shows it: ``1101**********002X``) and last 4; any other document its
+        first 3 and last 4; a short number shows nothing."""
         if len(self.number) <= 7:
             return "*" * len(self.number)
-        return self.number[:3] + "*" * (len(self.number) - 7) + self.number[-4:]
+        head = 4 if self.id_type is IdType.CN_RESIDENT_ID else 3
+        return self.number[:head] + "*" * (len(self.number) - head - 4) + self.number[-4:]
 
 
 def parse_id(id_type: str, number: str) -> IdDocument:

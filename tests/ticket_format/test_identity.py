@@ -82,4 +82,4 @@ def test_digests_match_across_spellings_and_differ_across_keys_and_people():
 def test_digest_reveals_no_number_and_masking_hides_the_middle():
     document = parse_id("cn_ric", VALID_RIC)
     assert VALID_RIC not in id_digest(KEY, document)
-    assert document.masked == "110***********002X"
+    assert document.masked == "1101**********002X"
