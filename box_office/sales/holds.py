@@ -81,7 +81,7 @@ def _hold(
         raise Conflict(
             f"at most {perks.limit_per_account} tickets per account for this session", "limit_account"
         )
-    _check_holding_limits(ctx, db, facts, account_id, device_id, size, now)
+    _check_holding_limits(ctx, db, facts, account_id, device_id, size, now, perks.limit_per_account)
     expires = now + facts.hold_seconds
     hold_id = ledger.open_hold(
         db, session_id, account_id, device_id, len(req.seats) + req.best_quantity, expires, now
@@ -354,11 +354,19 @@ def extend_hold_once(ctx: Context, account_id: int, hold_id: int) -> dict[str, A
 
 
 def _check_holding_limits(
-    ctx: Context, db: Db, facts: SessionFacts, account_id: int, device_id: str | None, size: int, now: float
+    ctx: Context,
+    db: Db,
+    facts: SessionFacts,
+    account_id: int,
+    device_id: str | None,
+    size: int,
+    now: float,
+    limit_per_account: int | None,
 ) -> None:
     """A new hold counts with the buyer's live tickets and other open holds against the
-    per-account and per-device limits (issue #13), under the same subject locks as checkout."""
-    if facts.limit_per_account is None and facts.limit_per_device is None:
+    per-account and per-device limits (issue #13), under the same subject locks as checkout.
+    ``limit_per_account`` is the buyer's own (a member tier may raise the session's)."""
+    if limit_per_account is None and facts.limit_per_device is None:
         return
     subjects = [f"acct:{facts.id}:{account_id}"] + ([f"dev:{facts.id}:{device_id}"] if device_id else [])
     ctx.db.lock_subjects(db, subjects)
@@ -366,7 +374,7 @@ def _check_holding_limits(
     account_held, device_held = held_counts(db, facts.id, account_id, device_id, now)
     try:
         check_limits(
-            Limits(facts.limit_per_account, facts.limit_per_device, None),
+            Limits(limit_per_account, facts.limit_per_device, None),
             quantity=size,
             account_count=account_tickets + account_held,
             device_count=None if device_id is None else (device_tickets or 0) + device_held,

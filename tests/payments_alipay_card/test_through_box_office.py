@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from box_office.api.app import create_app
+from box_office.config import Settings
 from box_office.payments.provider import ProviderRegistry
 from box_office.store.migrate import upgrade
 from tests.box_office.conftest import database_url, drop_postgres, settings_for, start_uvicorn
@@ -24,9 +25,10 @@ from tests.payments_alipay_card.conftest import AlipayWorld, CardWorld, wait_for
 
 
 class Office:
-    def __init__(self, url: str, database_url: str = "") -> None:
+    def __init__(self, url: str, database_url: str, settings: Settings) -> None:
         self.url = url
         self.database_url = database_url
+        self.settings = settings  # the helpers sign device ids with its key, as sign-in does
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -55,7 +57,7 @@ def office(
         f"http://127.0.0.1:{port}/api/payments/card/notify",
         ("payment_intent.succeeded", "payment_intent.canceled", "payment_intent.payment_failed"),
     )
-    yield Office(f"http://127.0.0.1:{port}", url)
+    yield Office(f"http://127.0.0.1:{port}", url, settings)
     server.should_exit = True
     thread.join(timeout=10)
     if backend == "postgres":
