@@ -297,7 +297,8 @@ def order_mails(server: Server, order_id: int, count: int) -> list[Any]:
     deadline = time.monotonic() + 10
     while True:
         page = f"{server.settings.public_url}/me/orders/{order_id}"  # this server's order (sinks are shared)
-        mails = [m for m in server.smtp.messages if f"{page}\n" in m.get_body(("plain",)).get_content()]
+        mine = re.compile(re.escape(page) + r"(?!\d)")
+        mails = [m for m in server.smtp.messages if mine.search(m.get_body(("plain",)).get_content())]
         if len(mails) >= count or time.monotonic() > deadline:
             break
         time.sleep(0.05)
