@@ -375,8 +375,7 @@ PROVIDER_LABELS = {
     responses=errors.responses(404),
 )
 def payment_providers(session_id: Id, app: State) -> list[dict[str, Any]]:
-    with app.ctx.db.read() as db:
-        app.ctx.catalog.session(db, session_id)  # 404 for a session that does not exist
+    views.require_session(app.ctx, session_id)  # 404 for a session that does not exist
     # real providers first, the sandbox (a development tool) last
     names = sorted(app.providers.names, key=lambda n: (n == "sandbox", n))
     return [

@@ -167,3 +167,9 @@ def payment_view(p: Payment) -> dict[str, Any]:
         "pay_url": p.pay_url,
         "qr_text": p.pay_url,
     }
+
+
+def require_session(ctx: Context, session_id: int) -> None:
+    """Nothing, or NotFound for a session that does not exist (routes hold no SQL)."""
+    with ctx.db.read() as db:
+        ctx.catalog.session(db, session_id)

@@ -53,8 +53,9 @@ class TrustingProvider:
 class InProcess:
     """Enough of ``conftest.Server`` for the helpers: clients of an app served in this process."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, settings: Any) -> None:
         self.app = app
+        self.settings = settings  # the helpers sign device ids with its key, as sign-in does
         self.url = "http://testserver"
 
     def client(self, token: str | None = None) -> httpx.Client:
@@ -66,10 +67,12 @@ class InProcess:
 def served(tmp_path: Path) -> Iterator[InProcess]:
     url = f"sqlite:///{tmp_path / 'settle.sqlite3'}"
     upgrade(url)
-    settings = settings_for(url, tmp_path, 8000, sandbox=False, secret_key=Fernet.generate_key())
+    settings = settings_for(
+        url, tmp_path, 8000, sandbox=False, open_accounts=True, secret_key=Fernet.generate_key()
+    )
     app = create_app(settings, providers=ProviderRegistry([TrustingProvider()]), background=False)
     with TestClient(app):
-        yield InProcess(app)
+        yield InProcess(app, settings)
 
 
 def test_only_a_capture_of_the_exact_amount_and_currency_sells(served: InProcess) -> None:

@@ -292,7 +292,7 @@ class WeChatPayProvider:
     def notify_ack(self, ok: bool) -> tuple[int, bytes, str]:
         """WeChat wants 200/204 for "received"; anything else (with code FAIL) is retried."""
         if ok:
-            return 204, b"", "application/json"
+            return 200, b"", "application/json"
         return 400, json.dumps({"code": "FAIL", "message": "失败"}).encode(), "application/json"
 
     # -- refunds -----------------------------------------------------------------------------
