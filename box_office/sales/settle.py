@@ -369,8 +369,9 @@ def handle_refund_notification(
     return {"outcome": apply_refund_state(ctx, provider, state), "refund_no": state.refund_no}
 
 
-_LAST_ASKED: dict[int, float] = {}
-"""When this process last asked a provider about an open payment (payment id -> time)."""
+_LAST_ASKED: dict[tuple[str, int], float] = {}
+"""When this process last asked a provider about an open payment, by (database, payment id): a
+process may serve more than one database (tests do), and payment ids repeat across databases."""
 
 
 def query_pending(
@@ -402,9 +403,10 @@ def query_pending(
     settled = 0
     asked = 0
     for payment_id, name, ref, order_status, expires_at in rows:
-        if asked >= limit or _LAST_ASKED.get(payment_id, float("-inf")) > now - every:
+        key = (ctx.settings.database_url, payment_id)
+        if asked >= limit or _LAST_ASKED.get(key, float("-inf")) > now - every:
             continue
-        _LAST_ASKED[payment_id] = now
+        _LAST_ASKED[key] = now
         asked += 1
         provider = providers.get(name)
         try:
