@@ -244,9 +244,16 @@ def test_notifications_are_retried_until_success(alipay: AlipayWorld, receiver: 
     _provider, ref, _ = _paid(alipay, receiver, 300)
     bodies = notified(receiver, ref, 3)
     assert len({dict(urllib.parse.parse_qsl(b.decode()))["notify_id"] for b in bodies}) == 1  # same notice
-    deliveries = alipay.running.call(
-        lambda: [d for d in alipay.emulator.deliveries if d["fields"]["out_trade_no"] == ref]
-    )
+
+    def recorded() -> list[dict[str, Any]]:
+        """The emulator's record of its deliveries: the third is noted once its answer is read,
+        just after the receiver has it, so wait for it rather than read at once."""
+        found: list[dict[str, Any]] = alipay.running.call(
+            lambda: [d for d in alipay.emulator.deliveries if d["fields"]["out_trade_no"] == ref]
+        )
+        return found if len(found) >= 3 else []
+
+    deliveries = wait_for(recorded)
     assert [d["body"] for d in deliveries] == ["fail", "SUCCESS ", "success"]
 
 
