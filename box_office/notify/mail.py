@@ -13,8 +13,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
-from ticket_format.qr import qr_png
-
 
 class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None: ...
@@ -76,58 +74,6 @@ class FileMailer:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = str(message["Message-ID"] or id(message)).strip("<>").replace("/", "_")
         (self.directory / f"{name}.eml").write_bytes(bytes(message))
-
-
-def ticket_email(
-    sender: str,
-    recipient: str,
-    order: dict[str, Any],
-    event_name: str,
-    session_name: str,
-    base_url: str = "",
-) -> EmailMessage:
-    """The e-mail for an order: a text part listing tickets, one PNG QR attachment per valid ticket.
-
-    A ticket bound to the buyer's phone (``bound`` in its view) gets no QR: its static code is
-    refused at the gates (``stale_code``) and a picture in a mailbox is what a screenshot is.
-    The e-mail says to open its live page on that phone instead (zh and en), so a holder change
-    or a re-issue never mails a bound ticket's QR again.
-    """
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = f"Your tickets for {event_name} ({session_name}) - order {order['id']}"
-    lines = [f"Order {order['id']}: {event_name}, {session_name}", ""]
-    valid = [t for t in order["tickets"] if t["status"] == "valid"]
-    for ticket in valid:
-        place = f"seat {ticket['seat']}" if ticket["seat"] else f"general admission {ticket['area']}"
-        holder = f", holder {ticket['holder']}" if ticket["holder"] else ""
-        lines.append(
-            f"- {place}, zone {ticket['zone']}, {ticket['ticket_type']}{holder}"
-            f" (ticket {ticket['id']}, v{ticket['version']})"
-        )
-        if ticket.get("bound"):
-            page = f"{base_url.rstrip('/')}/tickets/{ticket['id']}/live"
-            lines += [
-                f"  请在手机上打开门票页面出示动态二维码：{page}",
-                f"  Open the ticket page on your phone and show its live code: {page}",
-            ]
-    printed = [t for t in valid if not t.get("bound")]
-    if printed:
-        lines += ["", "Show the attached QR code at the gate. Each QR admits once."]
-    if len(printed) < len(valid):
-        lines += [
-            "",
-            "已绑定手机的门票不附二维码图片：二维码每 15 秒更新一次，截图无法入场。",
-            "Tickets linked to your phone have no QR picture attached: their code changes every 15 s,"
-            " and a screenshot does not get in.",
-        ]
-    message.set_content("\n".join(lines))
-    for ticket in printed:
-        message.add_attachment(
-            qr_png(ticket["token"]), maintype="image", subtype="png", filename=f"ticket-{ticket['id']}.png"
-        )
-    return message
 
 
 def ticket_sms(order: dict[str, Any], event_name: str, base_url: str) -> str:

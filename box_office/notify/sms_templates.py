@@ -8,7 +8,7 @@ sends the code and the parameters, the log-file gateway writes the text rendered
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 # kind -> language -> text with ${name} parameters (the syntax Aliyun's templates use)
 TEMPLATES: Mapping[str, Mapping[str, str]] = {
@@ -54,20 +54,3 @@ def send_sms(gateway: object, to: str, kind: str, lang: str, params: Mapping[str
         templated(to, kind, lang, {k: str(v) for k, v in params.items()})
     else:
         gateway.send(to, render(kind, lang, params))  # type: ignore[attr-defined]
-
-
-def ticket_sms_params(
-    order: Mapping[str, Any], event_name: str, base_url: str, recipient: str
-) -> tuple[str, dict[str, str]]:
-    """The tickets SMS: Chinese to a mainland number, English to any other; the link is the
-    buyer's own order page (``/me/orders/{id}``, signed in by code), never an API URL."""
-    count = sum(1 for t in order["tickets"] if t["status"] == "valid")
-    digits = "".join(c for c in recipient if c.isdigit() or c == "+")
-    mainland = digits.startswith("+86") or digits.startswith("86") or (len(digits) == 11 and digits[0] == "1")
-    url = f"{base_url.rstrip('/')}/me/orders/{order['id']}"
-    return ("zh" if mainland else "en"), {
-        "count": str(count),
-        "event": event_name,
-        "order": str(order["id"]),
-        "url": url,
-    }

@@ -7,14 +7,13 @@ same moment), sent, then marked sent; a failure is recorded and retried with bac
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session as Db
 
 from box_office.context import Context
-from box_office.sales.views import ticket_view
-from box_office.store.models import Event, Order, OutboxMessage, Session, SessionGa, Ticket
+from box_office.store.models import Order, OutboxMessage
 
 MAX_ATTEMPTS = 10
 CLAIM_SECONDS = 60.0
@@ -90,36 +89,6 @@ def _claim(db: Db, *, now: float, limit: int) -> list[Claimed]:
         .execution_options(synchronize_session=False)
     )
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
-
-
-def orders_to_deliver(ctx: Context, order_ids: list[int]) -> dict[int, tuple[dict[str, Any], str, str]]:
-    """Each order's view with its tickets, its event's and session's names, in two queries."""
-    with ctx.db.read() as db:
-        heads = db.execute(
-            select(Order.id, Order.session_id, Event.name, Session.name)
-            .join(Session, Session.id == Order.session_id)
-            .join(Event, Event.id == Session.event_id)
-            .where(Order.id.in_(order_ids))
-        ).all()
-        tickets = db.execute(
-            select(Ticket, SessionGa.code)
-            .outerjoin(SessionGa, SessionGa.id == Ticket.ga_id)
-            .where(Ticket.order_id.in_(order_ids))
-            .order_by(Ticket.order_id, Ticket.seat_label, Ticket.id)
-        ).all()
-    by_order: dict[int, list[dict[str, Any]]] = {}
-    for ticket, area in tickets:
-        # bound to the buyer's phone: the e-mail says to open its live page, no QR attached
-        view = ticket_view(ticket, area) | {"bound": ticket.device_key is not None}
-        by_order.setdefault(ticket.order_id, []).append(view)
-    return {
-        order_id: (
-            {"id": order_id, "session_id": session_id, "tickets": by_order.get(order_id, [])},
-            event,
-            session,
-        )
-        for order_id, session_id, event, session in heads
-    }
 
 
 def _record(db: Db, *, sent: list[int], failed: list[tuple[int, str]], now: float) -> None:
